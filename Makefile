@@ -1,0 +1,123 @@
+# swingsetd — plain Makefile: settings, programs, object lists, rules,
+# deps, check, install.  `make` builds bin/swingsetd and bin/swingctl.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+BUILD    ?= build
+BIN      := bin
+
+WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+            -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare
+PKGS     := lmdb jansson libcrypto
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
+LDLIBS   += $(PKG_LIBS) -lev
+
+# `make SANITIZE=1 …` builds everything with ASan+UBSan into a separate
+# build tree, so sanitized and plain objects never mix.
+ifeq ($(SANITIZE),1)
+BUILD    := build-san
+BIN      := bin-san
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# ---- object lists -------------------------------------------------------
+
+PROTOCOL_OBJS := protocol/netstring.o protocol/control_msg.o protocol/log.o
+CONF_OBJS     := conf/config.o
+STORE_OBJS    := daemon/store.o daemon/store_redo.o
+DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
+                 daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
+                 $(STORE_OBJS) $(CONF_OBJS) $(PROTOCOL_OBJS)
+SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
+                 $(PROTOCOL_OBJS)
+
+# Unit suites link only what they test (plus protocol/log.o).
+UNIT_TESTS := check_netstring check_control_msg check_config check_store
+check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
+check_control_msg_OBJS := tests/unit/check_control_msg.o protocol/control_msg.o
+check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
+check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
+
+BENCH_OBJS    := bench/bench_control.o tools/ctl_client.o $(PROTOCOL_OBJS)
+
+PROGRAMS   := $(BIN)/swingsetd $(BIN)/swingctl
+UNIT_BINS  := $(addprefix $(BIN)/tests/,$(UNIT_TESTS))
+
+all: $(PROGRAMS)
+
+# ---- rules --------------------------------------------------------------
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BIN)/swingsetd: $(addprefix $(BUILD)/,$(DAEMON_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/swingctl: $(addprefix $(BUILD)/,$(SWINGCTL_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/bench_control: $(addprefix $(BUILD)/,$(BENCH_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.SECONDEXPANSION:
+$(BIN)/tests/%: $$(addprefix $(BUILD)/,$$(%_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- set-up -------------------------------------------------------------
+
+DEB_PKGS := libev-dev liblmdb-dev libjansson-dev check libssl-dev \
+            pkg-config lmdb-utils python3
+
+deps:
+	@sh tools/install-deps.sh $(DEB_PKGS)
+
+# ---- tests --------------------------------------------------------------
+
+check: deps
+	$(MAKE) all units
+	@sh tests/run-all.sh $(BIN)
+
+units: $(UNIT_BINS)
+
+demo: deps
+	$(MAKE) all
+	@sh tools/demo.sh $(BIN)
+
+bench: deps
+	$(MAKE) all $(BIN)/bench_control
+	@sh bench/run.sh $(BIN)
+
+# ---- install ------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/swingsetd \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BIN)/swingsetd $(BIN)/swingctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 conf/demo.json $(DESTDIR)$(PREFIX)/share/swingsetd/
+	sed 's|@PREFIX@|$(PREFIX)|g' conf/swingsetd.service > \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/swingsetd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/swingsetd.service
+
+clean:
+	rm -rf build build-san bin bin-san
+
+.PHONY: all deps check units demo bench install clean
+.SECONDARY:

@@ -1,0 +1,66 @@
+/*
+ * daemon.h — swingsetd's table of contents: the daemon struct every part
+ * shares, and the entry points of each file in daemon/, grouped by file.
+ * The store has its own contract header (store.h).
+ */
+#ifndef DAEMON_DAEMON_H
+#define DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <ev.h>
+
+#include "conf/config.h"
+#include "daemon/store.h"
+#include "protocol/control_msg.h"
+
+struct control;
+struct ctl_conn;
+
+struct daemon {
+	struct ev_loop	*loop;
+	struct config	*cfg;
+	struct store	*store;
+	struct control	*control;
+	char		*socket_path;	/* absolute */
+	char		*state_dir;	/* absolute */
+	int		 lock_fd;	/* flock'd state_dir/LOCK */
+	bool		 stopping;	/* shutdown requested */
+	time_t		 started;	/* wall clock, for status only */
+	ev_signal	 sig_term, sig_int, sig_hup;
+	ev_timer	 stop_guard;	/* bounds the wait for a last reply */
+};
+
+/* swingsetd.c */
+void	 daemon_stop(struct daemon *d, const char *why);
+
+/* control.c — the control socket, end to end */
+int	 control_check(const char *path);
+struct control *control_init(struct daemon *d, const char *path,
+	    size_t max_line, size_t max_clients);
+void	 control_shutdown(struct control *c);
+void	 control_free(struct control *c);
+void	 control_reply(struct ctl_conn *conn, char *line, size_t len);
+void	 control_close_after_reply(struct ctl_conn *conn);
+size_t	 control_client_count(const struct control *c);
+bool	 control_idle(const struct control *c);
+
+/* ops.c — one handler per control op */
+void	 ops_dispatch(struct daemon *d, struct ctl_conn *conn,
+	    const char *line, size_t len);
+
+/* kernel_boot.c — first start and the consistency check of later ones */
+int	 kernel_boot(struct daemon *d);
+json_t	*kernel_boot_vat_order(const struct config *cfg);
+json_t	*kernel_kv_json(struct store *st, const char *key);
+
+/* notify.c — systemd readiness notification */
+int	 notify_systemd(const char *state);
+
+/* lockfile.c — one daemon per state directory */
+int	 lockfile_acquire(const char *dir, char *errbuf, size_t errlen);
+void	 lockfile_release(int fd);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * kernel_boot.c — the kernel's first start and its later starts.
+ *
+ * First start (the store has no "kernel.version"): one crank records what
+ * the configuration says the kernel is made of — vat IDs and names in boot
+ * order, each vat's options and parameters, devices, and the kernel-wide
+ * settings — in the block that the producer's first commit seals.  IDs
+ * depend only on the configuration: the bootstrap vat is v1, the other
+ * vats follow sorted by name; devices are d1… sorted by name.
+ * Later starts: the configuration must still describe the same vats and
+ * devices; if it does not, the daemon refuses to start rather than run a
+ * state it was not configured for.
+ *
+ * Keys written here are listed in docs/state.md ("Kernel keys").  Starting
+ * workers and queueing bootstrap() belong to the kernel proper.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+#include "protocol/log.h"
+
+#define KERNEL_STATE_VERSION	"1"
+
+static int
+kv_put_str(struct store *st, const char *key, const char *val)
+{
+	return store_put(st, STORE_KV, key, strlen(key), val, strlen(val));
+}
+
+static int
+kv_put_json(struct store *st, const char *key, const json_t *val)
+{
+	char	*text = json_dumps(val, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		    JSON_ENCODE_ANY);
+	int	 rc;
+
+	if (text == NULL)
+		return STORE_ENOMEM;
+	rc = kv_put_str(st, key, text);
+	free(text);
+	return rc;
+}
+
+static int
+kv_put_fmt(struct store *st, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+kv_put_fmt(struct store *st, const char *key, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*val = NULL;
+	int	 rc, n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&val, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return STORE_ENOMEM;
+	rc = kv_put_str(st, key, val);
+	free(val);
+	return rc;
+}
+
+/*
+ * The configured vats in boot order (bootstrap first, then by name), as a
+ * JSON array of names.  The config keeps vats sorted by name.
+ */
+json_t *
+kernel_boot_vat_order(const struct config *cfg)
+{
+	json_t *names = json_array();
+
+	if (names == NULL)
+		return NULL;
+	if (cfg->bootstrap != NULL)
+		json_array_append_new(names, json_string(cfg->bootstrap));
+	for (size_t i = 0; i < cfg->nvats; i++)
+		if (cfg->bootstrap == NULL ||
+		    strcmp(cfg->vats[i].name, cfg->bootstrap) != 0)
+			json_array_append_new(names,
+			    json_string(cfg->vats[i].name));
+	return names;
+}
+
+static json_t *
+device_names(const struct config *cfg)
+{
+	json_t *names = json_array();
+
+	for (size_t i = 0; names != NULL && i < cfg->ndevices; i++)
+		json_array_append_new(names, json_string(cfg->devices[i].name));
+	return names;
+}
+
+static const struct config_vat *
+find_vat(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nvats; i++)
+		if (strcmp(cfg->vats[i].name, name) == 0)
+			return &cfg->vats[i];
+	return NULL;
+}
+
+static int
+record_vat(struct store *st, const struct config *cfg, const char *name,
+    size_t n)
+{
+	const struct config_vat	*v = find_vat(cfg, name);
+	json_t			*opts;
+	char			 key[64], *namekey = NULL;
+	int			 rc;
+
+	if (v == NULL)
+		return STORE_ESTATE;
+	opts = json_pack("{s:s, s:s}", "name", name, "managerType",
+	    config_vat_manager_type(cfg, v));
+	if (opts == NULL || json_object_update_missing(opts,
+	    v->creation_options) == -1 || asprintf(&namekey, "vat.name.%s",
+	    name) < 0) {
+		json_decref(opts);
+		return STORE_ENOMEM;
+	}
+	snprintf(key, sizeof(key), "v%zu", n);
+	rc = kv_put_str(st, namekey, key);
+	snprintf(key, sizeof(key), "v%zu.options", n);
+	if (rc == STORE_OK)
+		rc = kv_put_json(st, key, opts);
+	snprintf(key, sizeof(key), "v%zu.vatParameters", n);
+	if (rc == STORE_OK)
+		rc = kv_put_json(st, key, v->parameters);
+	free(namekey);
+	json_decref(opts);
+	return rc;
+}
+
+static int
+record_devices(struct store *st, const struct config *cfg)
+{
+	char	*key = NULL, id[64];
+	int	 rc = STORE_OK;
+
+	for (size_t i = 0; rc == STORE_OK && i < cfg->ndevices; i++) {
+		if (asprintf(&key, "device.name.%s", cfg->devices[i].name) < 0)
+			return STORE_ENOMEM;
+		snprintf(id, sizeof(id), "d%zu", i + 1);
+		rc = kv_put_str(st, key, id);
+		free(key);
+		snprintf(id, sizeof(id), "d%zu.deviceParameters", i + 1);
+		if (rc == STORE_OK)
+			rc = kv_put_json(st, id, cfg->devices[i].parameters);
+	}
+	if (rc == STORE_OK)
+		rc = kv_put_fmt(st, "device.nextID", "%zu", cfg->ndevices + 1);
+	return rc;
+}
+
+static int
+record_settings(struct store *st, const struct config *cfg)
+{
+	int rc = kv_put_str(st, "kernel.defaultManagerType",
+	    cfg->default_manager_type);
+
+	if (rc == STORE_OK)
+		rc = kv_put_fmt(st, "kernel.snapshotInitial", "%lld",
+		    (long long)cfg->snapshot_initial);
+	if (rc == STORE_OK)
+		rc = kv_put_fmt(st, "kernel.snapshotInterval", "%lld",
+		    (long long)cfg->snapshot_interval);
+	if (rc == STORE_OK && cfg->default_reap_interval == CONFIG_NEVER)
+		rc = kv_put_str(st, "kernel.defaultReapInterval", "never");
+	else if (rc == STORE_OK)
+		rc = kv_put_fmt(st, "kernel.defaultReapInterval", "%lld",
+		    (long long)cfg->default_reap_interval);
+	if (rc == STORE_OK)
+		rc = kv_put_str(st, "kernel.pinBootstrapRoot",
+		    cfg->pin_bootstrap_root ? "true" : "false");
+	return rc;
+}
+
+static int
+boot_writes(struct store *st, const struct config *cfg)
+{
+	json_t	*vats = kernel_boot_vat_order(cfg), *devs = device_names(cfg);
+	json_t	*empty = json_array();
+	size_t	 i;
+	int	 rc = STORE_ENOMEM;
+
+	if (vats == NULL || devs == NULL || empty == NULL)
+		goto out;
+	rc = record_settings(st, cfg);
+	if (rc == STORE_OK)
+		rc = kv_put_json(st, "vat.names", vats);
+	if (rc == STORE_OK)
+		rc = kv_put_json(st, "vat.dynamicIDs", empty);
+	for (i = 0; rc == STORE_OK && i < json_array_size(vats); i++)
+		rc = record_vat(st, cfg, json_string_value(
+		    json_array_get(vats, i)), i + 1);
+	if (rc == STORE_OK)
+		rc = kv_put_fmt(st, "vat.nextID", "%zu", i + 1);
+	if (rc == STORE_OK)
+		rc = kv_put_json(st, "device.names", devs);
+	if (rc == STORE_OK)
+		rc = record_devices(st, cfg);
+	if (rc == STORE_OK && cfg->bootstrap != NULL)
+		rc = kv_put_str(st, "kernel.bootstrapVat", "v1");
+	if (rc == STORE_OK)
+		rc = kv_put_str(st, "kernel.version", KERNEL_STATE_VERSION);
+out:
+	json_decref(vats);
+	json_decref(devs);
+	json_decref(empty);
+	return rc;
+}
+
+/* Read a kv value as a new JSON value, or NULL. */
+json_t *
+kernel_kv_json(struct store *st, const char *key)
+{
+	const void	*val;
+	size_t		 len;
+
+	if (store_get(st, STORE_KV, key, strlen(key), &val, &len) != STORE_OK)
+		return NULL;
+	return json_loadb(val, len, JSON_DECODE_ANY, NULL);
+}
+
+static int
+check_consistent(struct daemon *d)
+{
+	json_t	*want = kernel_boot_vat_order(d->cfg);
+	json_t	*have = kernel_kv_json(d->store, "vat.names");
+	json_t	*wdev = device_names(d->cfg);
+	json_t	*hdev = kernel_kv_json(d->store, "device.names");
+	char	*a = NULL, *b = NULL;
+	int	 rc = 0;
+
+	if (!json_equal(want, have) || !json_equal(wdev, hdev)) {
+		a = json_dumps(json_equal(want, have) ? wdev : want,
+		    JSON_COMPACT);
+		b = json_dumps(json_equal(want, have) ? hdev : have,
+		    JSON_COMPACT);
+		log_error("kernel", "the configuration's %s %s differ from "
+		    "the state's %s in %s; refusing to start",
+		    json_equal(want, have) ? "devices" : "vats",
+		    a ? a : "?", b ? b : "?", d->state_dir);
+		rc = -1;
+	}
+	free(a);
+	free(b);
+	json_decref(want);
+	json_decref(have);
+	json_decref(wdev);
+	json_decref(hdev);
+	return rc;
+}
+
+/*
+ * Called once at start with the store open.  Returns 0, or -1 after
+ * logging why the daemon must not start.
+ */
+int
+kernel_boot(struct daemon *d)
+{
+	const void	*val;
+	size_t		 len;
+	int		 rc;
+
+	rc = store_get(d->store, STORE_KV, "kernel.version", 14, &val, &len);
+	if (rc == STORE_OK)
+		return check_consistent(d);
+	if (rc != STORE_NOTFOUND || (rc = store_crank_begin(d->store)) !=
+	    STORE_OK)
+		goto fail;
+	if ((rc = boot_writes(d->store, d->cfg)) != STORE_OK) {
+		store_crank_abort(d->store);
+		goto fail;
+	}
+	if ((rc = store_crank_commit(d->store)) != STORE_OK)
+		goto fail;
+	log_info("kernel", "first start: recorded %zu vats and %zu devices "
+	    "in the open block", d->cfg->nvats, d->cfg->ndevices);
+	return 0;
+fail:
+	log_error("kernel", "first-start crank failed: %s: %s",
+	    store_strerror(rc), store_errmsg(d->store));
+	return -1;
+}

@@ -1,0 +1,190 @@
+/*
+ * ops.c — the control ops: one handler per op, each turning a parsed
+ * request into a reply for the connection.  Parsing and reply framing live
+ * in protocol/control_msg.c, the socket in control.c.  No handler changes
+ * state on a bad request: validation happens before any store call.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "protocol/log.h"
+
+#define SWINGSETD_VERSION "0.1.0"
+
+static void
+reply_ok(struct ctl_conn *conn, json_t *id, json_t *result)
+{
+	size_t	 len;
+	char	*line = ctl_response_ok(id, result, &len);
+
+	control_reply(conn, line, len);
+}
+
+static void
+reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg = NULL, *line;
+	size_t	 len;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	line = ctl_response_error(id, code, msg ? msg : fmt, &len);
+	free(msg);
+	control_reply(conn, line, len);
+}
+
+/*
+ * One entry per recorded vat, in ID order.  Vats are recorded at first
+ * start; no worker runs them until the kernel starts vats, so each is
+ * "configured" with no pid and no deliveries.
+ */
+static json_t *
+ops_status_vats(struct daemon *d)
+{
+	json_t		*names = kernel_kv_json(d->store, "vat.names");
+	json_t		*vats = json_array(), *name;
+	const void	*id;
+	size_t		 i, idlen;
+	char		*key;
+
+	json_array_foreach(names, i, name) {
+		if (vats == NULL || asprintf(&key, "vat.name.%s",
+		    json_string_value(name)) < 0)
+			break;
+		if (store_get(d->store, STORE_KV, key, strlen(key), &id,
+		    &idlen) == STORE_OK)
+			json_array_append_new(vats, json_pack("{s:s%, s:O, "
+			    "s:s, s:n, s:i}", "vatID", (const char *)id, idlen,
+			    "name", name, "state", "configured", "pid",
+			    "deliveries", 0));
+		free(key);
+	}
+	json_decref(names);
+	return vats;
+}
+
+/*
+ * The status object: the store's committed and in-block counters and the
+ * recorded vats.  Nothing here waits on a crank, so status answers at any
+ * time.  The run-queue and the creation queue come with the kernel's
+ * queues; until a kernel writes one, both are empty.
+ */
+static json_t *
+ops_status_object(struct daemon *d)
+{
+	char	 hash[STORE_HASH_HEXLEN + 1], committed[STORE_HASH_HEXLEN + 1];
+
+	store_activity_hash(d->store, hash);
+	store_committed_activity_hash(d->store, committed);
+	return json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:o, "
+	    "s:n, s:{s:s, s:s, s:I, s:I, s:I, s:I}}",
+	    "version", SWINGSETD_VERSION,
+	    "height", (json_int_t)store_height(d->store),
+	    "crankNumber", (json_int_t)store_crank_count(d->store),
+	    "blockOpen", store_block_is_open(d->store),
+	    "activityHash", hash,
+	    "committedActivityHash", committed,
+	    "runQueueLength", (json_int_t)0,
+	    "creationQueueLength", (json_int_t)0,
+	    "vats", ops_status_vats(d),
+	    "halted",
+	    "daemon",
+	    "stateDir", d->state_dir,
+	    "socket", d->socket_path,
+	    "pid", (json_int_t)getpid(),
+	    "uptimeSeconds", (json_int_t)(time(NULL) - d->started),
+	    "clients", (json_int_t)control_client_count(d->control),
+	    "mapSize", (json_int_t)store_map_size(d->store));
+}
+
+static void
+ops_status(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
+{
+	json_t *st = ops_status_object(d);
+
+	if (st == NULL) {
+		reply_error(conn, req->id, CTL_E_INTERNAL,
+		    "out of memory building status");
+		return;
+	}
+	reply_ok(conn, req->id, st);
+}
+
+static void
+ops_commit(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
+{
+	uint64_t height = req->u.commit.height, last = store_height(d->store);
+	char	 hash[STORE_HASH_HEXLEN + 1];
+	int	 rc;
+
+	if (last == UINT64_MAX || height != last + 1) {
+		reply_error(conn, req->id, CTL_E_BAD_HEIGHT,
+		    "field 'height': %" PRIu64 " does not follow the last "
+		    "committed height %" PRIu64 " (expected %" PRIu64 ")",
+		    height, last, last + 1);
+		return;
+	}
+	if ((rc = store_block_commit(d->store, height)) != STORE_OK) {
+		log_warnx("ops", "commit of block %" PRIu64 " failed: %s",
+		    height, store_errmsg(d->store));
+		reply_error(conn, req->id, CTL_E_STORE, "commit of block %"
+		    PRIu64 " failed, block kept open: %s", height,
+		    store_errmsg(d->store));
+		return;
+	}
+	store_committed_activity_hash(d->store, hash);
+	log_info("ops", "committed block %" PRIu64 " activity hash %s",
+	    height, hash);
+	reply_ok(conn, req->id, json_pack("{s:I, s:s}",
+	    "height", (json_int_t)height, "activityHash", hash));
+}
+
+static void
+ops_shutdown(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
+{
+	reply_ok(conn, req->id, NULL);
+	daemon_stop(d, "shutdown requested on the control socket");
+}
+
+void
+ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
+    size_t len)
+{
+	struct ctl_request	 req;
+	struct ctl_parse_error	 err;
+
+	if (ctl_request_parse(line, len, &req, &err) == -1) {
+		log_debug("ops", "bad request: %s", err.message);
+		reply_error(conn, err.id, err.code, "%s", err.message);
+		ctl_parse_error_clear(&err);
+		return;
+	}
+	if (d->stopping && req.op != CTL_OP_STATUS)
+		reply_error(conn, req.id, CTL_E_SHUTTING_DOWN,
+		    "the daemon is shutting down");
+	else switch (req.op) {
+	case CTL_OP_STATUS:
+		ops_status(d, conn, &req);
+		break;
+	case CTL_OP_COMMIT:
+		ops_commit(d, conn, &req);
+		break;
+	case CTL_OP_SHUTDOWN:
+		ops_shutdown(d, conn, &req);
+		break;
+	}
+	ctl_request_clear(&req);
+}

@@ -1,0 +1,93 @@
+/*
+ * control_msg.h — the control protocol's messages: newline-delimited JSON
+ * objects on the daemon's Unix socket, shared by swingsetd and swingctl.
+ *
+ * One request per line: {"id": <any JSON value, echoed>, "op": "<name>",
+ * …op fields}.  One response per request:
+ *   {"id":…,"ok":true,"result":{…}}
+ *   {"id":…,"ok":false,"error":{"code":"<code>","message":"<text>"}}
+ * This file turns a line into a typed struct (one validator per op; errors
+ * name the field and what was expected) and builds the response lines.  It
+ * knows nothing of sockets or the event loop.
+ */
+#ifndef PROTOCOL_CONTROL_MSG_H
+#define PROTOCOL_CONTROL_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+enum ctl_op {
+	CTL_OP_STATUS,
+	CTL_OP_COMMIT,
+	CTL_OP_SHUTDOWN,
+};
+
+/* Error codes, sent as the strings in ctl_code_name(). */
+enum ctl_code {
+	CTL_E_BAD_JSON,		/* "bad_json": the line is not a JSON object */
+	CTL_E_BAD_REQUEST,	/* "bad_request": a field missing or mistyped */
+	CTL_E_UNKNOWN_OP,	/* "unknown_op" */
+	CTL_E_LINE_TOO_LONG,	/* "line_too_long" */
+	CTL_E_BAD_HEIGHT,	/* "bad_height": commit height out of order */
+	CTL_E_STORE,		/* "store_error": the store refused */
+	CTL_E_HALTED,		/* "halted": the kernel is halted */
+	CTL_E_SHUTTING_DOWN,	/* "shutting_down" */
+	CTL_E_INTERNAL,		/* "internal" */
+};
+
+struct ctl_request {
+	json_t		*id;	/* owned reference; json_null() when absent */
+	enum ctl_op	 op;
+	union {
+		struct {
+			uint64_t height;	/* block height to record */
+		} commit;
+	} u;
+};
+
+/* A parse failure: code plus a message naming the field. */
+struct ctl_parse_error {
+	enum ctl_code	 code;
+	json_t		*id;	/* owned; the request's id when it could be
+				   read, else json_null() */
+	char		 message[256];	/* NUL-terminated, truncated if long */
+};
+
+/*
+ * Parse one request line ([in] line, len bytes, without the '\n'; need not
+ * be NUL-terminated).  Returns 0 and fills [out] req, which the caller
+ * releases with ctl_request_clear(); or -1 and fills [out] err, which the
+ * caller releases with ctl_parse_error_clear().
+ *
+ * Rules: the line must be one JSON object; "id" is optional and may be any
+ * JSON value; "op" must be a known op name; each op's fields are checked
+ * for presence and type; unknown fields are rejected so misspellings show.
+ */
+int	 ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
+	    struct ctl_parse_error *err);
+void	 ctl_request_clear(struct ctl_request *req);
+void	 ctl_parse_error_clear(struct ctl_parse_error *err);
+
+const char *ctl_op_name(enum ctl_op op);
+const char *ctl_code_name(enum ctl_code code);
+
+/*
+ * Build a response line (compact JSON followed by '\n').  Both take a
+ * borrowed id (NULL means null); ctl_response_ok steals [in] result
+ * (NULL means {}).  They return a malloc'd NUL-terminated string the
+ * caller frees, with its length in [out] *len, or NULL on ENOMEM.
+ */
+char	*ctl_response_ok(json_t *id, json_t *result, size_t *len);
+char	*ctl_response_error(json_t *id, enum ctl_code code, const char *message,
+	    size_t *len);
+
+/*
+ * Build a request line for op with the given extra fields (stolen; NULL
+ * for none), for clients such as swingctl.  Same return as above.
+ */
+char	*ctl_request_build(json_t *id, const char *op, json_t *fields,
+	    size_t *len);
+
+#endif

@@ -1,0 +1,201 @@
+"""harness.py — start the real swingsetd on a temporary state directory and
+talk to it over its real control socket.  Used by every integration suite.
+
+SWINGSET_BIN names the folder with swingsetd and swingctl (bin or bin-san).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, os.environ.get("SWINGSET_BIN", "bin"))
+SWINGSETD = os.path.join(BIN, "swingsetd")
+SWINGCTL = os.path.join(BIN, "swingctl")
+
+
+def testworker_bundle(vat, **options):
+    return {"moduleFormat": "testworker", "vat": vat, "options": options}
+
+
+def default_config(tmp, vats=("bootstrap", "alice", "bob")):
+    """A SwingSet-style config with a daemon section pointing into tmp."""
+    return {
+        "bootstrap": vats[0],
+        "defaultManagerType": "testworker",
+        "vats": {v: {"bundle": testworker_bundle(v)} for v in vats},
+        "daemon": {
+            "stateDir": os.path.join(tmp, "state"),
+            "socket": os.path.join(tmp, "control.sock"),
+            "mapSize": 4 * 1024 * 1024,
+            "logLevel": "debug",
+        },
+    }
+
+
+class Client:
+    """A control-socket connection: line in, line out."""
+
+    def __init__(self, path, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.next_id = 1
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def read_line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; buffered %r" % self.buf[:200])
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def call(self, op, **fields):
+        req = {"id": self.next_id, "op": op}
+        self.next_id += 1
+        req.update(fields)
+        self.send_raw(json.dumps(req).encode() + b"\n")
+        resp = self.read_line()
+        assert resp["id"] == req["id"], (resp, req)
+        return resp
+
+    def close(self):
+        self.sock.close()
+
+
+class Daemon:
+    """One swingsetd process.  Its stderr goes to tmp/daemon.log."""
+
+    def __init__(self, tmp, config=None, extra_args=(), env=None):
+        self.tmp = tmp
+        self.config = config if config is not None else default_config(tmp)
+        self.config_path = os.path.join(tmp, "config.json")
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f)
+        self.socket = self.config.get("daemon", {}).get("socket")
+        self.extra_args = list(extra_args)
+        self.env = env
+        self.proc = None
+        self.log_path = os.path.join(tmp, "daemon.log")
+
+    def start(self, wait=True):
+        log = open(self.log_path, "ab")
+        env = dict(os.environ)
+        env.update(self.env or {})
+        self.proc = subprocess.Popen(
+            [SWINGSETD, "--config", self.config_path] + self.extra_args,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("swingsetd exited %d:\n%s" % (
+                    self.proc.returncode, self.log()))
+            try:
+                c = Client(self.socket, timeout=5)
+                c.call("status")
+                c.close()
+                return
+            except (OSError, EOFError):
+                time.sleep(0.02)
+        raise AssertionError("swingsetd not ready:\n" + self.log())
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def client(self):
+        return Client(self.socket)
+
+    def call(self, op, **fields):
+        c = self.client()
+        try:
+            return c.call(op, **fields)
+        finally:
+            c.close()
+
+    def status(self):
+        r = self.call("status")
+        assert r["ok"], r
+        return r["result"]
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        return self.proc.wait(20)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+
+def swingctl(*args, sock=None, env=None):
+    cmd = [SWINGCTL] + (["--socket", sock] if sock else []) + list(args)
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+class DaemonTest(unittest.TestCase):
+    """Each test gets a fresh temporary folder; daemons are stopped after."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="swingsetd-test-")
+        self.daemons = []
+
+    def tearDown(self):
+        for d in self.daemons:
+            if d.proc is not None and d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait(10)
+        for d in self.daemons:
+            ok = (0, -9, None, getattr(d, "expect_exit", 0))
+            if d.proc is not None and d.proc.returncode not in ok:
+                # ASan/UBSan findings make the daemon exit non-zero.
+                self.fail("swingsetd exited %d:\n%s" % (d.proc.returncode, d.log()))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def other_daemon(self, config, name, expect_exit):
+        """A second daemon with its own config file and log, expected to
+        refuse to start with expect_exit."""
+        d = Daemon(self.tmp, config)
+        d.config_path = os.path.join(self.tmp, name + ".json")
+        with open(d.config_path, "w") as f:
+            json.dump(config, f)
+        d.log_path = os.path.join(self.tmp, name + ".log")
+        d.expect_exit = expect_exit
+        self.daemons.append(d)
+        d.start(wait=False)
+        self.assertEqual(d.proc.wait(20), expect_exit, d.log())
+        return d
+
+    def daemon(self, config=None, start=True, **kw):
+        d = Daemon(self.tmp, config, **kw)
+        self.daemons.append(d)
+        if start:
+            d.start()
+        return d
+
+
+def main():
+    unittest.main(verbosity=2)

@@ -1,0 +1,507 @@
+/*
+ * check_control_msg.c — unit suite for protocol/control_msg.c: each op
+ * parses, each malformed request gets its code and a message naming the
+ * field, the id is echoed, and the built lines are byte for byte what the
+ * protocol says.  Links control_msg.o and jansson only.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "protocol/control_msg.h"
+
+/* Parse a line that must succeed; the caller clears req. */
+static void
+parse_ok(const char *line, struct ctl_request *req)
+{
+	struct ctl_parse_error err;
+	int	 rc;
+
+	rc = ctl_request_parse(line, strlen(line), req, &err);
+	ck_assert_msg(rc == 0, "line %s: %s", line, rc == 0 ? "" :
+	    err.message);
+	ck_assert_ptr_nonnull(req->id);
+}
+
+/*
+ * Parse a line that must fail with code, a message containing want, and
+ * (when id_json is not NULL) the id serialized as id_json.
+ */
+static void
+parse_fail(const char *line, size_t len, enum ctl_code code,
+    const char *want, const char *id_json)
+{
+	struct ctl_request	 req;
+	struct ctl_parse_error	 err;
+	char			*id;
+
+	ck_assert_int_eq(ctl_request_parse(line, len, &req, &err), -1);
+	ck_assert_msg(err.code == code, "line %.*s: code %s, want %s: %s",
+	    (int)len, line, ctl_code_name(err.code), ctl_code_name(code),
+	    err.message);
+	ck_assert_msg(strstr(err.message, want) != NULL,
+	    "line %.*s: message \"%s\" lacks \"%s\"", (int)len, line,
+	    err.message, want);
+	ck_assert_ptr_nonnull(err.id);
+	if (id_json != NULL) {
+		id = json_dumps(err.id, JSON_COMPACT | JSON_ENCODE_ANY);
+		ck_assert_ptr_nonnull(id);
+		ck_assert_str_eq(id, id_json);
+		free(id);
+	}
+	ctl_parse_error_clear(&err);
+}
+
+#define FAIL(line, code, want, id) \
+	parse_fail((line), strlen(line), (code), (want), (id))
+
+START_TEST(test_parse_status)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"status\"}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_STATUS);
+	ck_assert(json_is_null(req.id));
+	ctl_request_clear(&req);
+
+	parse_ok("  {\"id\":1, \"op\":\"status\"}\r", &req);
+	ck_assert_int_eq(req.op, CTL_OP_STATUS);
+	ck_assert_int_eq(json_integer_value(req.id), 1);
+	ctl_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_parse_commit)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"commit\",\"height\":0}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_COMMIT);
+	ck_assert_uint_eq(req.u.commit.height, 0);
+	ctl_request_clear(&req);
+
+	parse_ok("{\"height\":42,\"op\":\"commit\",\"id\":\"c\"}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_COMMIT);
+	ck_assert_uint_eq(req.u.commit.height, 42);
+	ck_assert_str_eq(json_string_value(req.id), "c");
+	ctl_request_clear(&req);
+
+	parse_ok("{\"op\":\"commit\",\"height\":9223372036854775807}", &req);
+	ck_assert_uint_eq(req.u.commit.height, 9223372036854775807ULL);
+	ctl_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_parse_shutdown)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"shutdown\",\"id\":null}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_SHUTDOWN);
+	ck_assert(json_is_null(req.id));
+	ctl_request_clear(&req);
+}
+END_TEST
+
+/* The line need not be NUL-terminated. */
+START_TEST(test_parse_not_terminated)
+{
+	struct ctl_request	 req;
+	struct ctl_parse_error	 err;
+	const char		*buf = "{\"op\":\"status\"}{\"op\":\"bogus\"}";
+
+	ck_assert_int_eq(ctl_request_parse(buf, 15, &req, &err), 0);
+	ck_assert_int_eq(req.op, CTL_OP_STATUS);
+	ctl_request_clear(&req);
+	parse_fail(buf, strlen(buf), CTL_E_BAD_JSON, "invalid JSON", "null");
+}
+END_TEST
+
+START_TEST(test_bad_json)
+{
+	FAIL("this is not json", CTL_E_BAD_JSON, "invalid JSON", "null");
+	FAIL("{\"op\":\"status\"", CTL_E_BAD_JSON, "invalid JSON", "null");
+	FAIL("{\"op\":\"status\"} x", CTL_E_BAD_JSON, "invalid JSON", "null");
+	FAIL("{\"op\":\"status\"}\n{}", CTL_E_BAD_JSON, "invalid JSON",
+	    "null");
+	FAIL("{\"op\":1e999}", CTL_E_BAD_JSON, "invalid JSON", "null");
+	parse_fail("{\"op\":\"st\0tus\"}", 16, CTL_E_BAD_JSON,
+	    "invalid JSON", "null");
+	/* Bad UTF-8 in the input: the message stays valid UTF-8. */
+	FAIL("{\"op\xff\xfe\":1}", CTL_E_BAD_JSON, "invalid JSON", "null");
+}
+END_TEST
+
+START_TEST(test_not_object)
+{
+	FAIL("[1,2,3]", CTL_E_BAD_JSON, "expected a JSON object, got array",
+	    "null");
+	FAIL("[{\"id\":1,\"op\":\"status\"}]", CTL_E_BAD_JSON,
+	    "got array", "null");
+	FAIL("\"status\"", CTL_E_BAD_JSON, "got string", "null");
+	FAIL("42", CTL_E_BAD_JSON, "got integer", "null");
+	FAIL("null", CTL_E_BAD_JSON, "got null", "null");
+	FAIL("true", CTL_E_BAD_JSON, "got boolean", "null");
+}
+END_TEST
+
+START_TEST(test_empty_line)
+{
+	FAIL("", CTL_E_BAD_JSON, "empty", "null");
+	FAIL("   \t\r", CTL_E_BAD_JSON, "empty", "null");
+}
+END_TEST
+
+START_TEST(test_op_errors)
+{
+	FAIL("{}", CTL_E_BAD_REQUEST, "field 'op': required", "null");
+	FAIL("{\"id\":9}", CTL_E_BAD_REQUEST, "field 'op': required", "9");
+	FAIL("{\"id\":1,\"op\":5}", CTL_E_BAD_REQUEST,
+	    "field 'op': expected a string, got integer", "1");
+	FAIL("{\"id\":1,\"op\":null}", CTL_E_BAD_REQUEST,
+	    "field 'op': expected a string, got null", "1");
+	FAIL("{\"id\":1,\"op\":[\"status\"]}", CTL_E_BAD_REQUEST,
+	    "field 'op': expected a string, got array", "1");
+	FAIL("{\"id\":5,\"op\":\"frobnicate\"}", CTL_E_UNKNOWN_OP,
+	    "unknown op 'frobnicate'", "5");
+	FAIL("{\"id\":5,\"op\":\"Status\"}", CTL_E_UNKNOWN_OP,
+	    "unknown op 'Status'", "5");
+	FAIL("{\"id\":5,\"op\":\"\"}", CTL_E_UNKNOWN_OP, "unknown op ''",
+	    "5");
+}
+END_TEST
+
+START_TEST(test_height_errors)
+{
+	FAIL("{\"id\":\"x\",\"op\":\"commit\"}", CTL_E_BAD_REQUEST,
+	    "field 'height': required", "\"x\"");
+	FAIL("{\"id\":7,\"op\":\"commit\",\"height\":-1}", CTL_E_BAD_REQUEST,
+	    "field 'height': expected a non-negative integer, got -1", "7");
+	FAIL("{\"id\":7,\"op\":\"commit\",\"height\":1.5}", CTL_E_BAD_REQUEST,
+	    "field 'height': expected a non-negative integer, got real", "7");
+	FAIL("{\"id\":7,\"op\":\"commit\",\"height\":1.0}", CTL_E_BAD_REQUEST,
+	    "field 'height': expected a non-negative integer, got real", "7");
+	FAIL("{\"id\":6,\"op\":\"commit\",\"height\":\"12\"}",
+	    CTL_E_BAD_REQUEST,
+	    "field 'height': expected a non-negative integer, got string",
+	    "6");
+	FAIL("{\"id\":6,\"op\":\"commit\",\"height\":null}", CTL_E_BAD_REQUEST,
+	    "field 'height': expected a non-negative integer, got null", "6");
+	FAIL("{\"id\":6,\"op\":\"commit\",\"height\":true}", CTL_E_BAD_REQUEST,
+	    "field 'height': expected a non-negative integer, got boolean",
+	    "6");
+}
+END_TEST
+
+/* Integers beyond 64 bits: jansson refuses them; the field is named. */
+START_TEST(test_height_too_large)
+{
+	FAIL("{\"id\":3,\"op\":\"commit\",\"height\":18446744073709551616}",
+	    CTL_E_BAD_REQUEST, "field 'height': integer too large", "3");
+	FAIL("{\"op\":\"commit\",\"height\":99999999999999999999999,"
+	    "\"id\":3}", CTL_E_BAD_REQUEST, "field 'height'", "3");
+	FAIL("{\"id\":3,\"op\":\"commit\",\"height\":-18446744073709551616}",
+	    CTL_E_BAD_REQUEST, "field 'height': integer too small", "3");
+	/* Above json_int_t but within uint64_t: still refused, by name. */
+	FAIL("{\"id\":\"s\",\"op\":\"commit\",\"height\":9223372036854775808}",
+	    CTL_E_BAD_REQUEST, "field 'height'", "\"s\"");
+	/* The op is still checked first; an out-of-range id is dropped. */
+	FAIL("{\"id\":3,\"op\":\"nope\",\"height\":18446744073709551616}",
+	    CTL_E_UNKNOWN_OP, "unknown op 'nope'", "3");
+	FAIL("{\"id\":18446744073709551616,\"op\":\"status\"}",
+	    CTL_E_BAD_REQUEST, "field 'id'", "null");
+	FAIL("{\"id\":1.5,\"op\":\"commit\",\"height\":18446744073709551616}",
+	    CTL_E_BAD_REQUEST, "field 'height'", "1.5");
+}
+END_TEST
+
+START_TEST(test_unknown_field)
+{
+	FAIL("{\"id\":4,\"op\":\"commit\",\"heigth\":5}", CTL_E_BAD_REQUEST,
+	    "unknown field 'heigth' for op 'commit'", "4");
+	FAIL("{\"id\":8,\"op\":\"status\",\"bogus\":1}", CTL_E_BAD_REQUEST,
+	    "unknown field 'bogus' for op 'status'", "8");
+	FAIL("{\"id\":8,\"op\":\"shutdown\",\"height\":1}", CTL_E_BAD_REQUEST,
+	    "unknown field 'height' for op 'shutdown'", "8");
+	FAIL("{\"op\":\"status\",\"ID\":1}", CTL_E_BAD_REQUEST,
+	    "unknown field 'ID'", "null");
+}
+END_TEST
+
+START_TEST(test_duplicate_key)
+{
+	FAIL("{\"id\":2,\"op\":\"status\",\"op\":\"status\"}",
+	    CTL_E_BAD_REQUEST, "duplicate field 'op'", "2");
+	FAIL("{\"id\":2,\"op\":\"commit\",\"height\":1,\"height\":2}",
+	    CTL_E_BAD_REQUEST, "duplicate field 'height'", "2");
+	/* Which id would we echo?  Neither. */
+	FAIL("{\"id\":1,\"id\":2,\"op\":\"status\"}", CTL_E_BAD_REQUEST,
+	    "duplicate field 'id'", "null");
+}
+END_TEST
+
+/* The id comes back whatever else is wrong, as long as it is an object. */
+START_TEST(test_id_echo)
+{
+	FAIL("{\"id\":12,\"op\":\"x\"}", CTL_E_UNKNOWN_OP, "'x'", "12");
+	FAIL("{\"id\":-3.25,\"op\":\"x\"}", CTL_E_UNKNOWN_OP, "'x'", "-3.25");
+	FAIL("{\"id\":\"req-1\",\"op\":\"x\"}", CTL_E_UNKNOWN_OP, "'x'",
+	    "\"req-1\"");
+	FAIL("{\"id\":{\"b\":[1,{}],\"a\":\"\xc3\xa9\"},\"op\":\"x\"}",
+	    CTL_E_UNKNOWN_OP, "'x'", "{\"b\":[1,{}],\"a\":\"\xc3\xa9\"}");
+	FAIL("{\"id\":[true,false],\"op\":\"x\"}", CTL_E_UNKNOWN_OP, "'x'",
+	    "[true,false]");
+	FAIL("{\"id\":null,\"op\":\"x\"}", CTL_E_UNKNOWN_OP, "'x'", "null");
+	FAIL("{\"op\":\"x\"}", CTL_E_UNKNOWN_OP, "'x'", "null");
+	FAIL("{\"op\":\"commit\",\"height\":\"1\",\"id\":\"late\"}",
+	    CTL_E_BAD_REQUEST, "'height'", "\"late\"");
+}
+END_TEST
+
+/* Successful parses echo every kind of id too. */
+START_TEST(test_id_kinds_ok)
+{
+	static const char *const lines[][2] = {
+		{ "{\"id\":7,\"op\":\"status\"}", "7" },
+		{ "{\"id\":\"a\",\"op\":\"status\"}", "\"a\"" },
+		{ "{\"id\":{\"k\":[1]},\"op\":\"status\"}", "{\"k\":[1]}" },
+		{ "{\"id\":null,\"op\":\"status\"}", "null" },
+		{ "{\"op\":\"status\"}", "null" },
+	};
+	struct ctl_request req;
+	size_t	 i, len;
+	char	*line;
+	char	 want[128];
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		parse_ok(lines[i][0], &req);
+		line = ctl_response_ok(req.id, NULL, &len);
+		ck_assert_ptr_nonnull(line);
+		ck_assert_int_gt(snprintf(want, sizeof(want),
+		    "{\"id\":%s,\"ok\":true,\"result\":{}}\n", lines[i][1]), 0);
+		ck_assert_str_eq(line, want);
+		ck_assert_uint_eq(len, strlen(want));
+		free(line);
+		ctl_request_clear(&req);
+	}
+}
+END_TEST
+
+START_TEST(test_response_ok)
+{
+	json_t	*id = json_integer(3);
+	size_t	 len;
+	char	*line;
+
+	line = ctl_response_ok(id, json_pack("{s:I, s:s}", "height",
+	    (json_int_t)5, "activityHash", "ab"), &len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line, "{\"id\":3,\"ok\":true,\"result\":"
+	    "{\"height\":5,\"activityHash\":\"ab\"}}\n");
+	ck_assert_uint_eq(len, strlen(line));
+	free(line);
+
+	line = ctl_response_ok(NULL, NULL, &len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line, "{\"id\":null,\"ok\":true,\"result\":{}}\n");
+	ck_assert_uint_eq(len, 34);
+	free(line);
+
+	/* The id is borrowed: still ours. */
+	ck_assert_int_eq(json_integer_value(id), 3);
+	json_decref(id);
+}
+END_TEST
+
+START_TEST(test_response_error)
+{
+	json_t	*id = json_string("q");
+	size_t	 len;
+	char	*line;
+
+	line = ctl_response_error(id, CTL_E_BAD_REQUEST,
+	    "field 'height': required", &len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line, "{\"id\":\"q\",\"ok\":false,\"error\":"
+	    "{\"code\":\"bad_request\",\"message\":"
+	    "\"field 'height': required\"}}\n");
+	ck_assert_uint_eq(len, strlen(line));
+	free(line);
+
+	line = ctl_response_error(NULL, CTL_E_LINE_TOO_LONG, "a \"b\"\n",
+	    &len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line, "{\"id\":null,\"ok\":false,\"error\":"
+	    "{\"code\":\"line_too_long\",\"message\":\"a \\\"b\\\"\\n\"}}\n");
+	free(line);
+
+	/* Invalid UTF-8 in a message does not lose the response. */
+	line = ctl_response_error(id, CTL_E_STORE, "bad \xff byte", &len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line, "{\"id\":\"q\",\"ok\":false,\"error\":"
+	    "{\"code\":\"store_error\",\"message\":\"bad ? byte\"}}\n");
+	free(line);
+	json_decref(id);
+}
+END_TEST
+
+/* A parse error's message and id go straight into a response. */
+START_TEST(test_parse_error_response)
+{
+	struct ctl_request	 req;
+	struct ctl_parse_error	 err;
+	const char		*in = "{\"id\":4,\"op\":\"commit\",\"heigth\":5}";
+	size_t			 len, i;
+	char			*line, big[512];
+	json_t			*js;
+
+	ck_assert_int_eq(ctl_request_parse(in, strlen(in), &req, &err), -1);
+	line = ctl_response_error(err.id, err.code, err.message, &len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line, "{\"id\":4,\"ok\":false,\"error\":"
+	    "{\"code\":\"bad_request\",\"message\":"
+	    "\"unknown field 'heigth' for op 'commit'\"}}\n");
+	free(line);
+	ctl_parse_error_clear(&err);
+
+	/* Bad UTF-8 and over-long names end up valid in a response. */
+	/* An op name cut mid-character still makes a valid response. */
+	memcpy(big, "{\"op\":\"", 7);
+	for (i = 0; i < 200; i++)
+		memcpy(big + 7 + 2 * i, "\xc3\xa9", 2);
+	memcpy(big + 407, "\"}", 3);
+	in = big;
+	ck_assert_int_eq(ctl_request_parse(in, strlen(in), &req, &err), -1);
+	ck_assert_int_eq(err.code, CTL_E_UNKNOWN_OP);
+	ck_assert_uint_lt(strlen(err.message), sizeof(err.message));
+	js = json_string(err.message);
+	ck_assert_ptr_nonnull(js);
+	json_decref(js);
+	line = ctl_response_error(err.id, err.code, err.message, &len);
+	ck_assert_ptr_nonnull(line);
+	free(line);
+	ctl_parse_error_clear(&err);
+}
+END_TEST
+
+START_TEST(test_request_build)
+{
+	json_t	*id = json_integer(1);
+	size_t	 len;
+	char	*line;
+
+	line = ctl_request_build(id, "commit", json_pack("{s:I}", "height",
+	    (json_int_t)12), &len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line, "{\"id\":1,\"op\":\"commit\",\"height\":12}\n");
+	ck_assert_uint_eq(len, strlen(line));
+	free(line);
+
+	line = ctl_request_build(id, "status", NULL, &len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line, "{\"id\":1,\"op\":\"status\"}\n");
+	free(line);
+
+	line = ctl_request_build(NULL, "shutdown", NULL, &len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line, "{\"op\":\"shutdown\"}\n");
+	free(line);
+
+	/* A field may not shadow id or op. */
+	line = ctl_request_build(id, "status", json_pack("{s:s}", "op",
+	    "shutdown"), &len);
+	ck_assert_ptr_null(line);
+	json_decref(id);
+}
+END_TEST
+
+/* What a client builds, the daemon parses. */
+START_TEST(test_build_then_parse)
+{
+	struct ctl_request req;
+	json_t	*id = json_string("rt");
+	size_t	 len;
+	char	*line;
+
+	line = ctl_request_build(id, "commit", json_pack("{s:I}", "height",
+	    (json_int_t)77), &len);
+	ck_assert_ptr_nonnull(line);
+	line[len - 1] = '\0';
+	parse_ok(line, &req);
+	ck_assert_int_eq(req.op, CTL_OP_COMMIT);
+	ck_assert_uint_eq(req.u.commit.height, 77);
+	ck_assert(json_equal(req.id, id));
+	ctl_request_clear(&req);
+	free(line);
+	json_decref(id);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	ck_assert_str_eq(ctl_op_name(CTL_OP_STATUS), "status");
+	ck_assert_str_eq(ctl_op_name(CTL_OP_COMMIT), "commit");
+	ck_assert_str_eq(ctl_op_name(CTL_OP_SHUTDOWN), "shutdown");
+	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_JSON), "bad_json");
+	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_REQUEST), "bad_request");
+	ck_assert_str_eq(ctl_code_name(CTL_E_UNKNOWN_OP), "unknown_op");
+	ck_assert_str_eq(ctl_code_name(CTL_E_LINE_TOO_LONG), "line_too_long");
+	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_HEIGHT), "bad_height");
+	ck_assert_str_eq(ctl_code_name(CTL_E_STORE), "store_error");
+	ck_assert_str_eq(ctl_code_name(CTL_E_HALTED), "halted");
+	ck_assert_str_eq(ctl_code_name(CTL_E_SHUTTING_DOWN), "shutting_down");
+	ck_assert_str_eq(ctl_code_name(CTL_E_INTERNAL), "internal");
+}
+END_TEST
+
+static Suite *
+control_msg_suite(void)
+{
+	Suite	*s = suite_create("control_msg");
+	TCase	*tc;
+
+	tc = tcase_create("parse");
+	tcase_add_test(tc, test_parse_status);
+	tcase_add_test(tc, test_parse_commit);
+	tcase_add_test(tc, test_parse_shutdown);
+	tcase_add_test(tc, test_parse_not_terminated);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_test(tc, test_bad_json);
+	tcase_add_test(tc, test_not_object);
+	tcase_add_test(tc, test_empty_line);
+	tcase_add_test(tc, test_op_errors);
+	tcase_add_test(tc, test_height_errors);
+	tcase_add_test(tc, test_height_too_large);
+	tcase_add_test(tc, test_unknown_field);
+	tcase_add_test(tc, test_duplicate_key);
+	tcase_add_test(tc, test_id_echo);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("build");
+	tcase_add_test(tc, test_id_kinds_ok);
+	tcase_add_test(tc, test_response_ok);
+	tcase_add_test(tc, test_response_error);
+	tcase_add_test(tc, test_parse_error_response);
+	tcase_add_test(tc, test_request_build);
+	tcase_add_test(tc, test_build_then_parse);
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(control_msg_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

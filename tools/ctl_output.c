@@ -1,0 +1,95 @@
+/*
+ * ctl_output.c — the text and JSON printers behind struct ctl_output.
+ * Text output is for people; JSON output is the daemon's result object
+ * unchanged, for scripts.
+ */
+#include <stdio.h>
+
+#include "tools/ctl_output.h"
+
+static const char *
+str_or(json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
+}
+
+static long long
+int_or(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static void
+text_vat(FILE *f, json_t *vat)
+{
+	json_t *pid = json_object_get(vat, "pid");
+
+	fprintf(f, "  %-6s %-20s %-12s", str_or(vat, "vatID", "?"),
+	    str_or(vat, "name", "-"), str_or(vat, "state", "?"));
+	if (json_is_integer(pid))
+		fprintf(f, " pid %-8lld", (long long)json_integer_value(pid));
+	else
+		fprintf(f, " %-12s", "no worker");
+	fprintf(f, " deliveries %lld\n", int_or(vat, "deliveries"));
+}
+
+static void
+text_status(FILE *f, json_t *r)
+{
+	json_t	*vats = json_object_get(r, "vats"), *vat;
+	json_t	*halted = json_object_get(r, "halted");
+	size_t	 i;
+
+	fprintf(f, "height                %lld (block %s)\n",
+	    int_or(r, "height"),
+	    json_is_true(json_object_get(r, "blockOpen")) ? "open" :
+	    "committed");
+	fprintf(f, "crank number          %lld\n", int_or(r, "crankNumber"));
+	fprintf(f, "activity hash         %s\n",
+	    str_or(r, "activityHash", "?"));
+	fprintf(f, "committed hash        %s\n",
+	    str_or(r, "committedActivityHash", "?"));
+	fprintf(f, "run-queue             %lld\n", int_or(r, "runQueueLength"));
+	fprintf(f, "creation queue        %lld\n",
+	    int_or(r, "creationQueueLength"));
+	fprintf(f, "halted                %s\n", json_is_string(halted) ?
+	    json_string_value(halted) : "no");
+	fprintf(f, "vats                  %zu\n", json_array_size(vats));
+	json_array_foreach(vats, i, vat)
+		text_vat(f, vat);
+}
+
+static void
+text_commit(FILE *f, json_t *r)
+{
+	fprintf(f, "committed block %lld, activity hash %s\n",
+	    int_or(r, "height"), str_or(r, "activityHash", "?"));
+}
+
+static void
+text_shutdown(FILE *f, json_t *r)
+{
+	(void)r;
+	fprintf(f, "swingsetd is shutting down\n");
+}
+
+static void
+json_print(FILE *f, json_t *r)
+{
+	json_dumpf(r, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fputc('\n', f);
+}
+
+const struct ctl_output ctl_output_text = {
+	.status = text_status,
+	.commit = text_commit,
+	.shutdown = text_shutdown,
+};
+
+const struct ctl_output ctl_output_json = {
+	.status = json_print,
+	.commit = json_print,
+	.shutdown = json_print,
+};

@@ -1,0 +1,22 @@
+/*
+ * ctl_output.h — swingctl's printers: one table of callbacks per output
+ * format (readable text, JSON as the daemon sent it); commands pick one
+ * and call through it, so `status` and `status --json` share one path.
+ */
+#ifndef TOOLS_CTL_OUTPUT_H
+#define TOOLS_CTL_OUTPUT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+struct ctl_output {
+	void	(*status)(FILE *, json_t *result);
+	void	(*commit)(FILE *, json_t *result);
+	void	(*shutdown)(FILE *, json_t *result);
+};
+
+extern const struct ctl_output ctl_output_text;
+extern const struct ctl_output ctl_output_json;
+
+#endif
