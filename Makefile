@@ -47,9 +47,12 @@ check_control_msg_OBJS := tests/unit/check_control_msg.o protocol/control_msg.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
 
+# The native test worker: every .c under workers/testworker/.
+TESTWORKER_OBJS := $(patsubst %.c,%.o,$(wildcard workers/testworker/*.c)) \
+                 protocol/netstring.o
 BENCH_OBJS    := bench/bench_control.o tools/ctl_client.o $(PROTOCOL_OBJS)
 
-PROGRAMS   := $(BIN)/swingsetd $(BIN)/swingctl
+PROGRAMS   := $(BIN)/swingsetd $(BIN)/swingctl $(BIN)/testworker
 UNIT_BINS  := $(addprefix $(BIN)/tests/,$(UNIT_TESTS))
 
 all: $(PROGRAMS)
@@ -65,6 +68,10 @@ $(BIN)/swingsetd: $(addprefix $(BUILD)/,$(DAEMON_OBJS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/swingctl: $(addprefix $(BUILD)/,$(SWINGCTL_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/testworker: $(addprefix $(BUILD)/,$(TESTWORKER_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -109,9 +116,12 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/swingsetd \
+	    $(DESTDIR)$(PREFIX)/share/doc/swingsetd \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BIN)/swingsetd $(BIN)/swingctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 conf/demo.json $(DESTDIR)$(PREFIX)/share/swingsetd/
+	install -m 0644 README.md docs/state.md \
+	    $(DESTDIR)$(PREFIX)/share/doc/swingsetd/
 	sed 's|@PREFIX@|$(PREFIX)|g' conf/swingsetd.service > \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/swingsetd.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/swingsetd.service
