@@ -52,7 +52,10 @@ TESTWORKER_OBJS := $(patsubst %.c,%.o,$(wildcard workers/testworker/*.c)) \
                  protocol/netstring.o
 BENCH_OBJS    := bench/bench_control.o tools/ctl_client.o $(PROTOCOL_OBJS)
 
-PROGRAMS   := $(BIN)/swingsetd $(BIN)/swingctl $(BIN)/testworker
+PROGRAMS   := $(BIN)/swingsetd $(BIN)/swingctl
+ifneq ($(wildcard workers/testworker/*.c),)
+PROGRAMS   += $(BIN)/testworker
+endif
 UNIT_BINS  := $(addprefix $(BIN)/tests/,$(UNIT_TESTS))
 
 all: $(PROGRAMS)
