@@ -32,8 +32,10 @@ endif
 # ---- object lists -------------------------------------------------------
 
 PROTOCOL_OBJS := protocol/netstring.o protocol/control_msg.o protocol/log.o
-CONF_OBJS     := conf/config.o
-STORE_OBJS    := daemon/store.o daemon/store_redo.o
+CONF_OBJS     := conf/config.o conf/config_keys.o conf/config_entry.o \
+                 conf/config_dump.o
+STORE_OBJS    := daemon/store.o daemon/store_txn.o daemon/store_hash.o \
+                 daemon/store_open.o daemon/store_redo.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
                  $(STORE_OBJS) $(CONF_OBJS) $(PROTOCOL_OBJS)

@@ -2,7 +2,7 @@
  * store_redo.h — the redo log of the open block: every write of the block,
  * in order, kept in memory so that store.c can replay the block into a
  * fresh LMDB transaction after growing a full map or after a failed
- * commit.  Pure memory: no LMDB, no hashing.  Used by store.c only.
+ * commit.  Pure memory: no LMDB, no hashing.  Used by the daemon/store*.c files only.
  *
  * Entries are appended at the end and dropped from the end (a crank abort
  * truncates back to the crank's first entry).  Keys and values are copied.

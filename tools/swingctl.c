@@ -19,6 +19,12 @@
 #include "tools/ctl_client.h"
 #include "tools/ctl_output.h"
 
+static const char *
+nz(const char *s)
+{
+	return s != NULL ? s : "?";
+}
+
 #define EX_DAEMON_SAID_NO	1
 #define EX_USAGE		64
 #define EX_UNAVAILABLE		69
@@ -98,8 +104,8 @@ report_error(json_t *resp)
 	json_t *err = json_object_get(resp, "error");
 
 	fprintf(stderr, "swingctl: the daemon refused: %s: %s\n",
-	    json_string_value(json_object_get(err, "code")) ?: "?",
-	    json_string_value(json_object_get(err, "message")) ?: "?");
+	    nz(json_string_value(json_object_get(err, "code"))),
+	    nz(json_string_value(json_object_get(err, "message"))));
 	return EX_DAEMON_SAID_NO;
 }
 
