@@ -39,15 +39,20 @@ STORE_OBJS    := daemon/store.o daemon/store_txn.o daemon/store_hash.o \
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
                  $(STORE_OBJS) $(CONF_OBJS) $(PROTOCOL_OBJS)
+WORKERS_OBJS  := workers/worker.o workers/spawn.o workers/worker_output.o \
+                 workers/supervisor.o workers/vatworker.o workers/manager.o
 SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
                  $(PROTOCOL_OBJS)
 
 # Unit suites link only what they test (plus protocol/log.o).
-UNIT_TESTS := check_netstring check_control_msg check_config check_store
+UNIT_TESTS := check_netstring check_control_msg check_config check_store \
+              check_worker
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o protocol/control_msg.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
+check_worker_OBJS      := tests/unit/check_worker.o $(WORKERS_OBJS) \
+                          protocol/netstring.o protocol/log.o
 
 # The native test worker: every .c under workers/testworker/.
 TESTWORKER_OBJS := $(patsubst %.c,%.o,$(wildcard workers/testworker/*.c)) \
@@ -124,7 +129,8 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/doc/swingsetd \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BIN)/swingsetd $(BIN)/swingctl $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 conf/demo.json $(DESTDIR)$(PREFIX)/share/swingsetd/
+	install -m 0644 conf/example-swingset.json \
+	    $(DESTDIR)$(PREFIX)/share/swingsetd/
 	install -m 0644 README.md docs/state.md \
 	    $(DESTDIR)$(PREFIX)/share/doc/swingsetd/
 	sed 's|@PREFIX@|$(PREFIX)|g' conf/swingsetd.service > \

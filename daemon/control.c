@@ -52,6 +52,8 @@ struct control {
 	int		 fd;
 	char		*path;
 	ev_io		 lio;
+	ev_timer	 retry;		/* re-arm accept after EMFILE */
+	bool		 starved;	/* out of descriptors: not accepting */
 	ev_prepare	 reaper;
 	size_t		 max_line, max_clients, nclients;
 	unsigned long	 next_serial;
@@ -111,7 +113,7 @@ control_check(const char *path)
 static void
 control_listen_update(struct control *c)
 {
-	bool want = c->fd != -1 && !c->d->stopping &&
+	bool want = c->fd != -1 && !c->d->stopping && !c->starved &&
 	    c->nclients < c->max_clients;
 
 	if (want && !ev_is_active(&c->lio))
@@ -165,6 +167,34 @@ conn_free(struct ctl_conn *conn)
 }
 
 static void
+control_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct control *c = t->data;
+
+	(void)loop;
+	(void)revents;
+	c->starved = false;
+	control_listen_update(c);
+}
+
+/*
+ * Out of descriptors: the pending connection stays in the backlog, and a
+ * level-triggered watcher would fire again at once, so stop accepting for
+ * a moment instead of spinning (and say so once per episode).
+ */
+static void
+control_starve(struct control *c)
+{
+	if (!c->starved)
+		log_warn("control", "accept: not accepting clients for 1 s");
+	c->starved = true;
+	ev_timer_stop(c->d->loop, &c->retry);
+	ev_timer_set(&c->retry, 1.0, 0.);
+	ev_timer_start(c->d->loop, &c->retry);
+	control_listen_update(c);
+}
+
+static void
 control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control	*c = w->data;
@@ -177,7 +207,9 @@ control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EMFILE || errno == ENFILE)
+				control_starve(c);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn("control", "accept");
 			break;
 		}
@@ -238,6 +270,8 @@ control_init(struct daemon *d, const char *path, size_t max_line,
 		goto fail;
 	ev_io_init(&c->lio, control_accept_cb, c->fd, EV_READ);
 	c->lio.data = c;
+	ev_timer_init(&c->retry, control_retry_cb, 1.0, 0.);
+	c->retry.data = c;
 	ev_prepare_init(&c->reaper, control_reap_cb);
 	c->reaper.data = c;
 	ev_prepare_start(d->loop, &c->reaper);
@@ -275,6 +309,7 @@ control_free(struct control *c)
 	if (c == NULL)
 		return;
 	control_shutdown(c);
+	ev_timer_stop(c->d->loop, &c->retry);
 	while ((conn = TAILQ_FIRST(&c->conns)) != NULL) {
 		conn_kill(conn);
 		conn_free(conn);
@@ -446,7 +481,8 @@ conn_process(struct ctl_conn *conn)
 	if (conn->in == NULL)
 		return;
 	conn->processing = true;
-	while (!conn->dead && !conn->pending && !conn->close_after) {
+	while (!conn->dead && !conn->pending && !conn->close_after &&
+	    conn->outlen - conn->outoff < CTL_OUT_HIGH) {
 		nl = memchr(conn->in + off + conn->scanned, '\n',
 		    conn->inlen - off - conn->scanned);
 		if (nl == NULL) {
@@ -478,6 +514,12 @@ out:
 	if (off > 0) {
 		memmove(conn->in, conn->in + off, conn->inlen - off);
 		conn->inlen -= off;
+	}
+	if (conn->inlen == 0 && conn->incap > CTL_READ_CHUNK) {
+		/* one long line must not pin its buffer for good */
+		free(conn->in);
+		conn->in = NULL;
+		conn->incap = 0;
 	}
 	if (conn->dead)
 		return;
@@ -544,6 +586,11 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	conn_flush(conn);
-	if (!conn->dead)
+	if (conn->dead)
+		return;
+	/* Lines left waiting at the high-water mark go on once drained. */
+	if (conn->outlen - conn->outoff < CTL_OUT_LOW && conn_has_line(conn))
+		conn_process(conn);
+	else
 		conn_read_update(conn);
 }

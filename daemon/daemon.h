@@ -60,6 +60,8 @@ json_t	*kernel_kv_json(struct store *st, const char *key);
 int	 notify_systemd(const char *state);
 
 /* lockfile.c — one daemon per state directory */
+#define LOCKFILE_ERROR	(-1)	/* could not take the lock file */
+#define LOCKFILE_INUSE	(-2)	/* another process holds it */
 int	 lockfile_acquire(const char *dir, char *errbuf, size_t errlen);
 void	 lockfile_release(int fd);
 

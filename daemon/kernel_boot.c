@@ -7,9 +7,11 @@
  * settings — in the block that the producer's first commit seals.  IDs
  * depend only on the configuration: the bootstrap vat is v1, the other
  * vats follow sorted by name; devices are d1… sorted by name.
- * Later starts: the configuration must still describe the same vats and
- * devices; if it does not, the daemon refuses to start rather than run a
- * state it was not configured for.
+ * Later starts: the configuration must still produce the same records
+ * (every key below except the counters that grow at run time); if it does
+ * not, the daemon names the first difference and refuses to start rather
+ * than run a state it was not configured for.  JSON records are written
+ * with sorted keys, so the order of keys in the file does not matter.
  *
  * Keys written here are listed in docs/state.md ("Kernel keys").  Starting
  * workers and queueing bootstrap() belong to the kernel proper.
@@ -24,32 +26,73 @@
 
 #define KERNEL_STATE_VERSION	"1"
 
+/* Where the boot records go: into the store (first start), or compared
+ * with it (later starts). */
+struct boot_sink {
+	struct store	*st;
+	bool		 check;
+	char		*diff;		/* first difference found, malloc'd */
+};
+
 static int
-kv_put_str(struct store *st, const char *key, const char *val)
+sink_compare(struct boot_sink *bs, const char *key, const char *val)
 {
-	return store_put(st, STORE_KV, key, strlen(key), val, strlen(val));
+	const void	*have;
+	size_t		 hlen;
+	int		 rc;
+
+	if (bs->diff != NULL)
+		return STORE_OK;
+	rc = store_get(bs->st, STORE_KV, key, strlen(key), &have, &hlen);
+	if (rc == STORE_OK && hlen == strlen(val) && memcmp(have, val, hlen)
+	    == 0)
+		return STORE_OK;
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return rc;
+	if (asprintf(&bs->diff, "%s: the configuration gives %s, the state "
+	    "has %s%.*s%s", key, val, rc == STORE_OK ? "'" : "nothing",
+	    rc == STORE_OK ? (int)(hlen > 200 ? 200 : hlen) : 0,
+	    rc == STORE_OK ? (const char *)have : "",
+	    rc == STORE_OK ? "'" : "") < 0)
+		return STORE_ENOMEM;
+	return STORE_OK;
 }
 
 static int
-kv_put_json(struct store *st, const char *key, const json_t *val)
+kv_put_str(struct boot_sink *bs, const char *key, const char *val)
 {
-	char	*text = json_dumps(val, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	if (bs->check)
+		return sink_compare(bs, key, val);
+	return store_put(bs->st, STORE_KV, key, strlen(key), val, strlen(val));
+}
+
+/* A record that grows at run time: written at first start, not checked. */
+static int
+kv_put_initial(struct boot_sink *bs, const char *key, const char *val)
+{
+	return bs->check ? STORE_OK : kv_put_str(bs, key, val);
+}
+
+static int
+kv_put_json(struct boot_sink *bs, const char *key, const json_t *val)
+{
+	char	*text = json_dumps(val, JSON_COMPACT | JSON_SORT_KEYS |
 		    JSON_ENCODE_ANY);
 	int	 rc;
 
 	if (text == NULL)
 		return STORE_ENOMEM;
-	rc = kv_put_str(st, key, text);
+	rc = kv_put_str(bs, key, text);
 	free(text);
 	return rc;
 }
 
 static int
-kv_put_fmt(struct store *st, const char *key, const char *fmt, ...)
+kv_put_fmt(struct boot_sink *bs, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
-kv_put_fmt(struct store *st, const char *key, const char *fmt, ...)
+kv_put_fmt(struct boot_sink *bs, const char *key, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*val = NULL;
@@ -60,7 +103,7 @@ kv_put_fmt(struct store *st, const char *key, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return STORE_ENOMEM;
-	rc = kv_put_str(st, key, val);
+	rc = kv_put_str(bs, key, val);
 	free(val);
 	return rc;
 }
@@ -106,7 +149,7 @@ find_vat(const struct config *cfg, const char *name)
 }
 
 static int
-record_vat(struct store *st, const struct config *cfg, const char *name,
+record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
     size_t n)
 {
 	const struct config_vat	*v = find_vat(cfg, name);
@@ -138,7 +181,7 @@ record_vat(struct store *st, const struct config *cfg, const char *name,
 }
 
 static int
-record_devices(struct store *st, const struct config *cfg)
+record_devices(struct boot_sink *st, const struct config *cfg)
 {
 	char	*key = NULL, id[64];
 	int	 rc = STORE_OK;
@@ -159,7 +202,7 @@ record_devices(struct store *st, const struct config *cfg)
 }
 
 static int
-record_settings(struct store *st, const struct config *cfg)
+record_settings(struct boot_sink *st, const struct config *cfg)
 {
 	int rc = kv_put_str(st, "kernel.defaultManagerType",
 	    cfg->default_manager_type);
@@ -182,25 +225,28 @@ record_settings(struct store *st, const struct config *cfg)
 }
 
 static int
-boot_writes(struct store *st, const struct config *cfg)
+boot_writes(struct boot_sink *st, const struct config *cfg)
 {
 	json_t	*vats = kernel_boot_vat_order(cfg), *devs = device_names(cfg);
-	json_t	*empty = json_array();
 	size_t	 i;
 	int	 rc = STORE_ENOMEM;
 
-	if (vats == NULL || devs == NULL || empty == NULL)
+	if (vats == NULL || devs == NULL)
 		goto out;
 	rc = record_settings(st, cfg);
 	if (rc == STORE_OK)
 		rc = kv_put_json(st, "vat.names", vats);
 	if (rc == STORE_OK)
-		rc = kv_put_json(st, "vat.dynamicIDs", empty);
+		rc = kv_put_initial(st, "vat.dynamicIDs", "[]");
 	for (i = 0; rc == STORE_OK && i < json_array_size(vats); i++)
 		rc = record_vat(st, cfg, json_string_value(
 		    json_array_get(vats, i)), i + 1);
-	if (rc == STORE_OK)
-		rc = kv_put_fmt(st, "vat.nextID", "%zu", i + 1);
+	if (rc == STORE_OK) {
+		char next[32];
+
+		snprintf(next, sizeof(next), "%zu", i + 1);
+		rc = kv_put_initial(st, "vat.nextID", next);
+	}
 	if (rc == STORE_OK)
 		rc = kv_put_json(st, "device.names", devs);
 	if (rc == STORE_OK)
@@ -212,7 +258,6 @@ boot_writes(struct store *st, const struct config *cfg)
 out:
 	json_decref(vats);
 	json_decref(devs);
-	json_decref(empty);
 	return rc;
 }
 
@@ -231,31 +276,20 @@ kernel_kv_json(struct store *st, const char *key)
 static int
 check_consistent(struct daemon *d)
 {
-	json_t	*want = kernel_boot_vat_order(d->cfg);
-	json_t	*have = kernel_kv_json(d->store, "vat.names");
-	json_t	*wdev = device_names(d->cfg);
-	json_t	*hdev = kernel_kv_json(d->store, "device.names");
-	char	*a = NULL, *b = NULL;
-	int	 rc = 0;
+	struct boot_sink	 bs = { d->store, true, NULL };
+	int			 rc = boot_writes(&bs, d->cfg);
 
-	if (!json_equal(want, have) || !json_equal(wdev, hdev)) {
-		a = json_dumps(json_equal(want, have) ? wdev : want,
-		    JSON_COMPACT);
-		b = json_dumps(json_equal(want, have) ? hdev : have,
-		    JSON_COMPACT);
-		log_error("kernel", "the configuration's %s %s differ from "
-		    "the state's %s in %s; refusing to start",
-		    json_equal(want, have) ? "devices" : "vats",
-		    a ? a : "?", b ? b : "?", d->state_dir);
-		rc = -1;
+	if (rc != STORE_OK) {
+		log_error("kernel", "cannot compare the configuration with "
+		    "the state: %s", store_strerror(rc));
+		return -1;
 	}
-	free(a);
-	free(b);
-	json_decref(want);
-	json_decref(have);
-	json_decref(wdev);
-	json_decref(hdev);
-	return rc;
+	if (bs.diff == NULL)
+		return 0;
+	log_error("kernel", "the configuration does not match the state in "
+	    "%s: %s; refusing to start", d->state_dir, bs.diff);
+	free(bs.diff);
+	return -1;
 }
 
 /*
@@ -265,6 +299,7 @@ check_consistent(struct daemon *d)
 int
 kernel_boot(struct daemon *d)
 {
+	struct boot_sink bs = { d->store, false, NULL };
 	const void	*val;
 	size_t		 len;
 	int		 rc;
@@ -275,7 +310,7 @@ kernel_boot(struct daemon *d)
 	if (rc != STORE_NOTFOUND || (rc = store_crank_begin(d->store)) !=
 	    STORE_OK)
 		goto fail;
-	if ((rc = boot_writes(d->store, d->cfg)) != STORE_OK) {
+	if ((rc = boot_writes(&bs, d->cfg)) != STORE_OK) {
 		store_crank_abort(d->store);
 		goto fail;
 	}

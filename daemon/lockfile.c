@@ -29,15 +29,17 @@ lockfile_holder(int fd, char *pid, size_t len)
 		snprintf(pid, len, "unknown");
 }
 
+/* Returns the locked descriptor, LOCKFILE_INUSE when another process holds
+ * the lock, or LOCKFILE_ERROR; errbuf says which and why. */
 int
 lockfile_acquire(const char *dir, char *errbuf, size_t errlen)
 {
 	char	*path = NULL, pid[32], line[32];
-	int	 fd = -1, n;
+	int	 fd = -1, n, rc = LOCKFILE_ERROR;
 
 	if (asprintf(&path, "%s/LOCK", dir) < 0) {
 		snprintf(errbuf, errlen, "out of memory");
-		return -1;
+		return LOCKFILE_ERROR;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1) {
@@ -46,6 +48,7 @@ lockfile_acquire(const char *dir, char *errbuf, size_t errlen)
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK) {
+			rc = LOCKFILE_INUSE;
 			lockfile_holder(fd, pid, sizeof(pid));
 			snprintf(errbuf, errlen, "state directory %s is in use "
 			    "by another swingsetd (pid %s)", dir, pid);
@@ -65,7 +68,7 @@ fail:
 	if (fd != -1)
 		close(fd);
 	free(path);
-	return -1;
+	return rc;
 }
 
 void

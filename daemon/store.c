@@ -129,27 +129,34 @@ store_check_args(struct store *st, const char *what, enum store_table t,
  * transactions without the write, and the crank only fit for abort.
  */
 static int
-store_write(struct store *st, const struct store_redo_rec *r, bool hashed)
+store_write(struct store *st, const struct store_redo_rec *in, bool hashed)
 {
-	const char	*what = r->op == STORE_REDO_PUT ? "put" : "delete";
+	const char	*what = in->op == STORE_REDO_PUT ? "put" : "delete";
 	size_t		 n = store_redo_count(&st->st_redo);
+	struct store_redo_rec copy, *r = &copy;
 	int		 rc, mrc;
 
 	if (!st->st_in_crank || st->st_crank_failed != STORE_OK)
 		return store_seterr(st, STORE_ESTATE, "%s: %s", what,
 		    st->st_in_crank ? "an earlier write of this crank "
 		    "failed; it can only be aborted" : "no crank is open");
-	if ((rc = store_check_args(st, what, r->table, r->klen)) != STORE_OK)
+	if ((rc = store_check_args(st, what, in->table, in->klen)) != STORE_OK)
 		return rc;
 	if ((rc = store_txns_ready(st, what)) != STORE_OK)
 		goto fail;
-	if (store_redo_append(&st->st_redo, r->op, r->table, r->key, r->klen,
-	    r->val, r->vlen) == -1) {
+	if (store_redo_append(&st->st_redo, in->op, in->table, in->key,
+	    in->klen, in->val, in->vlen) == -1) {
 		rc = store_seterr(st, STORE_ENOMEM, "%s in table %s: redo "
-		    "log: %s", what, store_table_names[r->table],
+		    "log: %s", what, store_table_names[in->table],
 		    strerror(errno));
 		goto fail;
 	}
+	/*
+	 * From here on use the log's copy: the caller's bytes may be LMDB
+	 * memory (a value just read with store_get), which growing the map
+	 * below unmaps and replaying the block frees.
+	 */
+	store_redo_get(&st->st_redo, n, &copy);
 	while ((mrc = store_apply(st, st->st_crank, r)) == MDB_MAP_FULL)
 		if ((rc = store_regrow(st, n, what)) != STORE_OK)
 			goto undo;
@@ -169,6 +176,14 @@ fail:
 	return rc;
 }
 
+/* The one kv key the store writes itself, unhashed: callers may not. */
+static bool
+store_reserved(enum store_table t, const void *key, size_t klen)
+{
+	return t == STORE_KV && klen == sizeof(STORE_AHASH_KEY) - 1 &&
+	    memcmp(key, STORE_AHASH_KEY, klen) == 0;
+}
+
 int
 store_put(struct store *st, enum store_table t, const void *key,
     size_t klen, const void *val, size_t vlen)
@@ -176,6 +191,9 @@ store_put(struct store *st, enum store_table t, const void *key,
 	struct store_redo_rec	r = { STORE_REDO_PUT, t, key, klen, val,
 	    vlen };
 
+	if (store_reserved(t, key, klen))
+		return store_seterr(st, STORE_EINVAL, "put: kv key "
+		    "'activityhash' belongs to the store");
 	return store_write(st, &r, true);
 }
 
@@ -185,6 +203,9 @@ store_del(struct store *st, enum store_table t, const void *key,
 {
 	struct store_redo_rec	r = { STORE_REDO_DEL, t, key, klen, NULL, 0 };
 
+	if (store_reserved(t, key, klen))
+		return store_seterr(st, STORE_EINVAL, "delete: kv key "
+		    "'activityhash' belongs to the store");
 	return store_write(st, &r, true);
 }
 

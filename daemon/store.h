@@ -24,7 +24,8 @@
  *   activity hash = SHA-256(previous activity hash (32 bytes, zeros at
  *                   the start) ‖ crank hash (32 bytes))
  * The activity hash is kept in kv under "activityhash" (64 lowercase hex
- * characters), a write that is itself not hashed.
+ * characters), a write that is itself not hashed; callers may not write
+ * or delete that key (STORE_EINVAL).
  *
  * A full map (MDB_MAP_FULL) is not an error the caller sees: the store
  * keeps a redo log of the open block, grows the map (doubling, up to

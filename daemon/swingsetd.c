@@ -4,6 +4,7 @@
  * loop until told to stop, then tear down in reverse order.  Each step is
  * one call into the file that owns it.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -174,13 +175,15 @@ check_only(struct config *cfg)
 static void
 take_state_dir(struct daemon *d)
 {
-	char err[PATH_MAX + 128];
+	char	 err[PATH_MAX + 128];
 
-	d->lock_fd = lockfile_acquire(d->state_dir, err, sizeof(err));
-	if (d->lock_fd == -1) {
+	int fd = lockfile_acquire(d->state_dir, err, sizeof(err));
+
+	if (fd < 0) {
 		log_error("main", "%s", err);
-		exit(errno == EWOULDBLOCK ? EXIT_INUSE : EXIT_SYSTEM);
+		exit(fd == LOCKFILE_INUSE ? EXIT_INUSE : EXIT_SYSTEM);
 	}
+	d->lock_fd = fd;
 	switch (control_check(d->socket_path)) {
 	case 1:
 		log_error("main", "another daemon answers on %s; not starting",
@@ -213,6 +216,33 @@ open_store(struct daemon *d)
 	store_committed_activity_hash(d->store, hash);
 	log_info("main", "store %s at height %llu, activity hash %s",
 	    d->state_dir, (unsigned long long)store_height(d->store), hash);
+}
+
+/*
+ * Take the hard descriptor limit, and keep half of it for workers and the
+ * store: control clients past that wait in the listen backlog.
+ */
+static size_t
+fit_clients(size_t want)
+{
+	struct rlimit	rl;
+	size_t		cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	cap = rl.rlim_cur == RLIM_INFINITY ? want : (size_t)rl.rlim_cur / 2;
+	if (want > cap) {
+		log_warnx("main", "maxClients %zu lowered to %zu: the "
+		    "descriptor limit is %llu", want, cap,
+		    (unsigned long long)rl.rlim_cur);
+		return cap > 0 ? cap : 1;
+	}
+	return want;
 }
 
 static void
@@ -326,7 +356,8 @@ main(int argc, char **argv)
 		fatalx("main", "cannot initialise libev");
 	watch_signals(&d);
 	d.control = control_init(&d, d.socket_path,
-	    d.cfg->daemon.max_request_line, d.cfg->daemon.max_clients);
+	    d.cfg->daemon.max_request_line,
+	    fit_clients(d.cfg->daemon.max_clients));
 	if (d.control == NULL)
 		exit(EXIT_SYSTEM);
 	d.started = time(NULL);

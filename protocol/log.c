@@ -45,6 +45,33 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+/*
+ * Control characters in a message become \xNN: messages quote peers'
+ * bytes (field names, worker output), which must not forge log lines or
+ * drive a terminal.  Returns a malloc'd copy, or NULL.
+ */
+static char *
+escape_controls(const char *msg)
+{
+	size_t	 n = 0;
+	char	*out, *p;
+
+	for (const char *s = msg; *s != '\0'; s++)
+		n += ((unsigned char)*s < 0x20 || *s == 0x7f) ? 4 : 1;
+	if ((out = malloc(n + 1)) == NULL)
+		return NULL;
+	for (p = out; *msg != '\0'; msg++) {
+		unsigned char c = (unsigned char)*msg;
+
+		if (c < 0x20 || c == 0x7f)
+			p += sprintf(p, "\\x%02x", c);
+		else
+			*p++ = (char)c;
+	}
+	*p = '\0';
+	return out;
+}
+
 static void
 vlog(enum log_level lvl, const char *sub, const char *suffix,
     const char *fmt, va_list ap)
@@ -52,7 +79,7 @@ vlog(enum log_level lvl, const char *sub, const char *suffix,
 	char		 stamp[40];
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		*msg = NULL, *line = NULL;
+	char		*raw = NULL, *msg = NULL, *line = NULL;
 	int		 saved = errno, n;
 
 	if (lvl < log_min)
@@ -60,8 +87,10 @@ vlog(enum log_level lvl, const char *sub, const char *suffix,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	if (vasprintf(&raw, fmt, ap) < 0)
+		raw = NULL;
+	msg = raw != NULL ? escape_controls(raw) : NULL;
+	free(raw);
 	n = asprintf(&line, "%s.%03ldZ %s %s: %s%s%s\n", stamp,
 	    ts.tv_nsec / 1000000, level_names[lvl], sub,
 	    msg != NULL ? msg : fmt, suffix != NULL ? ": " : "",

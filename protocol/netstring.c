@@ -150,7 +150,7 @@ ns_prefix_byte(struct netstring_decoder *d, unsigned char c)
 	if (d->lendigits == 1 && d->want == 0)
 		return NETSTRING_EBADLEN;	/* leading zero */
 	if (d->lendigits >= ns_ndigits(d->max_frame))
-		return NETSTRING_EBADLEN;	/* more digits than any size */
+		return NETSTRING_ETOOBIG;	/* more digits than any size */
 	digit = (size_t)(c - '0');
 	if (d->want > (SIZE_MAX - digit) / 10)
 		return NETSTRING_ETOOBIG;

@@ -23,10 +23,12 @@ enum netstring_rc {
 	NETSTRING_OK = 0,	/* a frame was produced */
 	NETSTRING_MORE = 1,	/* no whole frame buffered yet: feed more */
 	NETSTRING_EBADLEN = -1,	/* empty length, a non-digit before ':',
-				   a leading zero in a multi-digit length,
-				   or more digits than any allowed size */
+				   or a leading zero in a multi-digit
+				   length */
 	NETSTRING_ENOCOMMA = -2,/* the byte after the payload is not ',' */
-	NETSTRING_ETOOBIG = -3,	/* announced length exceeds max_frame */
+	NETSTRING_ETOOBIG = -3,	/* announced length exceeds max_frame
+				   (also: more digits than max_frame has,
+				   refused before the ':') */
 	NETSTRING_EEOF = -4,	/* end of stream inside a frame */
 	NETSTRING_EEMPTY = -5,	/* `0:,` — an empty payload is not allowed
 				   on worker pipes (worker-protocol.md §2) */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,23 @@ static const struct cmd commands[] = {
 	{ "shutdown", 0, "shutdown", no_fields, print_shutdown },
 };
 
+/* Milliseconds, 1 to INT_MAX; anything else is a usage error (0). */
+static int
+parse_timeout(const char *s)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v <= 0 || v > INT_MAX) {
+		fprintf(stderr, "swingctl: --timeout: '%s' is not a number "
+		    "of milliseconds\n", s);
+		return 0;
+	}
+	return (int)v;
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -134,7 +152,10 @@ run(const struct cmd *cmd, char **args, const char *path, int timeout,
 	}
 	if (json_is_true(json_object_get(resp, "ok"))) {
 		cmd->print(out, json_object_get(resp, "result"));
-		rc = 0;
+		rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : EX_SOFTWARE;
+		if (rc != 0)
+			fprintf(stderr, "swingctl: writing the output: %s\n",
+			    strerror(errno));
 	} else
 		rc = report_error(resp);
 	json_decref(resp);
@@ -161,7 +182,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 's': path = optarg; break;
 		case 'j': out = &ctl_output_json; break;
-		case 't': timeout = atoi(optarg); break;
+		case 't': timeout = parse_timeout(optarg); break;
 		default: usage();
 		}
 	}

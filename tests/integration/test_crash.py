@@ -65,9 +65,19 @@ class KillNine(DaemonTest):
         cfg = json.loads(json.dumps(d.config))
         del cfg["vats"]["bob"]
         d2 = self.other_daemon(cfg, "changed", 78)
-        self.assertIn("differ from the state", d2.log())
+        self.assertIn("vat.names: the configuration gives", d2.log())
         rc, _, _ = swingctl("status", sock=d.socket)
         self.assertEqual(rc, 69)
+        # a changed parameter is a different kernel too ...
+        cfg = json.loads(json.dumps(d.config))
+        cfg["vats"]["alice"]["parameters"] = {"x": 1}
+        d3 = self.other_daemon(cfg, "params", 78)
+        self.assertIn("v2.vatParameters: the configuration gives {\"x\":1}",
+                      d3.log())
+        # ... but the order of keys in the file is not
+        cfg = json.loads(json.dumps(d.config), object_pairs_hook=lambda kv: dict(reversed(kv)))
+        d4 = self.daemon(cfg)
+        self.assertEqual(d4.status()["height"], 1)
 
 
 if __name__ == "__main__":

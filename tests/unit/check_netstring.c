@@ -270,11 +270,12 @@ START_TEST(test_bad_length)
 	expect_error(MAX_FRAME, 1, "00:,", NETSTRING_EBADLEN);
 	/* A good frame first, then garbage: the error still shows. */
 	expect_error(MAX_FRAME, 0, "1:a,x", NETSTRING_EBADLEN);
-	/* 12 000 000 has 8 digits; a 9th is refused before any ':'. */
-	expect_error(MAX_FRAME, 0, "100000000", NETSTRING_EBADLEN);
+	/* 12 000 000 has 8 digits; a 9th is an oversize frame, refused
+	 * before any ':'; a run of zeros is still a bad prefix. */
+	expect_error(MAX_FRAME, 0, "100000000", NETSTRING_ETOOBIG);
 	expect_error(MAX_FRAME, 0, "000000000000000000000000", NETSTRING_EBADLEN);
 	expect_error(MAX_FRAME, 0, "99999999999999999999999999999",
-	    NETSTRING_EBADLEN);
+	    NETSTRING_ETOOBIG);
 }
 END_TEST
 
@@ -342,7 +343,7 @@ START_TEST(test_max_boundary)
 	/* max + 1: refused at the ':', before any payload arrives. */
 	expect_error(1000, 0, "1001:", NETSTRING_ETOOBIG);
 	expect_error(1000, 0, "9999:", NETSTRING_ETOOBIG);
-	expect_error(1000, 0, "10000", NETSTRING_EBADLEN);
+	expect_error(1000, 0, "10000", NETSTRING_ETOOBIG);
 	expect_error(0, 0, "1:", NETSTRING_ETOOBIG);
 	expect_error(0, 1, "0:,1:", NETSTRING_ETOOBIG);
 	free(payload);

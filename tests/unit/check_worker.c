@@ -1,0 +1,281 @@
+/*
+ * check_worker.c — the kernel side of a worker against real processes:
+ * what a spawned worker inherits (descriptors, environment), exec
+ * failures, framing and protocol faults, exit classification, deadlines,
+ * and orderly stop.  Small /bin/sh scripts play the worker here; the
+ * native test worker is exercised in check_vatworker.c.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "protocol/log.h"
+#include "workers/worker.h"
+
+struct probe {
+	int		 replies, upcalls, faults;
+	enum worker_fault fault;
+	char		 why[256];
+	char		 result[256];
+	struct worker	*w;
+	bool		 answer_upcalls;
+};
+
+static void
+probe_upcall(struct worker *w, void *arg, const unsigned char *m, size_t n)
+{
+	struct probe *p = arg;
+
+	(void)m;
+	(void)n;
+	p->upcalls++;
+	if (p->answer_upcalls)
+		ck_assert_int_eq(worker_answer(w, "[\"ok\"]", 6), 0);
+}
+
+static void
+probe_reply(struct worker *w, void *arg, const struct worker_reply *r)
+{
+	struct probe *p = arg;
+
+	(void)w;
+	p->replies++;
+	snprintf(p->result, sizeof(p->result), "%c%.*s", r->ok ? '.' : '!',
+	    (int)r->resultlen, (const char *)r->result);
+}
+
+static void
+probe_fault(struct worker *w, void *arg, enum worker_fault f, const char *why)
+{
+	struct probe *p = arg;
+
+	(void)w;
+	p->faults++;
+	p->fault = f;
+	snprintf(p->why, sizeof(p->why), "%s", why);
+}
+
+static const struct worker_callbacks probe_cb = {
+	probe_upcall, probe_reply, probe_fault
+};
+
+static void
+timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Run the loop until *flag becomes nonzero or 10 s pass. */
+static void
+run_until(int *flag)
+{
+	struct ev_loop	*loop = ev_default_loop(0);
+	ev_timer	 guard;
+	double		 start = ev_now(loop);
+
+	ev_timer_init(&guard, timeout_cb, 0.01, 0.01);
+	ev_timer_start(loop, &guard);
+	while (*flag == 0 && ev_now(loop) - start < 10.0) {
+		ev_run(loop, EVRUN_ONCE);
+		ev_now_update(loop);
+	}
+	ev_timer_stop(loop, &guard);
+	ck_assert_msg(*flag != 0, "timed out waiting");
+}
+
+static struct worker *
+spawn_sh(struct probe *p, const char *script, const char *arg1, double tmo)
+{
+	const char		*argv[] = { "/bin/sh", "-c", script, "sh", arg1,
+				    NULL };
+	struct worker_spec	 spec = { argv, "t1:test", 1 << 20, tmo };
+	char			 err[256];
+
+	memset(p, 0, sizeof(*p));
+	ck_assert_msg(worker_spawn(ev_default_loop(0), &spec, &probe_cb, p,
+	    &p->w, err, sizeof(err)) == 0, "%s", err);
+	return p->w;
+}
+
+/* The descriptors and environment of a live process, from /proc. */
+static void
+proc_fds(pid_t pid, char *out, size_t outlen)
+{
+	char		 cmd[128];
+	FILE		*p;
+	size_t		 n;
+
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | sort -n | tr '\\n' ' '",
+	    (int)pid);
+	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+	n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	pclose(p);
+}
+
+START_TEST(test_inherits_only_protocol_fds_and_scrubbed_env)
+{
+	const char		*argv[] = { "/bin/sleep", "30", NULL };
+	struct worker_spec	 spec = { argv, "t1:sleep", 1 << 20, 0 };
+	struct probe		 p = { 0 };
+	char			 err[256], fds[256], path[64];
+	FILE			*f;
+	size_t			 n;
+
+	setenv("SWINGSET_SECRET", "leak", 1);
+	ck_assert_msg(worker_spawn(ev_default_loop(0), &spec, &probe_cb, &p,
+	    &p.w, err, sizeof(err)) == 0, "%s", err);
+	usleep(100000);		/* let the dynamic loader finish */
+	proc_fds(worker_pid(p.w), fds, sizeof(fds));
+	ck_assert_str_eq(fds, "0 1 2 3 4 ");
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)worker_pid(p.w));
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	n = fread(err, 1, sizeof(err) - 1, f);
+	fclose(f);
+	err[n] = '\0';		/* the first variable, NUL-separated */
+	ck_assert_str_eq(err, "PATH=/usr/local/bin:/usr/bin:/bin");
+	ck_assert_ptr_null(memmem(err, n, "SWINGSET_SECRET", 15));
+	worker_kill(p.w);
+	while (worker_zombies() > 0)
+		ev_run(ev_default_loop(0), EVRUN_ONCE);
+}
+END_TEST
+
+START_TEST(test_exec_failure_is_reported)
+{
+	const char		*argv[] = { "/nonexistent/worker", NULL };
+	struct worker_spec	 spec = { argv, "t2:", 1 << 20, 0 };
+	struct worker		*w;
+	char			 err[256];
+
+	ck_assert_int_eq(worker_spawn(ev_default_loop(0), &spec, &probe_cb,
+	    NULL, &w, err, sizeof(err)), -1);
+	ck_assert_ptr_null(w);
+	ck_assert_str_eq(err, "cannot execute /nonexistent/worker: "
+	    "No such file or directory");
+}
+END_TEST
+
+START_TEST(test_upcalls_then_reply)
+{
+	struct probe p;
+
+	spawn_sh(&p, "head -c 4 <&3 >/dev/null; printf '3:?ab,' >&4; "
+	    "head -c 9 <&3 >/dev/null; printf '6:.{}\\001ok,' >&4; cat <&3",
+	    NULL, 0);
+	p.answer_upcalls = true;
+	ck_assert_int_eq(worker_command(p.w, 'x', NULL, 0), 0);
+	ck_assert_int_eq(worker_command(p.w, 'y', NULL, 0), -1);
+	run_until(&p.replies);
+	ck_assert_int_eq(p.upcalls, 1);
+	ck_assert_str_eq(p.result, ".ok");
+	ck_assert(!worker_busy(p.w));
+	worker_stop(p.w, 1.0);
+	while (worker_zombies() > 0)
+		ev_run(ev_default_loop(0), EVRUN_ONCE);
+}
+END_TEST
+
+/* Each broken worker and the fault it must be classified as. */
+static const struct {
+	const char		*script;
+	enum worker_fault	 fault;
+	double			 timeout;
+} broken[] = {
+	{ "head -c 4 <&3 >/dev/null; printf 'x:.,' >&4; sleep 5",
+	    WORKER_FAULT_PROTOCOL, 0 },
+	{ "head -c 4 <&3 >/dev/null; printf '2:.a;' >&4; sleep 5",
+	    WORKER_FAULT_PROTOCOL, 0 },
+	{ "head -c 4 <&3 >/dev/null; printf '1:Z,' >&4; sleep 5",
+	    WORKER_FAULT_PROTOCOL, 0 },
+	{ "printf '1:.,' >&4; sleep 5", WORKER_FAULT_PROTOCOL, 0 },
+	{ "head -c 4 <&3 >/dev/null; exit 17", WORKER_FAULT_VAT_COMPUTE, 0 },
+	{ "head -c 4 <&3 >/dev/null; exit 11", WORKER_FAULT_VAT_MEMORY, 0 },
+	{ "head -c 4 <&3 >/dev/null; exit 12", WORKER_FAULT_VAT_STACK, 0 },
+	{ "head -c 4 <&3 >/dev/null; exit 2", WORKER_FAULT_EXIT, 0 },
+	{ "head -c 4 <&3 >/dev/null; kill -9 $$", WORKER_FAULT_SIGNAL, 0 },
+	{ "head -c 4 <&3 >/dev/null; sleep 5", WORKER_FAULT_TIMEOUT, 0.2 },
+	{ "printf '99999999:' >&4; sleep 5", WORKER_FAULT_PROTOCOL, 0 },
+};
+
+START_TEST(test_fault_classification)
+{
+	struct probe p;
+
+	spawn_sh(&p, broken[_i].script, NULL, broken[_i].timeout);
+	if (strstr(broken[_i].script, "head") != NULL ||
+	    strstr(broken[_i].script, "9999") != NULL)
+		ck_assert_int_eq(worker_command(p.w, 'e', NULL, 0), 0);
+	run_until(&p.faults);
+	ck_assert_msg(p.fault == broken[_i].fault, "case %d: got %s (%s)",
+	    _i, worker_fault_name(p.fault), p.why);
+	ck_assert_int_eq(p.replies, 0);
+	ck_assert_int_eq(worker_fault_is_vat(p.fault),
+	    p.fault >= WORKER_FAULT_VAT_COMPUTE &&
+	    p.fault <= WORKER_FAULT_VAT_STACK);
+	worker_stop(p.w, 0);
+	ck_assert_int_eq((int)worker_zombies(), 0);
+}
+END_TEST
+
+START_TEST(test_stop_idle_worker_exits_cleanly)
+{
+	struct probe p;
+
+	/* cat exits when fd 3 reaches EOF after 'q' */
+	spawn_sh(&p, "cat <&3 >/dev/null", NULL, 0);
+	worker_stop(p.w, 2.0);
+	ck_assert_int_eq((int)worker_zombies(), 1);
+	while (worker_zombies() > 0)
+		ev_run(ev_default_loop(0), EVRUN_ONCE);
+	ck_assert_int_eq(p.faults, 0);	/* released: no callbacks */
+}
+END_TEST
+
+START_TEST(test_stop_hung_worker_is_killed)
+{
+	struct probe p;
+
+	spawn_sh(&p, "trap '' TERM; exec sleep 30", NULL, 0);
+	worker_stop(p.w, 0.2);
+	while (worker_zombies() > 0)
+		ev_run(ev_default_loop(0), EVRUN_ONCE);
+}
+END_TEST
+
+static Suite *
+worker_suite(void)
+{
+	Suite	*s = suite_create("worker");
+	TCase	*tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_inherits_only_protocol_fds_and_scrubbed_env);
+	tcase_add_test(tc, test_exec_failure_is_reported);
+	tcase_add_test(tc, test_upcalls_then_reply);
+	tcase_add_loop_test(tc, test_fault_classification, 0,
+	    (int)(sizeof(broken) / sizeof(broken[0])));
+	tcase_add_test(tc, test_stop_idle_worker_exits_cleanly);
+	tcase_add_test(tc, test_stop_hung_worker_is_killed);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(worker_suite());
+	int	 failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init(LOG_LVL_WARN, "check_worker");
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

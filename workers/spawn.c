@@ -1,0 +1,215 @@
+/*
+ * spawn.c — fork and exec a worker with the protocol's descriptors and
+ * nothing else: the child moves its ends to 0–4, marks every other
+ * descriptor close-on-exec, restores default signal handling and the
+ * signal mask, starts its own session and execs with a scrubbed
+ * environment.  An exec failure comes back through a close-on-exec status
+ * pipe, so the caller learns "cannot execute X" synchronously.
+ */
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "workers/spawn.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC	(1U << 2)
+#endif
+
+/* Variables a worker may see.  Sanitizer settings pass through so that a
+ * sanitized test worker reports the way the tests expect. */
+static const char *const env_passed[] = {
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL
+};
+
+enum { P_CMD, P_REP, P_OUT, P_ERR, P_STATUS, P_COUNT };
+
+static void
+close_pair(int p[2])
+{
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+	p[0] = p[1] = -1;
+}
+
+/* NULL-terminated environment: PATH plus the passed variables. */
+static char **
+make_env(void)
+{
+	char	**env = calloc(sizeof(env_passed) / sizeof(env_passed[0]) + 1,
+		    sizeof(char *));
+	size_t	  n = 0;
+	char	 *v;
+
+	if (env == NULL)
+		return NULL;
+	env[n++] = strdup("PATH=/usr/local/bin:/usr/bin:/bin");
+	for (const char *const *k = env_passed; *k != NULL; k++)
+		if ((v = getenv(*k)) != NULL &&
+		    asprintf(&env[n], "%s=%s", *k, v) >= 0)
+			n++;
+	return env;
+}
+
+static void
+free_env(char **env)
+{
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+static void
+cloexec_from(int lowfd)
+{
+	long max;
+
+	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U,
+	    CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	for (int fd = lowfd; fd < (max > 0 ? max : 1024); fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* In the child: only async-signal-safe calls from here on. */
+static void __attribute__((noreturn))
+child_exec(const int src[5], int status_fd, const char *const *argv,
+    char **env)
+{
+	struct sigaction sa;
+	sigset_t	 all;
+	int		 moved[5], err;
+
+	for (int i = 0; i < 5; i++)
+		if ((moved[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10)) == -1)
+			goto fail;
+	for (int i = 0; i < 5; i++)
+		if (dup2(moved[i], i) == -1)
+			goto fail;
+	cloexec_from(5);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (setsid() == -1)
+		goto fail;
+	{
+		/* execve's prototype predates const; it does not write. */
+		union { const char *const *c; char *const *m; } av = { argv };
+		execve(argv[0], av.m, env);
+	}
+fail:
+	err = errno;
+	if (write(status_fd, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Wait for the exec verdict: EOF = it ran; an errno = it did not. */
+static int
+exec_verdict(int status_fd, pid_t pid, const char *prog, char *errbuf,
+    size_t errlen)
+{
+	ssize_t	 n;
+	int	 err = 0, st;
+
+	do
+		n = read(status_fd, &err, sizeof(err));
+	while (n == -1 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	snprintf(errbuf, errlen, "cannot execute %s: %s", prog,
+	    n == (ssize_t)sizeof(err) ? strerror(err) : "status pipe failed");
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	return -1;
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int
+open_pipes(int p[P_COUNT][2], int *devnull, char *errbuf, size_t errlen)
+{
+	for (int i = 0; i < P_COUNT; i++) {
+		if (pipe2(p[i], O_CLOEXEC) == -1) {
+			snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
+			return -1;
+		}
+	}
+	/* Our ends only: each end of a pipe is its own open file
+	 * description, so the child's ends stay blocking. */
+	if (set_nonblock(p[P_CMD][1]) == -1 || set_nonblock(p[P_REP][0]) ==
+	    -1 || set_nonblock(p[P_OUT][0]) == -1 ||
+	    set_nonblock(p[P_ERR][0]) == -1) {
+		snprintf(errbuf, errlen, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	if ((*devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(errbuf, errlen, "/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+spawn_process(const char *const *argv, struct spawn_result *res,
+    char *errbuf, size_t errlen)
+{
+	int	 p[P_COUNT][2], devnull = -1, rc = -1;
+	char	**env = make_env();
+	pid_t	 pid;
+
+	for (int i = 0; i < P_COUNT; i++)
+		p[i][0] = p[i][1] = -1;
+	if (env == NULL || env[0] == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto out;
+	}
+	if (open_pipes(p, &devnull, errbuf, errlen) == -1)
+		goto out;
+	if ((pid = fork()) == -1) {
+		snprintf(errbuf, errlen, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		int src[5] = { devnull, p[P_OUT][1], p[P_ERR][1],
+		    p[P_CMD][0], p[P_REP][1] };
+		child_exec(src, p[P_STATUS][1], argv, env);
+	}
+	close(p[P_STATUS][1]);
+	p[P_STATUS][1] = -1;
+	if (exec_verdict(p[P_STATUS][0], pid, argv[0], errbuf, errlen) == -1)
+		goto out;
+	res->pid = pid;
+	res->cmd_fd = p[P_CMD][1];
+	res->rep_fd = p[P_REP][0];
+	res->out_fd = p[P_OUT][0];
+	res->err_fd = p[P_ERR][0];
+	p[P_CMD][1] = p[P_REP][0] = p[P_OUT][0] = p[P_ERR][0] = -1;
+	rc = 0;
+out:
+	for (int i = 0; i < P_COUNT; i++)
+		close_pair(p[i]);
+	if (devnull != -1)
+		close(devnull);
+	free_env(env);
+	return rc;
+}

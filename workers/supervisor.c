@@ -1,0 +1,178 @@
+/*
+ * supervisor.c — encoding requests for, and parsing answers and upcalls
+ * from, the worker-side supervisor (worker-protocol.md §9).  It checks
+ * shapes strictly: anything that is not one of the documented forms is
+ * reported, never guessed at.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "workers/supervisor.h"
+
+static const char *
+nz(const char *s)
+{
+	return s != NULL ? s : "?";
+}
+
+char *
+sup_encode(const json_t *v, size_t *len)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_ENCODE_ANY);
+
+	if (s != NULL && len != NULL)
+		*len = strlen(s);
+	return s;
+}
+
+static char *
+encode_tagged(json_t *arr, size_t *len)
+{
+	char *s = arr ? sup_encode(arr, len) : NULL;
+
+	json_decref(arr);
+	return s;
+}
+
+char *
+sup_set_bundle(const char *vat_id, const json_t *bundle,
+    const json_t *options, size_t *len)
+{
+	return encode_tagged(json_pack("[s, s, O, O]", "setBundle", vat_id,
+	    bundle, options), len);
+}
+
+char *
+sup_deliver(const json_t *vdo, size_t *len)
+{
+	return encode_tagged(json_pack("[s, O]", "deliver", vdo), len);
+}
+
+static json_t *
+load_array(const unsigned char *bytes, size_t len)
+{
+	json_t *v = json_loadb((const char *)bytes, len, JSON_DECODE_ANY,
+	    NULL);
+
+	if (v != NULL && !json_is_array(v)) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* A short printable excerpt of a worker's bytes, for error messages. */
+static void
+excerpt(const unsigned char *b, size_t len, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 4 < outlen; i++)
+		out[n++] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '?';
+	if (len > n && n + 4 <= outlen) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+}
+
+int
+sup_parse_ready(const unsigned char *result, size_t len, char *errbuf,
+    size_t errlen)
+{
+	json_t	*v = load_array(result, len);
+	char	 ex[160];
+	int	 rc = -1;
+
+	if (v != NULL && json_array_size(v) == 1 &&
+	    json_is_string(json_array_get(v, 0)) &&
+	    strcmp(json_string_value(json_array_get(v, 0)),
+	    "dispatchReady") == 0)
+		rc = 0;
+	else if (v != NULL && json_array_size(v) == 3 &&
+	    json_is_string(json_array_get(v, 0)) &&
+	    strcmp(json_string_value(json_array_get(v, 0)), "err") == 0)
+		snprintf(errbuf, errlen, "setBundle failed: %s: %s",
+		    nz(json_string_value(json_array_get(v, 1))),
+		    nz(json_string_value(json_array_get(v, 2))));
+	else {
+		excerpt(result, len, ex, sizeof(ex));
+		snprintf(errbuf, errlen, "setBundle answered '%s', not "
+		    "[\"dispatchReady\"]", ex);
+	}
+	json_decref(v);
+	return rc;
+}
+
+void
+sup_parse_delivery(const unsigned char *result, size_t len,
+    struct sup_delivery *out)
+{
+	json_t		*v = load_array(result, len);
+	const char	*tag = json_string_value(json_array_get(v, 0));
+	char		 ex[160];
+
+	memset(out, 0, sizeof(*out));
+	out->status = SUP_DELIVERY_BAD;
+	if (tag != NULL && json_array_size(v) == 3 &&
+	    strcmp(tag, "ok") == 0) {
+		out->status = SUP_DELIVERY_OK;
+		out->info = json_incref(json_array_get(v, 1));
+	} else if (tag != NULL && json_array_size(v) == 3 &&
+	    strcmp(tag, "error") == 0 &&
+	    json_is_string(json_array_get(v, 1))) {
+		out->status = SUP_DELIVERY_ERROR;
+		out->message = strdup(json_string_value(json_array_get(v, 1)));
+	} else {
+		excerpt(result, len, ex, sizeof(ex));
+		if (asprintf(&out->message, "deliver answered '%s'", ex) < 0)
+			out->message = NULL;
+	}
+	json_decref(v);
+}
+
+void
+sup_delivery_clear(struct sup_delivery *d)
+{
+	free(d->message);
+	json_decref(d->info);
+	memset(d, 0, sizeof(*d));
+}
+
+enum sup_upcall_kind
+sup_parse_upcall(const unsigned char *bytes, size_t len, json_t **msg,
+    json_t **body)
+{
+	json_t		*v = load_array(bytes, len);
+	const char	*tag = json_string_value(json_array_get(v, 0));
+
+	*msg = v;
+	*body = NULL;
+	if (tag == NULL)
+		return SUP_UPCALL_BAD;
+	if (strcmp(tag, "syscall") == 0 && json_array_size(v) == 2 &&
+	    json_is_array(json_array_get(v, 1))) {
+		*body = json_array_get(v, 1);
+		return SUP_UPCALL_SYSCALL;
+	}
+	if (strcmp(tag, "sourcedConsole") == 0)
+		return SUP_UPCALL_CONSOLE;
+	if (strcmp(tag, "testLog") == 0)
+		return SUP_UPCALL_TESTLOG;
+	return SUP_UPCALL_BAD;
+}
+
+uint64_t
+sup_meter_compute(const char *meter, size_t len)
+{
+	json_t		*v;
+	json_int_t	 c;
+
+	if (meter == NULL || (v = json_loadb(meter, len, 0, NULL)) == NULL)
+		return 0;
+	c = json_integer_value(json_object_get(v, "compute"));
+	json_decref(v);
+	return c > 0 ? (uint64_t)c : 0;
+}

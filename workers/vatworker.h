@@ -1,0 +1,94 @@
+/*
+ * vatworker.h — a vat's worker as the kernel drives it: spawn, boot (what
+ * differs between manager types lives in manager.c), setBundle and the
+ * ready handshake, then one delivery at a time, with every syscall upcall
+ * handed to the kernel synchronously and answered with its result.  The
+ * same code path drives the xsnap worker and the native test worker.
+ */
+#ifndef WORKERS_VATWORKER_H
+#define WORKERS_VATWORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "workers/supervisor.h"
+#include "workers/worker.h"
+
+struct vatworker;
+
+enum vatworker_state {
+	VATWORKER_BOOTING,	/* spawned; running the boot commands */
+	VATWORKER_SETTING_BUNDLE, /* setBundle sent; awaiting dispatchReady */
+	VATWORKER_READY,	/* idle: may deliver */
+	VATWORKER_DELIVERING,	/* a delivery in flight */
+	VATWORKER_FAILED,	/* gone; see the failed callback */
+};
+
+/* Why a vat worker stopped: the worker's fault classification, or one of
+ * these supervisor-level reasons. */
+enum vatworker_failure {
+	VATWORKER_F_WORKER,	/* the process: see enum worker_fault */
+	VATWORKER_F_SET_BUNDLE,	/* setBundle was refused */
+	VATWORKER_F_PROTOCOL,	/* an answer of the wrong shape */
+};
+
+struct vat_delivery_result {
+	enum sup_delivery_status status;	/* OK or ERROR */
+	const char	*message;		/* ERROR: the vat's reason */
+	json_t		*info;			/* OK: reply[1] (borrowed) */
+	uint64_t	 computrons;
+};
+
+struct vatworker_callbacks {
+	void	(*ready)(struct vatworker *, void *arg);
+	/* A syscall (borrowed VatSyscallObject).  Returns the
+	 * VatSyscallResult, a new reference; NULL means out of memory. */
+	json_t	*(*syscall)(struct vatworker *, void *arg, json_t *vso);
+	/* ["testLog", …] from the vat (borrowed); may be NULL. */
+	void	(*test_log)(struct vatworker *, void *arg, json_t *msg);
+	void	(*delivered)(struct vatworker *, void *arg,
+		    const struct vat_delivery_result *);
+	void	(*failed)(struct vatworker *, void *arg,
+		    enum vatworker_failure, enum worker_fault, const char *why);
+};
+
+struct vatworker_spec {
+	const char	*manager_type;	/* "testworker", … */
+	const json_t	*command;	/* argv array of strings (config) */
+	const char	*vat_id;	/* "v6" */
+	const char	*vat_name;	/* "child", or NULL */
+	const json_t	*bundle;	/* the vat's bundle */
+	const json_t	*liveslots_options;
+	uint64_t	 compute_limit;	/* per delivery; 0 = none */
+	size_t		 max_frame;
+	double		 timeout;	/* seconds per command; 0 = none */
+};
+
+/* Start spawning and booting.  The ready or failed callback follows from
+ * the loop.  -1 with errbuf when the worker cannot even be spawned. */
+int	vatworker_start(struct ev_loop *loop, const struct vatworker_spec *spec,
+	    const struct vatworker_callbacks *cb, void *arg,
+	    struct vatworker **out, char *errbuf, size_t errlen);
+
+/* Deliver a VatDeliveryObject (borrowed).  Only in READY. */
+int	vatworker_deliver(struct vatworker *vw, const json_t *vdo);
+
+enum vatworker_state vatworker_state(const struct vatworker *vw);
+pid_t	vatworker_pid(const struct vatworker *vw);
+
+/* Stop the worker (gracefully when idle) and free vw. */
+void	vatworker_stop(struct vatworker *vw);
+
+/* manager.c: the per-manager-type part of booting.  Fills *argv (malloc'd
+ * NULL-terminated array of borrowed/allocated strings, freed with
+ * manager_argv_free) and *boot (a JSON array of boot commands, each
+ * ["e", text], new reference).  -1 with errbuf for an unknown type. */
+int	manager_prepare(const struct vatworker_spec *spec, char ***argv,
+	    json_t **boot, char *errbuf, size_t errlen);
+void	manager_argv_free(char **argv);
+
+#endif
