@@ -36,11 +36,16 @@ CONF_OBJS     := conf/config.o conf/config_keys.o conf/config_entry.o \
                  conf/config_dump.o
 STORE_OBJS    := daemon/store.o daemon/store_txn.o daemon/store_hash.o \
                  daemon/store_open.o daemon/store_redo.o
-DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
-                 daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
-                 $(STORE_OBJS) $(CONF_OBJS) $(PROTOCOL_OBJS)
 WORKERS_OBJS  := workers/worker.o workers/spawn.o workers/worker_output.o \
                  workers/supervisor.o workers/vatworker.o workers/manager.o
+KERNEL_OBJS   := daemon/kernel.o daemon/kstate.o daemon/kmarshal.o \
+                 daemon/clist.o daemon/kpromise.o daemon/ksyscall.o \
+                 daemon/kvatstore.o daemon/kroute.o daemon/kvat.o \
+                 daemon/transcript.o
+DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
+                 daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
+                 $(KERNEL_OBJS) $(WORKERS_OBJS) \
+                 $(STORE_OBJS) $(CONF_OBJS) $(PROTOCOL_OBJS)
 SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
                  $(PROTOCOL_OBJS)
 

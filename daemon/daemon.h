@@ -18,12 +18,14 @@
 
 struct control;
 struct ctl_conn;
+struct kernel;
 
 struct daemon {
 	struct ev_loop	*loop;
 	struct config	*cfg;
 	struct store	*store;
 	struct control	*control;
+	struct kernel	*kernel;
 	char		*socket_path;	/* absolute */
 	char		*state_dir;	/* absolute */
 	int		 lock_fd;	/* flock'd state_dir/LOCK */

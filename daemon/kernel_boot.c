@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "daemon/daemon.h"
 #include "protocol/log.h"
 
@@ -148,6 +150,93 @@ find_vat(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+static const struct config_vat *
+find_entry(const struct config_vat *list, size_t n, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
+}
+
+/* The bundle an entry names (new reference), or NULL with *why set. */
+static json_t *
+entry_bundle(const struct config *cfg, const struct config_vat *e,
+    const char **why)
+{
+	json_error_t jerr;
+
+	switch (e->source) {
+	case CONFIG_SRC_BUNDLE:
+		return json_incref(e->bundle);
+	case CONFIG_SRC_BUNDLE_SPEC:
+		*why = "its bundleSpec file is not a JSON bundle";
+		return json_load_file(e->path, 0, &jerr);
+	case CONFIG_SRC_BUNDLE_NAME:
+		e = find_entry(cfg->bundles, cfg->nbundles, e->bundle_name);
+		*why = "its bundleName names no bundle";
+		return e != NULL && e->source != CONFIG_SRC_BUNDLE_NAME ?
+		    entry_bundle(cfg, e, why) : NULL;
+	case CONFIG_SRC_SOURCE_SPEC:
+	default:
+		*why = "sourceSpec needs bundling, which swingsetd does not "
+		    "do yet: give a bundleSpec or an inline bundle";
+		return NULL;
+	}
+}
+
+/* "b0-" + SHA-256 of the bundle's canonical text (compact, sorted). */
+static char *
+bundle_id(const char *text)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	char		*id = malloc(3 + 64 + 1);
+
+	if (id == NULL || EVP_Digest(text, strlen(text), md, &mdlen,
+	    EVP_sha256(), NULL) != 1 || mdlen != 32) {
+		free(id);
+		return NULL;
+	}
+	memcpy(id, "b0-", 3);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(id + 3 + 2 * i, 3, "%02x", md[i]);
+	return id;
+}
+
+/* vN.source = {"bundleID": …}; the bundle itself into the bundles table
+ * (first start only: a later start just compares the ID). */
+static int
+record_source(struct boot_sink *bs, const struct config *cfg,
+    const struct config_vat *v, const char *vid)
+{
+	const char	*why = "out of memory";
+	json_t		*b = entry_bundle(cfg, v, &why), *src = NULL;
+	char		*text = NULL, *id = NULL, key[96];
+	int		 rc = STORE_ENOMEM;
+
+	if (b == NULL) {
+		if (bs->diff == NULL && asprintf(&bs->diff, "vats.%s: %s",
+		    v->name, why) < 0)
+			bs->diff = NULL;
+		return bs->check ? STORE_OK : STORE_EINVAL;
+	}
+	text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	id = text ? bundle_id(text) : NULL;
+	src = id ? json_pack("{s:s}", "bundleID", id) : NULL;
+	snprintf(key, sizeof(key), "%s.source", vid);
+	if (src != NULL)
+		rc = kv_put_json(bs, key, src);
+	if (rc == STORE_OK && !bs->check)
+		rc = store_put(bs->st, STORE_BUNDLES, id, strlen(id), text,
+		    strlen(text));
+	json_decref(b);
+	json_decref(src);
+	free(text);
+	free(id);
+	return rc;
+}
+
 static int
 record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
     size_t n)
@@ -175,6 +264,9 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
 	snprintf(key, sizeof(key), "v%zu.vatParameters", n);
 	if (rc == STORE_OK)
 		rc = kv_put_json(st, key, v->parameters);
+	snprintf(key, sizeof(key), "v%zu", n);
+	if (rc == STORE_OK)
+		rc = record_source(st, cfg, v, key);
 	free(namekey);
 	json_decref(opts);
 	return rc;
@@ -312,6 +404,11 @@ kernel_boot(struct daemon *d)
 		goto fail;
 	if ((rc = boot_writes(&bs, d->cfg)) != STORE_OK) {
 		store_crank_abort(d->store);
+		if (bs.diff != NULL) {
+			log_error("kernel", "first start: %s", bs.diff);
+			free(bs.diff);
+			return -1;
+		}
 		goto fail;
 	}
 	if ((rc = store_crank_commit(d->store)) != STORE_OK)

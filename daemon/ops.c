@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/kernel.h"
 #include "protocol/log.h"
 
 #define SWINGSETD_VERSION "0.1.0"
@@ -47,40 +48,11 @@ reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
 }
 
 /*
- * One entry per recorded vat, in ID order.  Vats are recorded at first
- * start; no worker runs them until the kernel starts vats, so each is
- * "configured" with no pid and no deliveries.
- */
-static json_t *
-ops_status_vats(struct daemon *d)
-{
-	json_t		*names = kernel_kv_json(d->store, "vat.names");
-	json_t		*vats = json_array(), *name;
-	const void	*id;
-	size_t		 i, idlen;
-	char		*key;
-
-	json_array_foreach(names, i, name) {
-		if (vats == NULL || asprintf(&key, "vat.name.%s",
-		    json_string_value(name)) < 0)
-			break;
-		if (store_get(d->store, STORE_KV, key, strlen(key), &id,
-		    &idlen) == STORE_OK)
-			json_array_append_new(vats, json_pack("{s:s%, s:O, "
-			    "s:s, s:n, s:i}", "vatID", (const char *)id, idlen,
-			    "name", name, "state", "configured", "pid",
-			    "deliveries", 0));
-		free(key);
-	}
-	json_decref(names);
-	return vats;
-}
-
-/*
- * The status object: the store's committed and in-block counters and the
- * recorded vats.  Nothing here waits on a crank, so status answers at any
- * time.  The run-queue and the creation queue come with the kernel's
- * queues; until a kernel writes one, both are empty.
+ * The status object: the store's committed and in-block counters, the
+ * kernel's queue and vats.  Nothing here waits on a crank, so status
+ * answers at any time, also while a crank waits on a worker (it then
+ * shows the state inside that crank).  Vat creation is not queued yet:
+ * creationQueueLength stays 0 until dynamic vats exist.
  */
 static json_t *
 ops_status_object(struct daemon *d)
@@ -90,17 +62,18 @@ ops_status_object(struct daemon *d)
 	store_activity_hash(d->store, hash);
 	store_committed_activity_hash(d->store, committed);
 	return json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:o, "
-	    "s:n, s:{s:s, s:s, s:I, s:I, s:I, s:I}}",
+	    "s:s?, s:b, s:{s:s, s:s, s:I, s:I, s:I, s:I}}",
 	    "version", SWINGSETD_VERSION,
 	    "height", (json_int_t)store_height(d->store),
 	    "crankNumber", (json_int_t)store_crank_count(d->store),
 	    "blockOpen", store_block_is_open(d->store),
 	    "activityHash", hash,
 	    "committedActivityHash", committed,
-	    "runQueueLength", (json_int_t)0,
+	    "runQueueLength", (json_int_t)kernel_run_queue_length(d->kernel),
 	    "creationQueueLength", (json_int_t)0,
-	    "vats", ops_status_vats(d),
-	    "halted",
+	    "vats", kernel_status_vats(d->kernel),
+	    "halted", kernel_halted(d->kernel),
+	    "running", kernel_running(d->kernel),
 	    "daemon",
 	    "stateDir", d->state_dir,
 	    "socket", d->socket_path,
@@ -130,6 +103,11 @@ ops_commit(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	char	 hash[STORE_HASH_HEXLEN + 1];
 	int	 rc;
 
+	if (kernel_running(d->kernel)) {
+		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		    "commit after it answers");
+		return;
+	}
 	if (last == UINT64_MAX || height != last + 1) {
 		reply_error(conn, req->id, CTL_E_BAD_HEIGHT,
 		    "field 'height': %" PRIu64 " does not follow the last "
@@ -150,6 +128,89 @@ ops_commit(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	    height, hash);
 	reply_ok(conn, req->id, json_pack("{s:I, s:s}",
 	    "height", (json_int_t)height, "activityHash", hash));
+}
+
+static void
+ops_queue(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
+{
+	char	 err[512], *kpid;
+	bool	 notfound;
+
+	if (kernel_running(d->kernel)) {
+		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		    "queue after it answers");
+		return;
+	}
+	if (kernel_queue(d->kernel, req->u.queue.vat, req->u.queue.target,
+	    req->u.queue.method, req->u.queue.args, &kpid, &notfound, err,
+	    sizeof(err)) == -1) {
+		reply_error(conn, req->id, notfound ? CTL_E_NOT_FOUND :
+		    CTL_E_STORE, "%s", err);
+		return;
+	}
+	reply_ok(conn, req->id, json_pack("{s:s}", "kpid", kpid));
+	free(kpid);
+}
+
+/* A run answers when the kernel stops: the reply waits with its id. */
+struct pending_run {
+	struct daemon	*d;
+	struct ctl_conn	*conn;
+	json_t		*id;
+};
+
+static void
+ops_run_done(void *arg, const struct kernel_run_result *r)
+{
+	struct pending_run	*pr = arg;
+	struct daemon		*d = pr->d;
+	char			 hash[STORE_HASH_HEXLEN + 1];
+
+	store_activity_hash(d->store, hash);
+	if (r->error != NULL)
+		reply_error(pr->conn, pr->id, CTL_E_STORE, "after %llu cranks: "
+		    "%s", (unsigned long long)r->cranks, r->error);
+	else
+		reply_ok(pr->conn, pr->id, json_pack("{s:I, s:I, s:b, s:s, "
+		    "s:s, s:s?}", "cranks", (json_int_t)r->cranks,
+		    "computrons", (json_int_t)r->computrons, "idle", r->idle,
+		    "activityHash", hash, "stopped", r->stopped, "halted",
+		    kernel_halted(d->kernel)));
+	json_decref(pr->id);
+	free(pr);
+}
+
+static void
+ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
+{
+	struct pending_run *pr;
+
+	if (kernel_running(d->kernel)) {
+		reply_error(conn, req->id, CTL_E_BUSY, "another run is in "
+		    "progress");
+		return;
+	}
+	if ((pr = calloc(1, sizeof(*pr))) == NULL) {
+		reply_error(conn, req->id, CTL_E_INTERNAL, "out of memory");
+		return;
+	}
+	pr->d = d;
+	pr->conn = conn;
+	pr->id = json_incref(req->id);
+	kernel_run(d->kernel, req->u.run.cranks, req->u.run.computrons,
+	    ops_run_done, pr);
+}
+
+static void
+ops_promise(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
+{
+	json_t *p = kernel_promise(d->kernel, req->u.promise.kpid);
+
+	if (p == NULL)
+		reply_error(conn, req->id, CTL_E_NOT_FOUND, "no promise '%s'",
+		    req->u.promise.kpid);
+	else
+		reply_ok(conn, req->id, p);
 }
 
 static void
@@ -184,6 +245,15 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		break;
 	case CTL_OP_SHUTDOWN:
 		ops_shutdown(d, conn, &req);
+		break;
+	case CTL_OP_QUEUE:
+		ops_queue(d, conn, &req);
+		break;
+	case CTL_OP_RUN:
+		ops_run(d, conn, &req);
+		break;
+	case CTL_OP_PROMISE:
+		ops_promise(d, conn, &req);
 		break;
 	}
 	ctl_request_clear(&req);

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/kernel.h"
+#include "workers/worker.h"
 #include "protocol/log.h"
 
 struct cmdline {
@@ -246,6 +248,32 @@ fit_clients(size_t want)
 }
 
 static void
+open_kernel(struct daemon *d)
+{
+	char err[1024];
+
+	if ((d->kernel = kernel_open(d, err, sizeof(err))) == NULL) {
+		log_error("main", "cannot start the kernel: %s", err);
+		exit(EXIT_SYSTEM);
+	}
+}
+
+/* Let stopped workers exit (each gets 'q', then a kill after its grace
+ * time): a bounded wait on the loop. */
+static void
+reap_workers(struct daemon *d)
+{
+	ev_tstamp until = ev_now(d->loop) + 5.0;
+
+	while (worker_zombies() > 0 && ev_now(d->loop) < until) {
+		ev_run(d->loop, EVRUN_ONCE);
+		ev_now_update(d->loop);
+	}
+	if (worker_zombies() > 0)
+		log_warnx("main", "%zu workers did not exit", worker_zombies());
+}
+
+static void
 signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon *d = w->data;
@@ -318,6 +346,8 @@ teardown(struct daemon *d)
 	if (ev_is_active(&d->stop_guard))
 		ev_timer_stop(d->loop, &d->stop_guard);
 	control_free(d->control);
+	kernel_close(d->kernel);
+	reap_workers(d);
 	store_close(d->store);
 	lockfile_release(d->lock_fd);
 	config_free(d->cfg);
@@ -354,6 +384,7 @@ main(int argc, char **argv)
 		exit(EXIT_CONFIG);
 	if ((d.loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("main", "cannot initialise libev");
+	open_kernel(&d);
 	watch_signals(&d);
 	d.control = control_init(&d, d.socket_path,
 	    d.cfg->daemon.max_request_line,

@@ -22,6 +22,9 @@ enum ctl_op {
 	CTL_OP_STATUS,
 	CTL_OP_COMMIT,
 	CTL_OP_SHUTDOWN,
+	CTL_OP_QUEUE,		/* queue a message to a vat's root or a kref */
+	CTL_OP_RUN,		/* run cranks until idle, a budget, or a halt */
+	CTL_OP_PROMISE,		/* show a kernel promise */
 };
 
 /* Error codes, sent as the strings in ctl_code_name(). */
@@ -34,6 +37,9 @@ enum ctl_code {
 	CTL_E_STORE,		/* "store_error": the store refused */
 	CTL_E_HALTED,		/* "halted": the kernel is halted */
 	CTL_E_SHUTTING_DOWN,	/* "shutting_down" */
+	CTL_E_NOT_FOUND,	/* "not_found": unknown vat, kref or kpid */
+	CTL_E_BUSY,		/* "busy": a run is in progress, or the op
+				   conflicts with it */
 	CTL_E_INTERNAL,		/* "internal" */
 };
 
@@ -44,7 +50,21 @@ struct ctl_request {
 		struct {
 			uint64_t height;	/* block height to record */
 		} commit;
-	} u;
+		struct {
+			char	*vat;		/* a static vat's name, or NULL */
+			char	*target;	/* "ko…"/"kp…", or NULL */
+			char	*method;	/* non-empty */
+			json_t	*args;		/* capdata {"body","slots"} */
+		} queue;			/* exactly one of vat, target */
+		struct {
+			uint64_t cranks;	/* at most this many; 0: no limit */
+			uint64_t computrons;	/* 0: no limit */
+		} run;
+		struct {
+			char	*kpid;		/* "kp" and digits */
+		} promise;
+	} u;			/* by op; strings and args owned, released
+				   by ctl_request_clear() */
 };
 
 /* A parse failure: code plus a message naming the field. */
@@ -64,6 +84,24 @@ struct ctl_parse_error {
  * Rules: the line must be one JSON object; "id" is optional and may be any
  * JSON value; "op" must be a known op name; each op's fields are checked
  * for presence and type; unknown fields are rejected so misspellings show.
+ * Messages name nested fields by path: 'budget.cranks', 'args.slots[1]'.
+ *
+ * Op fields, and what lands in req->u:
+ *   status, shutdown	none.
+ *   commit		"height": integer >= 0.
+ *   queue		exactly one of "vat" (non-empty string) and "target"
+ *			(a kref, ko<digits> or kp<digits>: only the form is
+ *			checked; existence is the kernel's business and its
+ *			not_found); "method": non-empty string; "args":
+ *			optional capdata, {"body": "#" then a JSON array,
+ *			"slots": [kref, …]} with krefs ko/kp/kd<digits>.
+ *			u.queue.args is always set (a new reference): the
+ *			request's object, or {"body":"#[]","slots":[]}.
+ *   run		"budget": optional {"cranks": n, "computrons": n},
+ *			each optional and a positive integer; absent is 0,
+ *			no limit.
+ *   promise		"kpid": kp<digits>.
+ * A "\u0000" anywhere is bad_json: strings never hold a NUL.
  */
 int	 ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
 	    struct ctl_parse_error *err);

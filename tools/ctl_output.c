@@ -4,6 +4,7 @@
  * unchanged, for scripts.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "tools/ctl_output.h"
 
@@ -76,6 +77,47 @@ text_shutdown(FILE *f, json_t *r)
 }
 
 static void
+text_queue(FILE *f, json_t *r)
+{
+	fprintf(f, "queued; result promise %s\n", str_or(r, "kpid", "?"));
+}
+
+static void
+text_run(FILE *f, json_t *r)
+{
+	const char	*stopped = str_or(r, "stopped", "?");
+
+	fprintf(f, "ran %lld cranks; ", int_or(r, "cranks"));
+	if (strcmp(stopped, "idle") == 0)
+		fprintf(f, "idle");
+	else if (strcmp(stopped, "budget") == 0)
+		fprintf(f, "stopped at budget");
+	else if (strcmp(stopped, "halted") == 0)
+		fprintf(f, "HALTED: %s", str_or(r, "halted", "?"));
+	else
+		fprintf(f, "stopped: %s", stopped);
+	fprintf(f, "; activity hash %s\n", str_or(r, "activityHash", "?"));
+}
+
+/* kp40 fulfilled: #"hi" slots [] / kp40 unresolved (decider v1) */
+static void
+text_promise(FILE *f, json_t *r)
+{
+	json_t		*data = json_object_get(r, "data");
+	const char	*state = str_or(r, "state", "?");
+
+	fprintf(f, "%s %s", str_or(r, "kpid", "?"), state);
+	if (strcmp(state, "unresolved") == 0)
+		fprintf(f, " (decider %s)", str_or(r, "decider", "none"));
+	if (json_is_object(data)) {
+		fprintf(f, ": %s slots ", str_or(data, "body", "?"));
+		json_dumpf(json_object_get(data, "slots"), f,
+		    JSON_COMPACT | JSON_ENCODE_ANY);
+	}
+	fputc('\n', f);
+}
+
+static void
 json_print(FILE *f, json_t *r)
 {
 	json_dumpf(r, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -86,10 +128,16 @@ const struct ctl_output ctl_output_text = {
 	.status = text_status,
 	.commit = text_commit,
 	.shutdown = text_shutdown,
+	.queue = text_queue,
+	.run = text_run,
+	.promise = text_promise,
 };
 
 const struct ctl_output ctl_output_json = {
 	.status = json_print,
 	.commit = json_print,
 	.shutdown = json_print,
+	.queue = json_print,
+	.run = json_print,
+	.promise = json_print,
 };

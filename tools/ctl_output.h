@@ -14,6 +14,9 @@ struct ctl_output {
 	void	(*status)(FILE *, json_t *result);
 	void	(*commit)(FILE *, json_t *result);
 	void	(*shutdown)(FILE *, json_t *result);
+	void	(*queue)(FILE *, json_t *result);	/* {kpid} */
+	void	(*run)(FILE *, json_t *result);		/* {cranks, …} */
+	void	(*promise)(FILE *, json_t *result);	/* {kpid, state, …} */
 };
 
 extern const struct ctl_output ctl_output_text;

@@ -4,7 +4,14 @@
  *   swingctl [--socket PATH] [--json] [--timeout MS] status
  *   swingctl [--socket PATH] [--json] commit HEIGHT
  *   swingctl [--socket PATH] [--json] shutdown
+ *   swingctl [--socket PATH] [--json] queue (--vat NAME | --target KREF)
+ *	METHOD [ARGS]
+ *   swingctl [--socket PATH] [--json] run [--cranks N] [--computrons N]
+ *   swingctl [--socket PATH] [--json] promise KPID
  *
+ * Global options come before the command, the command's own after its
+ * name; --json may also come last.  ARGS is capdata, {"body","slots"}, or
+ * a JSON array of plain data that swingctl encodes as smallcaps.
  * The socket defaults to $SWINGSET_SOCKET, else ./var/control.sock.
  * Exit codes: 0 done; 1 the daemon answered with an error; 64 usage;
  * 69 no daemon answers; 70 the conversation broke or made no sense.
@@ -31,38 +38,249 @@ nz(const char *s)
 #define EX_UNAVAILABLE		69
 #define EX_SOFTWARE		70
 
+/* A command's options: getopt_long() returns these as its val. */
+enum cmd_opt {
+	OPT_NONE,
+	OPT_JSON,
+	OPT_VAT,
+	OPT_TARGET,
+	OPT_CRANKS,
+	OPT_COMPUTRONS,
+	OPT_MAX
+};
+
+/* What follows the command name, once its options are taken out. */
+struct cmd_args {
+	char		**argv;			/* operands */
+	int		  argc;
+	const char	 *opt[OPT_MAX];		/* option values, or NULL */
+};
+
 struct cmd {
 	const char	*name;
-	int		 nargs;		/* exact number of operands */
+	int		 minargs, maxargs;	/* operands after options */
 	const char	*usage;
-	json_t		*(*fields)(char **args, int *ok);
+	const struct option *opts;	/* the command's options, or NULL */
+	json_t		*(*fields)(const struct cmd_args *, int *ok);
 	void		(*print)(const struct ctl_output *, json_t *result);
 };
 
-static json_t *
-no_fields(char **args, int *ok)
+static const struct option queue_opts[] = {
+	{ "vat",	required_argument,	NULL, OPT_VAT },
+	{ "target",	required_argument,	NULL, OPT_TARGET },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option run_opts[] = {
+	{ "cranks",	required_argument,	NULL, OPT_CRANKS },
+	{ "computrons",	required_argument,	NULL, OPT_COMPUTRONS },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* s as an integer in [min, INT64_MAX], for the daemon's json_int_t. */
+static int
+parse_count(const char *s, unsigned long long min, json_int_t *out)
 {
-	(void)args;
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || s[0] < '0' || s[0] > '9' ||
+	    v < min || v > INT64_MAX)
+		return -1;
+	*out = (json_int_t)v;
+	return 0;
+}
+
+static json_t *
+no_fields(const struct cmd_args *a, int *ok)
+{
+	(void)a;
 	*ok = 1;
 	return NULL;
 }
 
 static json_t *
-commit_fields(char **args, int *ok)
+commit_fields(const struct cmd_args *a, int *ok)
 {
-	char		*end;
-	unsigned long long h;
+	json_int_t	 h;
 
-	errno = 0;
-	h = strtoull(args[0], &end, 10);
-	*ok = errno == 0 && *end == '\0' && args[0][0] >= '0' &&
-	    args[0][0] <= '9' && h <= INT64_MAX;
+	*ok = parse_count(a->argv[0], 0, &h) == 0;
 	if (!*ok) {
 		fprintf(stderr, "swingctl: commit: HEIGHT must be a "
-		    "non-negative integer, not '%s'\n", args[0]);
+		    "non-negative integer, not '%s'\n", a->argv[0]);
 		return NULL;
 	}
-	return json_pack("{s:I}", "height", (json_int_t)h);
+	return json_pack("{s:I}", "height", h);
+}
+
+/*
+ * v with every string escaped as smallcaps wants: one starting with a
+ * character in !"#$%&'()*+,- gets a '!' in front, so that "$0" stays the
+ * string "$0" and does not become slot 0.  A new reference, or NULL.
+ */
+static json_t *
+smallcaps_plain(json_t *v)
+{
+	json_t		*copy, *e;
+	const char	*key, *s;
+	char		*bang;
+	size_t		 i, n;
+	int		 rc = 0;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		s = json_string_value(v);
+		n = json_string_length(v);
+		if (n == 0 || strchr("!\"#$%&'()*+,-", s[0]) == NULL)
+			return json_incref(v);
+		if ((bang = malloc(n + 1)) == NULL)
+			return NULL;
+		bang[0] = '!';
+		memcpy(bang + 1, s, n);
+		copy = json_stringn(bang, n + 1);
+		free(bang);
+		return copy;
+	case JSON_ARRAY:
+		if ((copy = json_array()) == NULL)
+			return NULL;
+		json_array_foreach(v, i, e)
+			rc |= json_array_append_new(copy, smallcaps_plain(e));
+		break;
+	case JSON_OBJECT:
+		if ((copy = json_object()) == NULL)
+			return NULL;
+		json_object_foreach(v, key, e)
+			rc |= json_object_set_new(copy, key,
+			    smallcaps_plain(e));
+		break;
+	default:
+		return json_incref(v);
+	}
+	if (rc != 0) {
+		json_decref(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+/*
+ * ARGS on the command line: capdata as is (the daemon checks it), or an
+ * array of plain data made into {"body":"#[…]","slots":[]}.  Object keys
+ * are sorted so that equal arguments make equal bodies.
+ */
+static json_t *
+queue_args(const char *text)
+{
+	json_error_t	 jerr;
+	json_t		*v, *enc, *capdata = NULL;
+	char		*body = NULL, *hashed = NULL;
+
+	if ((v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		fprintf(stderr, "swingctl: queue: ARGS is not a JSON array "
+		    "or object: %s\n", jerr.text);
+		return NULL;
+	}
+	if (json_is_object(v))
+		return v;
+	if ((enc = smallcaps_plain(v)) != NULL)
+		body = json_dumps(enc, JSON_COMPACT | JSON_SORT_KEYS);
+	if (body != NULL && asprintf(&hashed, "#%s", body) == -1)
+		hashed = NULL;	/* asprintf leaves it undefined */
+	if (hashed != NULL)
+		capdata = json_pack("{s:s, s:[]}", "body", hashed, "slots");
+	if (capdata == NULL)
+		fprintf(stderr, "swingctl: queue: out of memory\n");
+	free(hashed);
+	free(body);
+	json_decref(enc);
+	json_decref(v);
+	return capdata;
+}
+
+static json_t *
+queue_fields(const struct cmd_args *a, int *ok)
+{
+	const char	*vat = a->opt[OPT_VAT], *target = a->opt[OPT_TARGET];
+	json_t		*fields, *args = NULL;
+
+	*ok = 0;
+	if ((vat == NULL) == (target == NULL)) {
+		fprintf(stderr, "swingctl: queue: give one of --vat NAME and "
+		    "--target KREF\n");
+		return NULL;
+	}
+	if (a->argc == 2 && (args = queue_args(a->argv[1])) == NULL)
+		return NULL;
+	fields = json_pack("{s:s, s:s}", vat != NULL ? "vat" : "target",
+	    vat != NULL ? vat : target, "method", a->argv[0]);
+	if (fields == NULL) {
+		fprintf(stderr, "swingctl: queue: NAME, KREF and METHOD must "
+		    "be UTF-8\n");
+		json_decref(args);
+		return NULL;
+	}
+	if (args != NULL && json_object_set_new(fields, "args", args) == -1) {
+		fprintf(stderr, "swingctl: queue: out of memory\n");
+		json_decref(fields);
+		return NULL;
+	}
+	*ok = 1;
+	return fields;
+}
+
+/* One budget option into budget, or a usage message. */
+static int
+run_budget(json_t *budget, const char *opt, const char *key)
+{
+	json_int_t	 n;
+
+	if (opt == NULL)
+		return 0;
+	if (parse_count(opt, 1, &n) == -1) {
+		fprintf(stderr, "swingctl: run: --%s must be a positive "
+		    "integer, not '%s'\n", key, opt);
+		return -1;
+	}
+	if (json_object_set_new(budget, key, json_integer(n)) == -1) {
+		fprintf(stderr, "swingctl: run: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *
+run_fields(const struct cmd_args *a, int *ok)
+{
+	json_t	*budget;
+
+	*ok = 0;
+	if ((budget = json_object()) == NULL ||
+	    run_budget(budget, a->opt[OPT_CRANKS], "cranks") == -1 ||
+	    run_budget(budget, a->opt[OPT_COMPUTRONS], "computrons") == -1) {
+		json_decref(budget);
+		return NULL;
+	}
+	*ok = 1;
+	if (json_object_size(budget) == 0) {
+		json_decref(budget);
+		return NULL;	/* no budget: until idle */
+	}
+	return json_pack("{s:o}", "budget", budget);
+}
+
+static json_t *
+promise_fields(const struct cmd_args *a, int *ok)
+{
+	json_t	*fields = json_pack("{s:s}", "kpid", a->argv[0]);
+
+	*ok = fields != NULL;
+	if (!*ok)
+		fprintf(stderr, "swingctl: promise: KPID must be UTF-8\n");
+	return fields;
 }
 
 static void
@@ -83,10 +301,34 @@ print_shutdown(const struct ctl_output *o, json_t *r)
 	o->shutdown(stdout, r);
 }
 
+static void
+print_queue(const struct ctl_output *o, json_t *r)
+{
+	o->queue(stdout, r);
+}
+
+static void
+print_run(const struct ctl_output *o, json_t *r)
+{
+	o->run(stdout, r);
+}
+
+static void
+print_promise(const struct ctl_output *o, json_t *r)
+{
+	o->promise(stdout, r);
+}
+
 static const struct cmd commands[] = {
-	{ "status", 0, "status", no_fields, print_status },
-	{ "commit", 1, "commit HEIGHT", commit_fields, print_commit },
-	{ "shutdown", 0, "shutdown", no_fields, print_shutdown },
+	{ "status", 0, 0, "status", NULL, no_fields, print_status },
+	{ "commit", 1, 1, "commit HEIGHT", NULL, commit_fields, print_commit },
+	{ "shutdown", 0, 0, "shutdown", NULL, no_fields, print_shutdown },
+	{ "queue", 1, 2, "queue (--vat NAME | --target KREF) METHOD [ARGS]",
+	    queue_opts, queue_fields, print_queue },
+	{ "run", 0, 0, "run [--cranks N] [--computrons N]", run_opts,
+	    run_fields, print_run },
+	{ "promise", 1, 1, "promise KPID", NULL, promise_fields,
+	    print_promise },
 };
 
 /* Milliseconds, 1 to INT_MAX; anything else is a usage error (0). */
@@ -127,9 +369,51 @@ report_error(json_t *resp)
 	return EX_DAEMON_SAID_NO;
 }
 
+/*
+ * Take cmd's options out of argv (argv[0] is the command name) into a,
+ * leaving its operands.  Commands without options take their operands as
+ * they come, so that `commit -1` is a bad height, not a bad option.
+ * Returns -1 on a usage error.
+ */
 static int
-run(const struct cmd *cmd, char **args, const char *path, int timeout,
-    const struct ctl_output *out)
+parse_cmd_args(const struct cmd *cmd, int argc, char **argv,
+    struct cmd_args *a, const struct ctl_output **out)
+{
+	static char	 prog[64];	/* getopt's messages name it */
+	int		 ch;
+
+	memset(a, 0, sizeof(*a));
+	if (cmd->opts != NULL) {
+		(void)snprintf(prog, sizeof(prog), "swingctl %s", cmd->name);
+		argv[0] = prog;
+		optind = 0;	/* glibc: start afresh, on this argv */
+		while ((ch = getopt_long(argc, argv, "+", cmd->opts, NULL))
+		    != -1) {
+			if (ch <= OPT_NONE || ch >= OPT_MAX)
+				return -1;
+			if (ch == OPT_JSON)
+				*out = &ctl_output_json;
+			a->opt[ch] = optarg;
+		}
+	} else
+		optind = 1;
+	argv += optind;
+	argc -= optind;
+	/* --json may also come last: status --json */
+	if (argc > cmd->minargs && strcmp(argv[argc - 1], "--json") == 0) {
+		*out = &ctl_output_json;
+		argc--;
+	}
+	if (argc < cmd->minargs || argc > cmd->maxargs)
+		return -1;
+	a->argv = argv;
+	a->argc = argc;
+	return 0;
+}
+
+static int
+run(const struct cmd *cmd, const struct cmd_args *args, const char *path,
+    int timeout, const struct ctl_output *out)
 {
 	struct ctl_client	 c;
 	json_t			*fields, *resp = NULL;
@@ -190,20 +474,14 @@ main(int argc, char **argv)
 		usage();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct cmd *cmd = &commands[i];
-		char **rest = argv + optind + 1;
-		int nrest = argc - optind - 1;
+		struct cmd_args a;
 
 		if (strcmp(argv[optind], cmd->name) != 0)
 			continue;
-		/* --json may also follow the command: status --json */
-		if (nrest > cmd->nargs && strcmp(rest[nrest - 1], "--json")
-		    == 0) {
-			out = &ctl_output_json;
-			nrest--;
-		}
-		if (nrest != cmd->nargs)
+		if (parse_cmd_args(cmd, argc - optind, argv + optind, &a,
+		    &out) == -1)
 			usage();
-		return run(cmd, rest, path, timeout, out);
+		return run(cmd, &a, path, timeout, out);
 	}
 	fprintf(stderr, "swingctl: unknown command '%s'\n", argv[optind]);
 	usage();

@@ -17,23 +17,34 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.join(ROOT, os.environ.get("SWINGSET_BIN", "bin"))
 SWINGSETD = os.path.join(BIN, "swingsetd")
 SWINGCTL = os.path.join(BIN, "swingctl")
+TESTWORKER = os.path.join(BIN, "testworker")
+
+# Default vats: name -> testworker behaviour.
+BEHAVIOURS = {"bootstrap": "bootstrap", "alice": "echo", "bob": "counter",
+              "carol": "pingpong", "dave": "pingpong"}
 
 
 def testworker_bundle(vat, **options):
     return {"moduleFormat": "testworker", "vat": vat, "options": options}
 
 
-def default_config(tmp, vats=("bootstrap", "alice", "bob")):
-    """A SwingSet-style config with a daemon section pointing into tmp."""
+def default_config(tmp, vats=("bootstrap", "alice", "bob"), options=None):
+    """A SwingSet-style config with a daemon section pointing into tmp.
+    vats: names (behaviour from BEHAVIOURS, else the name itself) or a dict
+    name -> bundle."""
+    if not isinstance(vats, dict):
+        vats = {v: testworker_bundle(BEHAVIOURS.get(v, v), **((options or {}).get(v, {})))
+                for v in vats}
     return {
-        "bootstrap": vats[0],
+        "bootstrap": next(iter(vats)),
         "defaultManagerType": "testworker",
-        "vats": {v: {"bundle": testworker_bundle(v)} for v in vats},
+        "vats": {v: {"bundle": b} for v, b in vats.items()},
         "daemon": {
             "stateDir": os.path.join(tmp, "state"),
             "socket": os.path.join(tmp, "control.sock"),
             "mapSize": 4 * 1024 * 1024,
             "logLevel": "debug",
+            "workers": {"testworker": [TESTWORKER]},
         },
     }
 

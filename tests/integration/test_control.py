@@ -24,10 +24,13 @@ class StatusAndCommit(DaemonTest):
             self.assertIn(key, st)
         self.assertEqual(st["height"], 0)
         self.assertTrue(st["blockOpen"], "first start leaves the boot crank's block open")
-        self.assertEqual(st["crankNumber"], 1)
+        self.assertEqual(st["crankNumber"], 2)  # first start: records, then queues
         self.assertEqual(len(st["activityHash"]), 64)
-        self.assertEqual([(v["vatID"], v["name"]) for v in st["vats"]],
-                         [("v1", "bootstrap"), ("v2", "alice"), ("v3", "bob")])
+        self.assertEqual([(v["vatID"], v["name"], v["state"]) for v in st["vats"]],
+                         [("v1", "bootstrap", "offline"), ("v2", "alice", "offline"),
+                          ("v3", "bob", "offline")])
+        # three startVat items and bootstrap() await the first run
+        self.assertEqual(st["runQueueLength"], 4)
 
     def test_swingctl_status_text_and_json(self):
         d = self.daemon()

@@ -106,6 +106,288 @@ START_TEST(test_parse_shutdown)
 }
 END_TEST
 
+/* args as compact JSON with sorted keys, for comparing. */
+static void
+assert_json(json_t *v, const char *want)
+{
+	char	*got;
+
+	got = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+START_TEST(test_parse_queue)
+{
+	struct ctl_request req;
+
+	/* To a static vat's root; args default to no arguments. */
+	parse_ok("{\"id\":1,\"op\":\"queue\",\"vat\":\"bootstrap\","
+	    "\"method\":\"go\"}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_QUEUE);
+	ck_assert_str_eq(req.u.queue.vat, "bootstrap");
+	ck_assert_ptr_null(req.u.queue.target);
+	ck_assert_str_eq(req.u.queue.method, "go");
+	ck_assert_ptr_nonnull(req.u.queue.args);
+	assert_json(req.u.queue.args, "{\"body\":\"#[]\",\"slots\":[]}");
+	ctl_request_clear(&req);
+
+	/* To a kref, with capdata carrying slots of each kind. */
+	parse_ok("{\"op\":\"queue\",\"target\":\"ko20\",\"method\":\"add\","
+	    "\"args\":{\"slots\":[\"ko1\",\"kp40\",\"kd7\"],"
+	    "\"body\":\"#[\\\"$0.Alleged: x\\\",{\\\"a\\\":[1,2.5,null]},"
+	    "\\\"&1\\\",\\\"$2\\\",18446744073709552000]\"}}", &req);
+	ck_assert_ptr_null(req.u.queue.vat);
+	ck_assert_str_eq(req.u.queue.target, "ko20");
+	ck_assert_str_eq(req.u.queue.method, "add");
+	assert_json(json_object_get(req.u.queue.args, "slots"),
+	    "[\"ko1\",\"kp40\",\"kd7\"]");
+	ctl_request_clear(&req);
+
+	parse_ok("{\"op\":\"queue\",\"target\":\"kp0\",\"method\":\"then\","
+	    "\"args\":{\"body\":\"#[ ]\",\"slots\":[]}}", &req);
+	ck_assert_str_eq(req.u.queue.target, "kp0");
+	ctl_request_clear(&req);
+
+	parse_ok("{\"op\":\"queue\",\"vat\":\"v\",\"method\":\"m\","
+	    "\"args\":{\"body\":\"#[]\",\"slots\":[]}}", &req);
+	assert_json(req.u.queue.args, "{\"body\":\"#[]\",\"slots\":[]}");
+	ctl_request_clear(&req);
+}
+END_TEST
+
+/* args is a new reference: it outlives the parsed line. */
+START_TEST(test_queue_args_owned)
+{
+	struct ctl_request req;
+	json_t	*args;
+
+	parse_ok("{\"op\":\"queue\",\"vat\":\"v\",\"method\":\"m\","
+	    "\"args\":{\"body\":\"#[1]\",\"slots\":[\"ko5\"]}}", &req);
+	args = json_incref(req.u.queue.args);
+	ck_assert_int_eq(args->refcount, 2);
+	ctl_request_clear(&req);
+	ck_assert_ptr_null(req.u.queue.args);
+	assert_json(args, "{\"body\":\"#[1]\",\"slots\":[\"ko5\"]}");
+	ck_assert_int_eq(args->refcount, 1);
+	json_decref(args);
+}
+END_TEST
+
+START_TEST(test_queue_errors)
+{
+	/* vat and target: exactly one. */
+	FAIL("{\"id\":1,\"op\":\"queue\",\"method\":\"m\"}", CTL_E_BAD_REQUEST,
+	    "field 'vat' or 'target': required", "1");
+	FAIL("{\"id\":1,\"op\":\"queue\",\"vat\":\"v\",\"target\":\"ko1\","
+	    "\"method\":\"m\"}", CTL_E_BAD_REQUEST,
+	    "fields 'vat' and 'target': give one, not both", "1");
+	FAIL("{\"id\":1,\"op\":\"queue\",\"vat\":3,\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST,
+	    "field 'vat': expected a non-empty string, got integer", "1");
+	FAIL("{\"id\":1,\"op\":\"queue\",\"vat\":\"\",\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'vat': expected a non-empty string",
+	    "1");
+	FAIL("{\"id\":1,\"op\":\"queue\",\"vat\":\"a\\u0000b\",\"method\":"
+	    "\"m\"}", CTL_E_BAD_JSON, "\\u0000 is not allowed", "null");
+	FAIL("{\"id\":1,\"op\":\"queue\",\"vat\":null,\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'vat': expected a non-empty string, "
+	    "got null", "1");
+
+	/* target: ko or kp and digits, nothing else. */
+	FAIL("{\"id\":2,\"op\":\"queue\",\"target\":\"kd1\",\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'target': expected a kref, ko<digits> "
+	    "or kp<digits>, got 'kd1'", "2");
+	FAIL("{\"id\":2,\"op\":\"queue\",\"target\":\"ko\",\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'target': expected a kref", "2");
+	FAIL("{\"id\":2,\"op\":\"queue\",\"target\":\"o1\",\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'target': expected a kref", "2");
+	FAIL("{\"id\":2,\"op\":\"queue\",\"target\":\"ko1x\",\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'target': expected a kref", "2");
+	FAIL("{\"id\":2,\"op\":\"queue\",\"target\":\"ko-1\",\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'target': expected a kref", "2");
+	FAIL("{\"id\":2,\"op\":\"queue\",\"target\":\" ko1\",\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'target': expected a kref", "2");
+	FAIL("{\"id\":2,\"op\":\"queue\",\"target\":\"KO1\",\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'target': expected a kref", "2");
+	FAIL("{\"id\":2,\"op\":\"queue\",\"target\":\"\",\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'target': expected a kref", "2");
+	FAIL("{\"id\":2,\"op\":\"queue\",\"target\":20,\"method\":\"m\"}",
+	    CTL_E_BAD_REQUEST, "field 'target': expected a kref, ko<digits> "
+	    "or kp<digits>, got integer", "2");
+
+	/* method: a non-empty string. */
+	FAIL("{\"id\":3,\"op\":\"queue\",\"vat\":\"v\"}", CTL_E_BAD_REQUEST,
+	    "field 'method': required", "3");
+	FAIL("{\"id\":3,\"op\":\"queue\",\"vat\":\"v\",\"method\":\"\"}",
+	    CTL_E_BAD_REQUEST, "field 'method': expected a non-empty string",
+	    "3");
+	FAIL("{\"id\":3,\"op\":\"queue\",\"vat\":\"v\",\"method\":[\"m\"]}",
+	    CTL_E_BAD_REQUEST, "field 'method': expected a non-empty string, "
+	    "got array", "3");
+
+	FAIL("{\"id\":3,\"op\":\"queue\",\"vat\":\"v\",\"method\":\"m\","
+	    "\"arg\":1}", CTL_E_BAD_REQUEST,
+	    "unknown field 'arg' for op 'queue'", "3");
+}
+END_TEST
+
+#define QARGS(a)	"{\"id\":4,\"op\":\"queue\",\"vat\":\"v\"," \
+			"\"method\":\"m\",\"args\":" a "}"
+
+START_TEST(test_queue_args_errors)
+{
+	FAIL(QARGS("[1,2]"), CTL_E_BAD_REQUEST,
+	    "field 'args': expected capdata", "4");
+	FAIL(QARGS("\"#[]\""), CTL_E_BAD_REQUEST,
+	    "field 'args': expected capdata, "
+	    "{\"body\":\"#[…]\",\"slots\":[…]}, got string", "4");
+	FAIL(QARGS("null"), CTL_E_BAD_REQUEST, "field 'args'", "4");
+	FAIL(QARGS("{\"body\":\"#[]\",\"slots\":[],\"extra\":1}"),
+	    CTL_E_BAD_REQUEST, "unknown field 'args.extra'", "4");
+
+	/* body: smallcaps of an array. */
+	FAIL(QARGS("{\"slots\":[]}"), CTL_E_BAD_REQUEST,
+	    "field 'args.body': required", "4");
+	FAIL(QARGS("{\"body\":5,\"slots\":[]}"), CTL_E_BAD_REQUEST,
+	    "field 'args.body': expected smallcaps of an array, '#[…]', "
+	    "got integer", "4");
+	FAIL(QARGS("{\"body\":\"[1]\",\"slots\":[]}"), CTL_E_BAD_REQUEST,
+	    "field 'args.body': expected smallcaps of an array, '#[…]'", "4");
+	FAIL(QARGS("{\"body\":\"#{}\",\"slots\":[]}"), CTL_E_BAD_REQUEST,
+	    "field 'args.body': expected smallcaps of an array", "4");
+	FAIL(QARGS("{\"body\":\"#\\\"x\\\"\",\"slots\":[]}"),
+	    CTL_E_BAD_REQUEST, "field 'args.body'", "4");
+	FAIL(QARGS("{\"body\":\"#[1,]\",\"slots\":[]}"), CTL_E_BAD_REQUEST,
+	    "field 'args.body'", "4");
+	FAIL(QARGS("{\"body\":\"#[1] [2]\",\"slots\":[]}"),
+	    CTL_E_BAD_REQUEST, "field 'args.body'", "4");
+	FAIL(QARGS("{\"body\":\"#[\",\"slots\":[]}"), CTL_E_BAD_REQUEST,
+	    "field 'args.body'", "4");
+	FAIL(QARGS("{\"body\":\"#\",\"slots\":[]}"), CTL_E_BAD_REQUEST,
+	    "field 'args.body'", "4");
+	FAIL(QARGS("{\"body\":\"# []\",\"slots\":[]}"), CTL_E_BAD_REQUEST,
+	    "field 'args.body'", "4");
+	FAIL(QARGS("{\"body\":\"#[]\\u0000\",\"slots\":[]}"),
+	    CTL_E_BAD_JSON, "\\u0000 is not allowed", "null");
+	FAIL(QARGS("{\"body\":\"{\\\"body\\\":\\\"[]\\\"}\",\"slots\":[]}"),
+	    CTL_E_BAD_REQUEST, "field 'args.body'", "4");
+
+	/* slots: krefs of objects, promises or devices. */
+	FAIL(QARGS("{\"body\":\"#[]\"}"), CTL_E_BAD_REQUEST,
+	    "field 'args.slots': required", "4");
+	FAIL(QARGS("{\"body\":\"#[]\",\"slots\":{}}"), CTL_E_BAD_REQUEST,
+	    "field 'args.slots': expected an array of krefs, got object",
+	    "4");
+	FAIL(QARGS("{\"body\":\"#[]\",\"slots\":[\"ko1\",\"v1\"]}"),
+	    CTL_E_BAD_REQUEST, "field 'args.slots[1]': expected a kref, "
+	    "ko<digits>, kp<digits> or kd<digits>, got 'v1'", "4");
+	FAIL(QARGS("{\"body\":\"#[]\",\"slots\":[7]}"), CTL_E_BAD_REQUEST,
+	    "field 'args.slots[0]': expected a kref, ko<digits>, kp<digits> "
+	    "or kd<digits>, got integer", "4");
+	FAIL(QARGS("{\"body\":\"#[]\",\"slots\":[\"kx1\"]}"),
+	    CTL_E_BAD_REQUEST, "field 'args.slots[0]'", "4");
+
+	/* Numbers beyond 64 bits inside args are named by path. */
+	FAIL(QARGS("{\"body\":\"#[]\",\"slots\":[18446744073709551616]}"),
+	    CTL_E_BAD_REQUEST, "field 'args.slots[0]': integer too large",
+	    "4");
+}
+END_TEST
+
+START_TEST(test_parse_run)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"run\"}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_RUN);
+	ck_assert_uint_eq(req.u.run.cranks, 0);
+	ck_assert_uint_eq(req.u.run.computrons, 0);
+	ctl_request_clear(&req);
+
+	parse_ok("{\"op\":\"run\",\"budget\":{}}", &req);
+	ck_assert_uint_eq(req.u.run.cranks, 0);
+	ck_assert_uint_eq(req.u.run.computrons, 0);
+	ctl_request_clear(&req);
+
+	parse_ok("{\"op\":\"run\",\"budget\":{\"cranks\":5}}", &req);
+	ck_assert_uint_eq(req.u.run.cranks, 5);
+	ck_assert_uint_eq(req.u.run.computrons, 0);
+	ctl_request_clear(&req);
+
+	parse_ok("{\"op\":\"run\",\"id\":\"r\",\"budget\":{\"computrons\":"
+	    "9223372036854775807,\"cranks\":1}}", &req);
+	ck_assert_uint_eq(req.u.run.cranks, 1);
+	ck_assert_uint_eq(req.u.run.computrons, 9223372036854775807ULL);
+	ctl_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_run_errors)
+{
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":5}", CTL_E_BAD_REQUEST,
+	    "field 'budget': expected an object", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":null}", CTL_E_BAD_REQUEST,
+	    "field 'budget': expected an object", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":{\"crank\":1}}",
+	    CTL_E_BAD_REQUEST, "unknown field 'budget.crank'", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":{\"cranks\":0}}",
+	    CTL_E_BAD_REQUEST,
+	    "field 'budget.cranks': expected a positive integer, got 0", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":{\"cranks\":-2}}",
+	    CTL_E_BAD_REQUEST,
+	    "field 'budget.cranks': expected a positive integer, got -2", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":{\"computrons\":1.5}}",
+	    CTL_E_BAD_REQUEST, "field 'budget.computrons': expected a "
+	    "positive integer, got real", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":{\"computrons\":\"9\"}}",
+	    CTL_E_BAD_REQUEST, "field 'budget.computrons': expected a "
+	    "positive integer, got string", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":{\"cranks\":null}}",
+	    CTL_E_BAD_REQUEST, "field 'budget.cranks': expected a "
+	    "positive integer, got null", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":{\"cranks\":"
+	    "18446744073709551616}}", CTL_E_BAD_REQUEST,
+	    "field 'budget.cranks': integer too large", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"cranks\":1}", CTL_E_BAD_REQUEST,
+	    "unknown field 'cranks' for op 'run'", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":{\"cranks\":1,"
+	    "\"cranks\":2}}", CTL_E_BAD_REQUEST, "duplicate field 'cranks'",
+	    "5");
+}
+END_TEST
+
+START_TEST(test_parse_promise)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"promise\",\"kpid\":\"kp40\",\"id\":6}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_PROMISE);
+	ck_assert_str_eq(req.u.promise.kpid, "kp40");
+	ctl_request_clear(&req);
+	ck_assert_ptr_null(req.u.promise.kpid);
+}
+END_TEST
+
+START_TEST(test_promise_errors)
+{
+	FAIL("{\"id\":6,\"op\":\"promise\"}", CTL_E_BAD_REQUEST,
+	    "field 'kpid': required, expected a kref, kp<digits>", "6");
+	FAIL("{\"id\":6,\"op\":\"promise\",\"kpid\":\"ko40\"}",
+	    CTL_E_BAD_REQUEST,
+	    "field 'kpid': expected a kref, kp<digits>, got 'ko40'", "6");
+	FAIL("{\"id\":6,\"op\":\"promise\",\"kpid\":\"kp\"}",
+	    CTL_E_BAD_REQUEST, "field 'kpid'", "6");
+	FAIL("{\"id\":6,\"op\":\"promise\",\"kpid\":\"kp4.0\"}",
+	    CTL_E_BAD_REQUEST, "field 'kpid'", "6");
+	FAIL("{\"id\":6,\"op\":\"promise\",\"kpid\":40}", CTL_E_BAD_REQUEST,
+	    "field 'kpid': expected a kref, kp<digits>, got integer", "6");
+	FAIL("{\"id\":6,\"op\":\"promise\",\"kpid\":\"kp40\",\"vat\":\"v\"}",
+	    CTL_E_BAD_REQUEST, "unknown field 'vat' for op 'promise'", "6");
+}
+END_TEST
+
 /* The line need not be NUL-terminated. */
 START_TEST(test_parse_not_terminated)
 {
@@ -440,11 +722,45 @@ START_TEST(test_build_then_parse)
 }
 END_TEST
 
+/* swingctl's queue and run requests, as it builds them, parse. */
+START_TEST(test_build_then_parse_new_ops)
+{
+	struct ctl_request req;
+	size_t	 len;
+	char	*line;
+
+	line = ctl_request_build(NULL, "queue", json_pack("{s:s, s:s, s:{s:s, "
+	    "s:[]}}", "target", "kp40", "method", "add", "args", "body",
+	    "#[1,\"!$x\",[\"!-neg\",{\"a\":2.5,\"b\":\"!#t\"}],null,true,\"\"]",
+	    "slots"), &len);
+	ck_assert_ptr_nonnull(line);
+	line[len - 1] = '\0';
+	parse_ok(line, &req);
+	ck_assert_int_eq(req.op, CTL_OP_QUEUE);
+	ck_assert_str_eq(req.u.queue.target, "kp40");
+	free(line);
+	ctl_request_clear(&req);
+
+	line = ctl_request_build(NULL, "run", json_pack("{s:{s:I}}",
+	    "budget", "computrons", (json_int_t)1000), &len);
+	ck_assert_ptr_nonnull(line);
+	line[len - 1] = '\0';
+	parse_ok(line, &req);
+	ck_assert_uint_eq(req.u.run.cranks, 0);
+	ck_assert_uint_eq(req.u.run.computrons, 1000);
+	free(line);
+	ctl_request_clear(&req);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_str_eq(ctl_op_name(CTL_OP_STATUS), "status");
 	ck_assert_str_eq(ctl_op_name(CTL_OP_COMMIT), "commit");
 	ck_assert_str_eq(ctl_op_name(CTL_OP_SHUTDOWN), "shutdown");
+	ck_assert_str_eq(ctl_op_name(CTL_OP_QUEUE), "queue");
+	ck_assert_str_eq(ctl_op_name(CTL_OP_RUN), "run");
+	ck_assert_str_eq(ctl_op_name(CTL_OP_PROMISE), "promise");
 	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_JSON), "bad_json");
 	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_REQUEST), "bad_request");
 	ck_assert_str_eq(ctl_code_name(CTL_E_UNKNOWN_OP), "unknown_op");
@@ -453,6 +769,8 @@ START_TEST(test_names)
 	ck_assert_str_eq(ctl_code_name(CTL_E_STORE), "store_error");
 	ck_assert_str_eq(ctl_code_name(CTL_E_HALTED), "halted");
 	ck_assert_str_eq(ctl_code_name(CTL_E_SHUTTING_DOWN), "shutting_down");
+	ck_assert_str_eq(ctl_code_name(CTL_E_NOT_FOUND), "not_found");
+	ck_assert_str_eq(ctl_code_name(CTL_E_BUSY), "busy");
 	ck_assert_str_eq(ctl_code_name(CTL_E_INTERNAL), "internal");
 }
 END_TEST
@@ -468,6 +786,20 @@ control_msg_suite(void)
 	tcase_add_test(tc, test_parse_commit);
 	tcase_add_test(tc, test_parse_shutdown);
 	tcase_add_test(tc, test_parse_not_terminated);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("queue");
+	tcase_add_test(tc, test_parse_queue);
+	tcase_add_test(tc, test_queue_args_owned);
+	tcase_add_test(tc, test_queue_errors);
+	tcase_add_test(tc, test_queue_args_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("run_promise");
+	tcase_add_test(tc, test_parse_run);
+	tcase_add_test(tc, test_run_errors);
+	tcase_add_test(tc, test_parse_promise);
+	tcase_add_test(tc, test_promise_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -489,6 +821,7 @@ control_msg_suite(void)
 	tcase_add_test(tc, test_parse_error_response);
 	tcase_add_test(tc, test_request_build);
 	tcase_add_test(tc, test_build_then_parse);
+	tcase_add_test(tc, test_build_then_parse_new_ops);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	return s;

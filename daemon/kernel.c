@@ -1,0 +1,586 @@
+/*
+ * kernel.c — the crank loop.  One crank at a time: open a crank
+ * transaction, take the run-queue's head, route it (kroute.c); if it
+ * needs a vat, make sure the vat's worker is online (kvat.c), deliver,
+ * and — when the worker answers — record the transcript entry and commit.
+ * Waiting on a worker is a state of the kernel, resumed by the worker's
+ * callbacks; the next crank is scheduled with an idle watcher so the
+ * event loop (and status) stays responsive between cranks.
+ *
+ * What ends a crank:
+ *   - success: commit; the crank hash feeds the activity hash.
+ *   - the vat's own fault (illegal syscall, exit(failure), a delivery
+ *     error, the worker's meter/memory exit): abort, then terminate the
+ *     vat in a crank of its own; a message it did not consume goes back
+ *     to the queue's head and splats against the dead vat next crank.
+ *   - a fault of this machine (worker killed, pipe error, timeout): abort,
+ *     rebuild the worker from its transcript, retry; after max_retries the
+ *     kernel halts with the reason in status.  It never guesses.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+#include "daemon/kernel.h"
+#include "protocol/log.h"
+
+static void	crank_next(struct kernel *);
+
+static void
+schedule(struct kernel *k)
+{
+	if (!ev_is_active(&k->step))
+		ev_idle_start(k->loop, &k->step);
+}
+
+static void
+step_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct kernel *k = w->data;
+
+	(void)revents;
+	ev_idle_stop(loop, w);
+	crank_next(k);
+}
+
+static void
+cr_clear(struct kernel *k)
+{
+	json_decref(k->cr.item);
+	json_decref(k->cr.vdo);
+	json_decref(k->cr.syscalls);
+	json_decref(k->cr.exit_info);
+	free(k->cr.why);
+	memset(&k->cr, 0, sizeof(k->cr));
+}
+
+/*
+ * Drop the crank.  A worker that already received its delivery is ahead
+ * of the committed transcript now: let it go, so that the next delivery
+ * rebuilds it by replay.
+ */
+static void
+crank_abort(struct kernel *k)
+{
+	struct kvat *v = k->cr.vat;
+
+	if (k->in_crank)
+		store_crank_abort(k->st);
+	k->in_crank = false;
+	if (v != NULL) {
+		if (k->cr.sent)
+			kvat_offline(v);
+		v->tlen = transcript_length(k, v);
+	}
+	cr_clear(k);
+}
+
+static void
+run_finish(struct kernel *k, const char *stopped, const char *error)
+{
+	struct kernel_run_result r = {
+		.cranks = k->run_done,
+		.computrons = k->run_computrons,
+		.idle = kst_queue_length(k) == 0 && !k->in_crank,
+		.stopped = stopped,
+		.error = error,
+	};
+
+	if (!k->running)
+		return;
+	k->running = false;
+	k->run_cb(k->run_arg, &r);
+}
+
+void
+kernel_halt(struct kernel *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (k->halted == NULL) {
+		va_start(ap, fmt);
+		if (vasprintf(&k->halted, fmt, ap) < 0)
+			k->halted = strdup("halted (reason lost: no memory)");
+		va_end(ap);
+		log_error("kernel", "halted: %s", k->halted);
+	}
+	crank_abort(k);
+	run_finish(k, "halted", NULL);
+}
+
+/* A store failure ends the run; the crank leaves no trace. */
+static void
+crank_store_error(struct kernel *k, int rc)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s: %s", store_strerror(rc),
+	    store_errmsg(k->st));
+	log_error("kernel", "crank abandoned: %s", msg);
+	crank_abort(k);
+	run_finish(k, "error", msg);
+}
+
+static void
+crank_commit(struct kernel *k, uint64_t computrons)
+{
+	int rc;
+
+	if ((rc = store_crank_commit(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = false;
+	cr_clear(k);
+	k->retries = 0;
+	k->run_done++;
+	k->run_computrons += computrons;
+	schedule(k);
+}
+
+/* The vat's own fault: abort the crank, terminate it in a new one. */
+static void
+crank_terminate(struct kernel *k, struct kvat *v, const char *why)
+{
+	int rc;
+
+	log_info("kernel", "%s: terminated: %s", v->id, why);
+	crank_abort(k);
+	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = true;
+	if ((rc = kvat_terminate(k, v)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	crank_commit(k, 0);
+}
+
+static void
+crank_deliver(struct kernel *k)
+{
+	struct kvat *v = k->cr.vat;
+
+	switch (v->state) {
+	case KVAT_READY:
+		json_decref(k->cr.syscalls);
+		k->cr.syscalls = json_array();
+		v->state = KVAT_DELIVERING;
+		if (vatworker_deliver(v->vw, k->cr.vdo) == -1) {
+			v->state = KVAT_READY;
+			kernel_vat_failed(k, v, false, "cannot send the delivery");
+		} else
+			k->cr.sent = true;
+		break;
+	case KVAT_OFFLINE:
+		if (kvat_bring_online(k, v) == -1)
+			kernel_halt(k, "%s: cannot start its worker", v->id);
+		break;
+	case KVAT_STARTING:
+	case KVAT_REPLAYING:
+		break;			/* kernel_vat_ready() resumes */
+	default:
+		kernel_halt(k, "can't happen: delivery to %s in state %d",
+		    v->id, (int)v->state);
+	}
+}
+
+static void
+crank_next(struct kernel *k)
+{
+	struct kvat	*v;
+	json_t		*vdo;
+	int		 rc;
+
+	if (!k->running || k->in_crank)
+		return;
+	if (k->halted != NULL) {
+		run_finish(k, "halted", NULL);
+		return;
+	}
+	if ((k->run_max && k->run_done >= k->run_max) ||
+	    (k->run_budget_c && k->run_computrons >= k->run_budget_c)) {
+		run_finish(k, "budget", NULL);
+		return;
+	}
+	if (kst_queue_length(k) == 0) {
+		run_finish(k, "idle", NULL);
+		return;
+	}
+	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = true;
+	k->cr.item = kst_dequeue(k);
+	rc = k->cr.item ? kroute_item(k, k->cr.item, &v, &vdo) : STORE_EIO;
+	if (rc != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	if (v == NULL) {
+		crank_commit(k, 0);
+		return;
+	}
+	k->cr.vat = v;
+	k->cr.vdo = vdo;
+	crank_deliver(k);
+}
+
+void
+kernel_vat_ready(struct kernel *k, struct kvat *v)
+{
+	if (k->in_crank && k->cr.vat == v)
+		crank_deliver(k);
+}
+
+static json_t *
+delivery_result(uint64_t computrons)
+{
+	return json_pack("{s:s, s:{s:I}}", "status", "ok", "metering",
+	    "computrons", (json_int_t)computrons);
+}
+
+void
+kernel_vat_delivered(struct kernel *k, struct kvat *v,
+    const struct vat_delivery_result *r)
+{
+	json_t	*res;
+	int	 rc;
+
+	if (!k->in_crank || k->cr.vat != v) {
+		kernel_halt(k, "can't happen: %s answered a delivery "
+		    "the kernel did not make", v->id);
+		return;
+	}
+	if (k->cr.store_rc != STORE_OK) {
+		crank_store_error(k, k->cr.store_rc);
+		return;
+	}
+	if (r->status == SUP_DELIVERY_ERROR) {
+		crank_terminate(k, v, r->message ? r->message : "error");
+		return;
+	}
+	if (k->cr.illegal) {
+		crank_terminate(k, v, k->cr.why ? k->cr.why :
+		    "illegal syscall");
+		return;
+	}
+	if (k->cr.exiting == 2) {
+		crank_terminate(k, v, "exit(failure)");
+		return;
+	}
+	res = delivery_result(r->computrons);
+	rc = res ? transcript_append(k, v, k->cr.vdo, k->cr.syscalls, res) :
+	    STORE_ENOMEM;
+	json_decref(res);
+	if (rc == STORE_OK && k->cr.exiting == 1)
+		rc = kvat_terminate(k, v);
+	if (rc != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	v->tlen = transcript_length(k, v);
+	crank_commit(k, r->computrons);
+}
+
+void
+kernel_vat_failed(struct kernel *k, struct kvat *v, bool vat_fault,
+    const char *why)
+{
+	if (!k->in_crank || k->cr.vat != v) {
+		log_info("kernel", "%s: worker went away while idle: %s", v->id,
+		    why);
+		return;
+	}
+	if (vat_fault) {
+		crank_terminate(k, v, why);
+		return;
+	}
+	crank_abort(k);
+	if (++k->retries > k->max_retries) {
+		kernel_halt(k, "%s: its worker failed %u times in a "
+		    "row; last: %s", v->id, k->retries, why);
+		return;
+	}
+	log_warnx("kernel", "%s: machine fault (%s); crank aborted, retry %u "
+	    "of %u on a rebuilt worker", v->id, why, k->retries,
+	    k->max_retries);
+	schedule(k);
+}
+
+/* ---- genesis: the first cranks' work, done once ------------------------ */
+
+/*
+ * Export each static vat's root (o+0) and queue its startVat, in ID
+ * order; then queue bootstrap(vats, devices) to the bootstrap vat's root,
+ * with a result promise the kernel keeps ("kernel.bootstrapResult").
+ */
+static int
+genesis(struct kernel *k)
+{
+	json_t	*names = json_array(), *krefs = json_array(), *item, *ma;
+	char	*root = NULL, *kpid = NULL, *boot = kst_get(k,
+		    "kernel.bootstrapVat");
+	int	 rc = STORE_OK;
+
+	for (size_t i = 0; rc == STORE_OK && i < k->nvats; i++) {
+		struct kvat *v = &k->vats[i];
+
+		rc = clist_to_kref(k, v, "o+0", true, &root);
+		json_array_append_new(names, json_string(v->name));
+		json_array_append_new(krefs, json_string(root ? root : ""));
+		free(root);
+		item = json_pack("{s:s, s:s}", "type", "startVat", "vatID",
+		    v->id);
+		if (rc == STORE_OK)
+			rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
+		json_decref(item);
+	}
+	if (rc == STORE_OK && boot != NULL && kvat_find(k, boot) != NULL) {
+		ma = km_bootstrap_args(names, krefs);
+		rc = ma ? kp_new(k, NULL, &kpid) : STORE_ENOMEM;
+		item = rc == STORE_OK ? json_pack("{s:s, s:O, s:{s:O, s:s}}",
+		    "type", "send", "target", json_array_get(krefs,
+		    kvat_find(k, boot) - k->vats), "msg", "methargs", ma,
+		    "result", kpid) : NULL;
+		rc = rc != STORE_OK ? rc : item ? kst_enqueue(k, item) :
+		    STORE_ENOMEM;
+		if (rc == STORE_OK)
+			rc = kst_put(k, "kernel.bootstrapResult", kpid);
+		json_decref(item);
+		json_decref(ma);
+	}
+	if (rc == STORE_OK)
+		rc = kst_put(k, "kernel.started", "1");
+	free(kpid);
+	free(boot);
+	json_decref(names);
+	json_decref(krefs);
+	return rc;
+}
+
+static int
+genesis_crank(struct kernel *k, char *errbuf, size_t errlen)
+{
+	char	*started = kst_get(k, "kernel.started");
+	int	 rc;
+
+	free(started);
+	if (started != NULL)
+		return 0;
+	if ((rc = store_crank_begin(k->st)) == STORE_OK) {
+		if ((rc = genesis(k)) == STORE_OK)
+			rc = store_crank_commit(k->st);
+		else
+			store_crank_abort(k->st);
+	}
+	if (rc != STORE_OK) {
+		snprintf(errbuf, errlen, "first cranks: %s: %s",
+		    store_strerror(rc), store_errmsg(k->st));
+		return -1;
+	}
+	log_info("kernel", "queued startVat for %zu vats and bootstrap()",
+	    k->nvats);
+	return 0;
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+struct kernel *
+kernel_open(struct daemon *d, char *errbuf, size_t errlen)
+{
+	struct kernel *k = calloc(1, sizeof(*k));
+
+	if (k == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	k->d = d;
+	k->st = d->store;
+	k->loop = d->loop;
+	k->max_frame = d->cfg->daemon.max_frame;
+	k->timeout = (double)d->cfg->daemon.delivery_timeout_ms / 1000.0;
+	k->max_retries = d->cfg->daemon.max_retries;
+	ev_idle_init(&k->step, step_cb);
+	k->step.data = k;
+	if (kvat_load(k, errbuf, errlen) == -1 ||
+	    genesis_crank(k, errbuf, errlen) == -1) {
+		kernel_close(k);
+		return NULL;
+	}
+	return k;
+}
+
+void
+kernel_close(struct kernel *k)
+{
+	if (k == NULL)
+		return;
+	if (ev_is_active(&k->step))
+		ev_idle_stop(k->loop, &k->step);
+	crank_abort(k);
+	for (size_t i = 0; i < k->nvats; i++) {
+		kvat_offline(&k->vats[i]);
+		free(k->vats[i].name);
+	}
+	free(k->vats);
+	free(k->halted);
+	free(k);
+}
+
+int
+kernel_run(struct kernel *k, uint64_t max_cranks, uint64_t computrons,
+    kernel_run_cb cb, void *arg)
+{
+	if (k->running)
+		return -1;
+	k->running = true;
+	k->run_max = max_cranks;
+	k->run_budget_c = computrons;
+	k->run_done = k->run_computrons = 0;
+	k->run_cb = cb;
+	k->run_arg = arg;
+	schedule(k);
+	return 0;
+}
+
+bool
+kernel_running(const struct kernel *k)
+{
+	return k->running;
+}
+
+const char *
+kernel_halted(const struct kernel *k)
+{
+	return k->halted;
+}
+
+uint64_t
+kernel_run_queue_length(struct kernel *k)
+{
+	return kst_queue_length(k);
+}
+
+/* The kref a queue op addresses: a static vat's root, or an existing
+ * object or promise.  NULL when there is none. */
+static char *
+queue_target(struct kernel *k, const char *vat, const char *target)
+{
+	char	 key[256], *id, *kref = NULL;
+
+	if (vat != NULL) {
+		snprintf(key, sizeof(key), "vat.name.%s", vat);
+		if ((id = kst_get(k, key)) == NULL)
+			return NULL;
+		snprintf(key, sizeof(key), "%s.c.o+0", id);
+		free(id);
+		return kst_get(k, key);
+	}
+	snprintf(key, sizeof(key), "%s.%s", target, strncmp(target, "ko", 2)
+	    == 0 ? "owner" : "state");
+	if ((id = kst_get(k, key)) != NULL)
+		kref = strdup(target);
+	free(id);
+	return kref;
+}
+
+static int
+queue_send(struct kernel *k, const char *kref, const char *method,
+    const json_t *args, char **kpid)
+{
+	json_t	*ma = km_methargs(method, args), *item = NULL;
+	int	 rc = ma ? kp_new(k, NULL, kpid) : STORE_ENOMEM;
+
+	if (rc == STORE_OK)
+		item = json_pack("{s:s, s:s, s:{s:O, s:s}}", "type", "send",
+		    "target", kref, "msg", "methargs", ma, "result", *kpid);
+	if (rc == STORE_OK)
+		rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
+	json_decref(item);
+	json_decref(ma);
+	return rc;
+}
+
+int
+kernel_queue(struct kernel *k, const char *vat, const char *target,
+    const char *method, const json_t *args, char **kpid, bool *notfound,
+    char *errbuf, size_t errlen)
+{
+	char	*kref;
+	int	 rc;
+
+	*kpid = NULL;
+	*notfound = false;
+	if ((rc = store_crank_begin(k->st)) != STORE_OK)
+		goto fail;
+	if ((kref = queue_target(k, vat, target)) == NULL) {
+		store_crank_abort(k->st);
+		*notfound = true;
+		snprintf(errbuf, errlen, "no %s '%s'", vat ? "vat" : "object or "
+		    "promise", vat ? vat : target);
+		return -1;
+	}
+	rc = queue_send(k, kref, method, args, kpid);
+	free(kref);
+	if (rc == STORE_OK && (rc = store_crank_commit(k->st)) == STORE_OK)
+		return 0;
+	store_crank_abort(k->st);
+fail:
+	free(*kpid);
+	*kpid = NULL;
+	snprintf(errbuf, errlen, "%s: %s", store_strerror(rc),
+	    store_errmsg(k->st));
+	return -1;
+}
+
+json_t *
+kernel_promise(struct kernel *k, const char *kpid)
+{
+	char	 key[64], *state, *dec;
+	json_t	*out;
+
+	snprintf(key, sizeof(key), "%s.state", kpid);
+	if ((state = kst_get(k, key)) == NULL)
+		return NULL;
+	snprintf(key, sizeof(key), "%s.decider", kpid);
+	dec = kst_get(k, key);
+	out = json_pack("{s:s, s:s, s:o, s:o}", "kpid", kpid, "state", state,
+	    "decider", dec && *dec ? json_string(dec) : json_null(), "data",
+	    strcmp(state, "unresolved") == 0 ? json_null() : kp_data(k, kpid));
+	free(state);
+	free(dec);
+	return out;
+}
+
+static const char *
+kvat_state_name(enum kvat_state s)
+{
+	static const char *const names[] = { "offline", "starting",
+	    "replaying", "ready", "delivering", "terminated" };
+
+	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+json_t *
+kernel_status_vats(struct kernel *k)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < k->nvats; i++) {
+		struct kvat *v = &k->vats[i];
+
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, "
+		    "s:I}", "vatID", v->id, "name", v->name, "state",
+		    kvat_state_name(v->state), "pid", v->vw ?
+		    json_integer(vatworker_pid(v->vw)) : json_null(),
+		    "deliveries", (json_int_t)v->tlen));
+	}
+	return arr;
+}

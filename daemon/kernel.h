@@ -1,0 +1,204 @@
+/*
+ * kernel.h — the kernel: vats, the run-queue, cranks, promises, c-lists,
+ * syscalls and transcripts, over the store.  Private to daemon/; the
+ * daemon's other parts use only the kernel_* entry points at the top.
+ *
+ * State lives in the store's kv table under the keys listed in
+ * docs/state.md; the structs below are caches and the crank in flight.
+ * One crank runs at a time.  A crank that must wait on a worker (boot,
+ * replay, delivery) is a state of struct kernel, resumed by the worker's
+ * callbacks; the event loop never blocks.
+ */
+#ifndef DAEMON_KERNEL_H
+#define DAEMON_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "daemon/store.h"
+#include "workers/vatworker.h"
+
+struct daemon;
+struct kernel;
+
+/* ---- entry points (kernel.c) ----------------------------------------- */
+
+struct kernel_run_result {
+	uint64_t	 cranks;	/* cranks committed by this run */
+	uint64_t	 computrons;
+	bool		 idle;		/* nothing left to do */
+	const char	*stopped;	/* "idle", "budget", "halted", "error" */
+	const char	*error;		/* store trouble, when stopped = error */
+};
+
+typedef void (*kernel_run_cb)(void *arg, const struct kernel_run_result *);
+
+struct kernel *kernel_open(struct daemon *d, char *errbuf, size_t errlen);
+void	 kernel_close(struct kernel *k);
+
+/* Run up to max_cranks cranks (0 = until idle), stopping also once
+ * computrons (0 = no limit) have been used; cb is called once, from the
+ * loop.  -1 if a run is already in progress. */
+int	 kernel_run(struct kernel *k, uint64_t max_cranks, uint64_t computrons,
+	    kernel_run_cb cb, void *arg);
+bool	 kernel_running(const struct kernel *k);
+
+/* Queue method(args) to a static vat's root (vat != NULL) or to a kref;
+ * *kpid receives the result promise (malloc'd).  Runs as its own crank.
+ * -1 with errbuf; *notfound set when the target does not exist. */
+int	 kernel_queue(struct kernel *k, const char *vat, const char *target,
+	    const char *method, const json_t *args, char **kpid,
+	    bool *notfound, char *errbuf, size_t errlen);
+
+/* A promise's state as a JSON object (new reference), or NULL. */
+json_t	*kernel_promise(struct kernel *k, const char *kpid);
+
+/* Status fields: run-queue length, vats, halted reason. */
+uint64_t kernel_run_queue_length(struct kernel *k);
+json_t	*kernel_status_vats(struct kernel *k);
+const char *kernel_halted(const struct kernel *k);
+
+/* ---- internals ---------------------------------------------------------- */
+
+enum kvat_state {
+	KVAT_OFFLINE,		/* no worker */
+	KVAT_STARTING,		/* worker booting (setBundle) */
+	KVAT_REPLAYING,		/* worker replaying its transcript */
+	KVAT_READY,		/* worker idle */
+	KVAT_DELIVERING,	/* a delivery in flight */
+	KVAT_TERMINATED,
+};
+
+struct kvat {
+	struct kernel	*k;
+	char		 id[24];	/* "v3" */
+	char		*name;
+	enum kvat_state	 state;
+	struct vatworker *vw;
+	uint64_t	 tlen;		/* transcript entries committed */
+	uint64_t	 replay_next;	/* next entry to replay */
+	json_t		*replay_entry;	/* entry being replayed */
+	size_t		 replay_sc;	/* its next recorded syscall */
+	bool		 pipelining;	/* enablePipelining */
+};
+
+/* The crank in flight. */
+struct crank {
+	json_t		*item;		/* the run-queue item being handled */
+	struct kvat	*vat;		/* the vat delivered to, or NULL */
+	json_t		*vdo;		/* the VatDeliveryObject */
+	json_t		*syscalls;	/* [{s, r}, …] for the transcript */
+	bool		 illegal;	/* a syscall failed translation */
+	char		*why;		/* the first illegal syscall's reason */
+	int		 exiting;	/* 0, or 1 = exit(ok), 2 = exit(fail) */
+	json_t		*exit_info;	/* exit's capdata (kernel slots) */
+	int		 store_rc;	/* a store failure inside the crank */
+	json_t		*route_hold;	/* keeps a retargeted kref alive */
+	bool		 sent;		/* the worker has the delivery */
+};
+
+struct kernel {
+	struct daemon	*d;
+	struct store	*st;
+	struct ev_loop	*loop;
+	struct kvat	*vats;
+	size_t		 nvats;
+	struct crank	 cr;
+	bool		 in_crank;	/* a crank transaction is open */
+	bool		 running;
+	uint64_t	 run_max, run_done, run_computrons, run_budget_c;
+	kernel_run_cb	 run_cb;
+	void		*run_arg;
+	ev_idle		 step;		/* schedules the next crank */
+	char		*halted;	/* why the kernel stopped, or NULL */
+	size_t		 max_frame;
+	double		 timeout;
+	unsigned	 max_retries;
+	unsigned	 retries;	/* machine faults in a row */
+};
+
+/* kstate.c — typed access to the kernel's kv keys */
+char	*kst_get(struct kernel *k, const char *key);
+int	 kst_put(struct kernel *k, const char *key, const char *val);
+int	 kst_putf(struct kernel *k, const char *key, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	 kst_del(struct kernel *k, const char *key);
+json_t	*kst_get_json(struct kernel *k, const char *key);
+int	 kst_put_json(struct kernel *k, const char *key, const json_t *v);
+int	 kst_alloc(struct kernel *k, const char *counter, uint64_t first,
+	    uint64_t *out);
+int	 kst_enqueue(struct kernel *k, json_t *item);
+json_t	*kst_dequeue(struct kernel *k);
+uint64_t kst_queue_length(struct kernel *k);
+
+/* kmarshal.c — the capdata the kernel writes and reads itself */
+json_t	*km_error(const char *message);
+json_t	*km_data(const json_t *plain);
+json_t	*km_methargs(const char *method, const json_t *args);
+char	*km_method_name(const json_t *methargs);
+const char *km_single_slot(const json_t *capdata);
+json_t	*km_bootstrap_args(const json_t *names, const json_t *krefs);
+
+/* clist.c — vat-side refs ⇄ kernel refs */
+int	 clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
+	    bool may_export, char **kref);
+int	 clist_to_vref(struct kernel *k, struct kvat *v, const char *kref,
+	    char **vref);
+int	 clist_forget(struct kernel *k, struct kvat *v, const char *kref);
+json_t	*clist_capdata_to_kernel(struct kernel *k, struct kvat *v,
+	    const json_t *capdata, bool *ok);
+json_t	*clist_capdata_to_vat(struct kernel *k, struct kvat *v,
+	    const json_t *capdata);
+
+/* kpromise.c — kernel promises */
+int	 kp_new(struct kernel *k, const char *decider, char **kpid);
+int	 kp_resolve(struct kernel *k, const char *kpid, bool rejected,
+	    const json_t *data);
+int	 kp_subscribe(struct kernel *k, const char *kpid, const char *vat);
+int	 kp_queue_message(struct kernel *k, const char *kpid, json_t *msg);
+json_t	*kp_data(struct kernel *k, const char *kpid);
+
+/* ksyscall.c — a vat's syscalls during a delivery */
+json_t	*ksys_handle(struct kernel *k, struct kvat *v, json_t *vso);
+json_t	*ksys_ok(json_t *v);
+json_t	*ksys_illegal(struct kernel *k, struct kvat *v, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+json_t	*ksys_store_failed(struct kernel *k, int rc);
+
+/* kvatstore.c — vatstore and GC syscalls */
+json_t	*ksys_vatstore(struct kernel *k, struct kvat *v, const char *op,
+	    json_t *vso);
+json_t	*ksys_gc(struct kernel *k, struct kvat *v, json_t *vso);
+
+/* kroute.c — turning a run-queue item into a delivery, or not */
+int	 kroute_item(struct kernel *k, json_t *item, struct kvat **vat,
+	    json_t **vdo);
+
+/* kvat.c — the vat table and its workers */
+int	 kvat_load(struct kernel *k, char *errbuf, size_t errlen);
+struct kvat *kvat_find(struct kernel *k, const char *vat_id);
+bool	 kvat_alive(struct kernel *k, const char *vat_id);
+int	 kvat_bring_online(struct kernel *k, struct kvat *v);
+void	 kvat_offline(struct kvat *v);
+int	 kvat_terminate(struct kernel *k, struct kvat *v);
+
+/* transcript.c — per-vat delivery records */
+int	 transcript_append(struct kernel *k, struct kvat *v, const json_t *vdo,
+	    const json_t *syscalls, const json_t *result);
+json_t	*transcript_entry(struct kernel *k, struct kvat *v, uint64_t pos);
+uint64_t transcript_length(struct kernel *k, struct kvat *v);
+
+/* kernel.c — the crank loop, called back from kvat.c */
+void	 kernel_vat_ready(struct kernel *k, struct kvat *v);
+void	 kernel_vat_delivered(struct kernel *k, struct kvat *v,
+	    const struct vat_delivery_result *r);
+void	 kernel_vat_failed(struct kernel *k, struct kvat *v, bool vat_fault,
+	    const char *why);
+void	 kernel_halt(struct kernel *k, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif

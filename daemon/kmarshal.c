@@ -1,0 +1,218 @@
+/*
+ * kmarshal.c — the capdata the kernel makes and reads itself, in
+ * smallcaps (kernel-semantics.md §4): errors for rejected promises, plain
+ * data for vat parameters, method-plus-arguments for messages it queues,
+ * the bootstrap message, and the two things routing needs to read out of
+ * capdata (a message's method name; whether data is a single reference).
+ * Bodies are "#" + compact JSON; record keys sorted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/kernel.h"
+
+#define SC_SPECIAL	"!\"#$%&'()*+,-"
+
+/* A plain JSON value in smallcaps form (new reference). */
+static json_t *
+sc_encode(const json_t *v)
+{
+	json_t		*out, *x;
+	const char	*s, *key;
+	char		*esc;
+	size_t		 i;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		s = json_string_value(v);
+		if (s[0] == '\0' || strchr(SC_SPECIAL, s[0]) == NULL)
+			return json_incref((json_t *)(uintptr_t)v);
+		if (asprintf(&esc, "!%s", s) < 0)
+			return NULL;
+		out = json_string(esc);
+		free(esc);
+		return out;
+	case JSON_ARRAY:
+		out = json_array();
+		json_array_foreach(v, i, x)
+			json_array_append_new(out, sc_encode(x));
+		return out;
+	case JSON_OBJECT:
+		out = json_object();
+		json_object_foreach((json_t *)(uintptr_t)v, key, x)
+			json_object_set_new(out, key, sc_encode(x));
+		return out;
+	default:
+		return json_incref((json_t *)(uintptr_t)v);
+	}
+}
+
+static json_t *
+capdata(const char *body_json, json_t *slots)
+{
+	char	*body;
+	json_t	*cd;
+
+	if (body_json == NULL || asprintf(&body, "#%s", body_json) < 0) {
+		json_decref(slots);
+		return NULL;
+	}
+	cd = json_pack("{s:s, s:o}", "body", body, "slots",
+	    slots ? slots : json_array());
+	free(body);
+	return cd;
+}
+
+static char *
+dump(const json_t *v, size_t flags)
+{
+	return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | flags) : NULL;
+}
+
+/* {"#error": message, "name": "Error"}: the kernel's errors. */
+json_t *
+km_error(const char *message)
+{
+	json_t	*m = json_string(message), *e = json_object(), *enc;
+	char	*text;
+
+	enc = m ? sc_encode(m) : NULL;
+	json_object_set_new(e, "#error", enc);
+	json_object_set_new(e, "name", json_string("Error"));
+	text = dump(e, JSON_PRESERVE_ORDER);
+	json_decref(m);
+	json_decref(e);
+	e = capdata(text, NULL);
+	free(text);
+	return e;
+}
+
+/* Plain data (no references) as capdata. */
+json_t *
+km_data(const json_t *plain)
+{
+	json_t	*enc = sc_encode(plain);
+	char	*text = dump(enc, JSON_SORT_KEYS);
+	json_t	*cd = capdata(text, NULL);
+
+	json_decref(enc);
+	free(text);
+	return cd;
+}
+
+/*
+ * [method, args] from a method name and args capdata whose body is
+ * "#[…]"; the slots carry over unchanged, so "$N" indexes stay right.
+ */
+json_t *
+km_methargs(const char *method, const json_t *args)
+{
+	const char	*body = json_string_value(json_object_get(args, "body"));
+	json_t		*m = json_string(method), *enc;
+	char		*mtext, *text = NULL;
+	size_t		 blen;
+
+	enc = m ? sc_encode(m) : NULL;
+	mtext = dump(enc, 0);
+	json_decref(m);
+	json_decref(enc);
+	if (body == NULL || mtext == NULL || (blen = strlen(body)) < 3 ||
+	    strncmp(body, "#[", 2) != 0 || body[blen - 1] != ']' ||
+	    asprintf(&text, "[%s,%s]", mtext, body + 1) < 0) {
+		free(mtext);
+		return NULL;
+	}
+	free(mtext);
+	enc = capdata(text, json_deep_copy(json_object_get(args, "slots")));
+	free(text);
+	return enc;
+}
+
+static json_t *
+body_value(const json_t *cd)
+{
+	const char *body = json_string_value(json_object_get(cd, "body"));
+
+	if (body == NULL || body[0] != '#')
+		return NULL;
+	return json_loads(body + 1, JSON_DECODE_ANY, NULL);
+}
+
+/* The method of a methargs, unescaped; "<funcall>" for a function call. */
+char *
+km_method_name(const json_t *methargs)
+{
+	json_t		*v = body_value(methargs);
+	const char	*m = json_string_value(json_array_get(v, 0));
+	char		*out;
+
+	if (m == NULL || strcmp(m, "#undefined") == 0)
+		out = strdup("<funcall>");
+	else
+		out = strdup(m[0] == '!' ? m + 1 : m);
+	json_decref(v);
+	return out;
+}
+
+/* The kref when the whole value is one remotable or promise, else NULL
+ * (borrowed from capdata's slots). */
+const char *
+km_single_slot(const json_t *cd)
+{
+	json_t		*v = body_value(cd);
+	const char	*s = json_string_value(v);
+	const char	*out = NULL;
+	char		*end;
+	unsigned long	 idx;
+
+	if (s != NULL && (s[0] == '$' || s[0] == '&') && s[1] >= '0' &&
+	    s[1] <= '9') {
+		idx = strtoul(s + 1, &end, 10);
+		if (*end == '\0' || *end == '.')
+			out = json_string_value(json_array_get(
+			    json_object_get(cd, "slots"), idx));
+	}
+	json_decref(v);
+	return out;
+}
+
+static int
+cmp_pair(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_array_get(*(json_t *const *)a,
+	    0)), json_string_value(json_array_get(*(json_t *const *)b, 0)));
+}
+
+/*
+ * bootstrap(vats, devices): vats = record name -> root (sorted by name),
+ * devices = {} (no devices yet).  names and krefs are parallel arrays.
+ */
+json_t *
+km_bootstrap_args(const json_t *names, const json_t *krefs)
+{
+	size_t	 n = json_array_size(names), i;
+	json_t	**pairs = calloc(n ? n : 1, sizeof(json_t *));
+	json_t	*rec = json_object(), *slots = json_array(), *args, *out;
+	char	 ref[64], *text;
+
+	for (i = 0; pairs != NULL && i < n; i++)
+		pairs[i] = json_pack("[O, O]", json_array_get(names, i),
+		    json_array_get(krefs, i));
+	if (pairs != NULL)
+		qsort(pairs, n, sizeof(json_t *), cmp_pair);
+	for (i = 0; pairs != NULL && i < n; i++) {
+		snprintf(ref, sizeof(ref), "$%zu.Alleged: root", i);
+		json_object_set_new(rec, json_string_value(
+		    json_array_get(pairs[i], 0)), json_string(ref));
+		json_array_append(slots, json_array_get(pairs[i], 1));
+		json_decref(pairs[i]);
+	}
+	free(pairs);
+	args = json_pack("[s, [o, {}]]", "bootstrap", rec);
+	text = dump(args, JSON_PRESERVE_ORDER);
+	out = capdata(text, slots);
+	free(text);
+	json_decref(args);
+	return out;
+}

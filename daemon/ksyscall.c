@@ -1,0 +1,265 @@
+/*
+ * ksyscall.c — a vat's syscalls, executed against the open crank
+ * (worker-protocol.md §11, kernel-semantics.md §7–§8).  Every reference is
+ * checked through the vat's c-list; a syscall that names what the vat
+ * does not hold, resolves what it does not decide, or is malformed is
+ * illegal: it is answered with SwingSet's "prepare to die" error and the
+ * crank ends with the vat's termination.  Unlike SwingSet, which panics
+ * the kernel on some of these (resolving a promise the vat imported but
+ * does not decide), swingsetd always terminates the offending vat.
+ *
+ * Vatstore keys live under vN.vs.<key>, confined to the vat's own range.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/kernel.h"
+#include "protocol/log.h"
+
+#define PREPARE_TO_DIE	"syscall translation error: prepare to die"
+
+json_t *
+ksys_ok(json_t *v)
+{
+	return json_pack("[s, o]", "ok", v ? v : json_null());
+}
+
+json_t *
+ksys_illegal(struct kernel *k, struct kvat *v, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*why = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) < 0)
+		why = NULL;
+	va_end(ap);
+	log_info("kernel", "%s: illegal syscall: %s", v->id, why ? why : fmt);
+	if (!k->cr.illegal) {
+		k->cr.illegal = true;
+		k->cr.why = why;
+	} else
+		free(why);
+	return json_pack("[s, s]", "error", PREPARE_TO_DIE);
+}
+
+/* A store failure inside a syscall: the crank cannot be kept. */
+json_t *
+ksys_store_failed(struct kernel *k, int rc)
+{
+	if (k->cr.store_rc == STORE_OK)
+		k->cr.store_rc = rc;
+	return json_pack("[s, s]", "error", "kernel store failure");
+}
+
+static int
+map_ref(struct kernel *k, struct kvat *v, const json_t *ref, char **kref)
+{
+	if (!json_is_string(ref))
+		return 1;
+	return clist_to_kref(k, v, json_string_value(ref), true, kref);
+}
+
+static json_t *
+decide_result(struct kernel *k, struct kvat *v, const json_t *result,
+    char **kpid)
+{
+	char	 kb[64], *dec;
+	int	 rc;
+
+	*kpid = NULL;
+	if (json_is_null(result))
+		return NULL;
+	if (!json_is_string(result) || json_string_value(result)[0] != 'p')
+		return ksys_illegal(k, v, "send: result is not a promise");
+	if ((rc = map_ref(k, v, result, kpid)) == 1)
+		return ksys_illegal(k, v, "send: unknown result %s",
+		    json_string_value(result));
+	if (rc != STORE_OK)
+		return ksys_store_failed(k, rc);
+	snprintf(kb, sizeof(kb), "%s.decider", *kpid);
+	dec = kst_get(k, kb);
+	rc = dec != NULL && strcmp(dec, v->id) == 0;
+	free(dec);
+	if (!rc)
+		return ksys_illegal(k, v, "send: result %s is not decided by %s",
+		    *kpid, v->id);
+	/* the run-queue holds the authority to resolve it now */
+	rc = kst_put(k, kb, "");
+	return rc == STORE_OK ? NULL : ksys_store_failed(k, rc);
+}
+
+static json_t *
+sys_send(struct kernel *k, struct kvat *v, json_t *vso)
+{
+	json_t	*msg = json_array_get(vso, 2), *err, *methargs, *item;
+	char	*target = NULL, *kpid = NULL;
+	bool	 good;
+	int	 rc;
+
+	if (json_array_size(vso) != 3 || !json_is_object(msg))
+		return ksys_illegal(k, v, "send: malformed");
+	if ((rc = map_ref(k, v, json_array_get(vso, 1), &target)) != STORE_OK)
+		return rc == 1 ? ksys_illegal(k, v, "send: bad target") :
+		    ksys_store_failed(k, rc);
+	methargs = clist_capdata_to_kernel(k, v, json_object_get(msg,
+	    "methargs"), &good);
+	if (!good) {
+		free(target);
+		return ksys_illegal(k, v, "send: bad methargs or slot");
+	}
+	if ((err = decide_result(k, v, json_object_get(msg, "result"),
+	    &kpid)) != NULL)
+		goto out;
+	item = json_pack("{s:s, s:s, s:{s:O, s:s?}}", "type", "send",
+	    "target", target, "msg", "methargs", methargs, "result", kpid);
+	rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
+	json_decref(item);
+	err = rc == STORE_OK ? ksys_ok(NULL) : ksys_store_failed(k, rc);
+out:
+	json_decref(methargs);
+	free(target);
+	free(kpid);
+	return err;
+}
+
+static json_t *
+sys_subscribe(struct kernel *k, struct kvat *v, json_t *vso)
+{
+	json_t	*ref = json_array_get(vso, 1);
+	char	*kpid = NULL;
+	int	 rc;
+
+	if (json_array_size(vso) != 2 || !json_is_string(ref) ||
+	    json_string_value(ref)[0] != 'p')
+		return ksys_illegal(k, v, "subscribe: malformed");
+	if ((rc = map_ref(k, v, ref, &kpid)) == STORE_OK)
+		rc = kp_subscribe(k, kpid, v->id);
+	free(kpid);
+	if (rc == 1)
+		return ksys_illegal(k, v, "subscribe: unknown promise %s",
+		    json_string_value(ref));
+	return rc == STORE_OK ? ksys_ok(NULL) : ksys_store_failed(k, rc);
+}
+
+/* Check one [vpid, rejected, data] and translate it to kernel refs. */
+static json_t *
+resolution_check(struct kernel *k, struct kvat *v, json_t *r, json_t **kr)
+{
+	json_t		*data;
+	char		 kb[64], *kpid = NULL, *dec, *state;
+	const char	*single;
+	bool		 good;
+	int		 rc;
+
+	*kr = NULL;
+	if (!json_is_array(r) || json_array_size(r) != 3 ||
+	    !json_is_boolean(json_array_get(r, 1)))
+		return ksys_illegal(k, v, "resolve: malformed resolution");
+	if ((rc = map_ref(k, v, json_array_get(r, 0), &kpid)) != STORE_OK)
+		return rc == 1 ? ksys_illegal(k, v, "resolve: unknown promise") :
+		    ksys_store_failed(k, rc);
+	snprintf(kb, sizeof(kb), "%s.decider", kpid);
+	dec = kst_get(k, kb);
+	snprintf(kb, sizeof(kb), "%s.state", kpid);
+	state = kst_get(k, kb);
+	good = kpid[1] == 'p' && dec != NULL && strcmp(dec, v->id) == 0 &&
+	    state != NULL && strcmp(state, "unresolved") == 0;
+	free(dec);
+	free(state);
+	if (!good) {
+		json_t *e = ksys_illegal(k, v, "resolve: %s is not an unresolved "
+		    "promise decided by %s", kpid, v->id);
+		free(kpid);
+		return e;
+	}
+	data = clist_capdata_to_kernel(k, v, json_array_get(r, 2), &good);
+	single = good ? km_single_slot(data) : NULL;
+	if (!good || (json_is_false(json_array_get(r, 1)) && single != NULL &&
+	    strncmp(single, "kp", 2) == 0)) {
+		json_decref(data);
+		free(kpid);
+		return ksys_illegal(k, v, good ? "resolve: cannot resolve to a "
+		    "promise" : "resolve: bad data");
+	}
+	*kr = json_pack("[s, O, o]", kpid, json_array_get(r, 1), data);
+	free(kpid);
+	return NULL;
+}
+
+static json_t *
+sys_resolve(struct kernel *k, struct kvat *v, json_t *vso)
+{
+	json_t	*list = json_array_get(vso, 1), *r, *kr, *all = json_array();
+	json_t	*err = NULL;
+	size_t	 i;
+	int	 rc = STORE_OK;
+
+	if (json_array_size(vso) != 2 || !json_is_array(list))
+		err = ksys_illegal(k, v, "resolve: malformed");
+	json_array_foreach(list, i, r) {
+		if (err != NULL || (err = resolution_check(k, v, r, &kr)))
+			break;
+		json_array_append_new(all, kr);
+	}
+	json_array_foreach(all, i, kr)
+		if (err == NULL && rc == STORE_OK)
+			rc = clist_forget(k, v, json_string_value(
+			    json_array_get(kr, 0)));
+	json_array_foreach(all, i, kr)
+		if (err == NULL && rc == STORE_OK)
+			rc = kp_resolve(k, json_string_value(json_array_get(kr,
+			    0)), json_is_true(json_array_get(kr, 1)),
+			    json_array_get(kr, 2));
+	json_decref(all);
+	if (err == NULL)
+		err = rc == STORE_OK ? ksys_ok(NULL) : ksys_store_failed(k, rc);
+	return err;
+}
+
+static json_t *
+sys_exit(struct kernel *k, struct kvat *v, json_t *vso)
+{
+	json_t	*info;
+	bool	 good;
+
+	if (json_array_size(vso) != 3 || !json_is_boolean(json_array_get(vso,
+	    1)))
+		return ksys_illegal(k, v, "exit: malformed");
+	info = clist_capdata_to_kernel(k, v, json_array_get(vso, 2), &good);
+	if (!good)
+		return ksys_illegal(k, v, "exit: bad info");
+	if (k->cr.exiting == 0) {
+		k->cr.exiting = json_is_true(json_array_get(vso, 1)) ? 2 : 1;
+		k->cr.exit_info = info;
+	} else
+		json_decref(info);
+	return ksys_ok(NULL);
+}
+
+json_t *
+ksys_handle(struct kernel *k, struct kvat *v, json_t *vso)
+{
+	const char *tag = json_string_value(json_array_get(vso, 0));
+
+	if (tag == NULL)
+		return ksys_illegal(k, v, "syscall without a type");
+	if (strcmp(tag, "send") == 0)
+		return sys_send(k, v, vso);
+	if (strcmp(tag, "subscribe") == 0)
+		return sys_subscribe(k, v, vso);
+	if (strcmp(tag, "resolve") == 0)
+		return sys_resolve(k, v, vso);
+	if (strcmp(tag, "exit") == 0)
+		return sys_exit(k, v, vso);
+	if (strncmp(tag, "vatstore", 8) == 0)
+		return ksys_vatstore(k, v, tag + 8, vso);
+	if (strcmp(tag, "dropImports") == 0 ||
+	    strcmp(tag, "retireImports") == 0 ||
+	    strcmp(tag, "retireExports") == 0 ||
+	    strcmp(tag, "abandonExports") == 0)
+		return ksys_gc(k, v, vso);
+	return ksys_illegal(k, v, "unknown syscall '%s'", tag);
+}

@@ -1,0 +1,380 @@
+/*
+ * kvat.c — the vat table: which vats exist and whether they are alive
+ * (from the kv state), and each live vat's worker.  A worker is brought
+ * online on demand: spawned, given its bundle (setBundle → dispatchReady),
+ * then, if the vat has a transcript, replayed — every recorded delivery
+ * sent again, every syscall answered from the record and compared with
+ * it.  A difference is a divergence: the kernel halts, naming the vat and
+ * the delivery.  Replay writes nothing to the kv state.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+#include "daemon/kernel.h"
+#include "protocol/log.h"
+
+struct kvat *
+kvat_find(struct kernel *k, const char *vat_id)
+{
+	for (size_t i = 0; i < k->nvats; i++)
+		if (strcmp(k->vats[i].id, vat_id) == 0)
+			return &k->vats[i];
+	return NULL;
+}
+
+bool
+kvat_alive(struct kernel *k, const char *vat_id)
+{
+	struct kvat *v = kvat_find(k, vat_id);
+
+	return v != NULL && v->state != KVAT_TERMINATED;
+}
+
+static bool
+in_array(const json_t *arr, const char *s)
+{
+	size_t	 i;
+	json_t	*x;
+
+	json_array_foreach(arr, i, x)
+		if (json_is_string(x) && strcmp(json_string_value(x), s) == 0)
+			return true;
+	return false;
+}
+
+static int
+kvat_load_one(struct kernel *k, struct kvat *v, const char *name,
+    const json_t *terminated)
+{
+	char	 key[256], *id;
+	json_t	*opts;
+
+	snprintf(key, sizeof(key), "vat.name.%s", name);
+	if ((id = kst_get(k, key)) == NULL || strlen(id) >= sizeof(v->id)) {
+		free(id);
+		return -1;
+	}
+	v->k = k;
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	free(id);
+	v->name = strdup(name);
+	snprintf(key, sizeof(key), "%s.options", v->id);
+	opts = kst_get_json(k, key);
+	v->pipelining = json_is_true(json_object_get(opts, "enablePipelining"));
+	json_decref(opts);
+	v->state = in_array(terminated, v->id) ? KVAT_TERMINATED :
+	    KVAT_OFFLINE;
+	v->tlen = transcript_length(k, v);
+	return v->name ? 0 : -1;
+}
+
+int
+kvat_load(struct kernel *k, char *errbuf, size_t errlen)
+{
+	json_t	*names = kst_get_json(k, "vat.names");
+	json_t	*term = kst_get_json(k, "vats.terminated");
+	size_t	 i;
+	int	 rc = 0;
+
+	k->nvats = json_array_size(names);
+	k->vats = calloc(k->nvats ? k->nvats : 1, sizeof(struct kvat));
+	if (k->vats == NULL)
+		rc = -1;
+	for (i = 0; rc == 0 && i < k->nvats; i++)
+		rc = kvat_load_one(k, &k->vats[i], json_string_value(
+		    json_array_get(names, i)), term);
+	if (rc == -1)
+		snprintf(errbuf, errlen, "the vat table in the state is "
+		    "damaged or memory ran out");
+	json_decref(names);
+	json_decref(term);
+	return rc;
+}
+
+/* ---- replay ------------------------------------------------------------ */
+
+static void
+replay_next(struct kernel *k, struct kvat *v)
+{
+	json_decref(v->replay_entry);
+	v->replay_entry = NULL;
+	if (v->replay_next >= v->tlen) {
+		log_info("kernel", "%s: replayed %" PRIu64 " deliveries",
+		    v->id, v->tlen);
+		v->state = KVAT_READY;
+		kernel_vat_ready(k, v);
+		return;
+	}
+	v->replay_entry = transcript_entry(k, v, v->replay_next);
+	v->replay_sc = 0;
+	if (v->replay_entry == NULL || vatworker_deliver(v->vw,
+	    json_object_get(v->replay_entry, "d")) == -1)
+		kernel_halt(k, "%s: cannot replay delivery #%" PRIu64,
+		    v->id, v->replay_next);
+}
+
+static json_t *
+replay_syscall(struct kernel *k, struct kvat *v, json_t *vso)
+{
+	json_t *sc = json_array_get(json_object_get(v->replay_entry, "sc"),
+	    v->replay_sc);
+
+	if (sc == NULL || !json_equal(json_object_get(sc, "s"), vso)) {
+		char *got = json_dumps(vso, JSON_COMPACT);
+
+		kernel_halt(k, "divergence: %s delivery #%" PRIu64 " made "
+		    "syscall #%zu %s, which the transcript %s", v->id,
+		    v->replay_next, v->replay_sc, got ? got : "?",
+		    sc ? "records differently" : "does not have");
+		free(got);
+		return json_pack("[s, s]", "error", "divergence");
+	}
+	v->replay_sc++;
+	return json_incref(json_object_get(sc, "r"));
+}
+
+static void
+replay_delivered(struct kernel *k, struct kvat *v)
+{
+	size_t want = json_array_size(json_object_get(v->replay_entry, "sc"));
+
+	if (v->replay_sc != want) {
+		kernel_halt(k, "divergence: %s delivery #%" PRIu64 " made %zu "
+		    "syscalls, the transcript records %zu", v->id,
+		    v->replay_next, v->replay_sc, want);
+		return;
+	}
+	v->replay_next++;
+	replay_next(k, v);
+}
+
+/* ---- worker callbacks --------------------------------------------------- */
+
+static void
+on_ready(struct vatworker *vw, void *arg)
+{
+	struct kvat *v = arg;
+
+	(void)vw;
+	if (v->tlen == 0) {
+		v->state = KVAT_READY;
+		kernel_vat_ready(v->k, v);
+		return;
+	}
+	v->state = KVAT_REPLAYING;
+	v->replay_next = 0;
+	replay_next(v->k, v);
+}
+
+static json_t *
+on_syscall(struct vatworker *vw, void *arg, json_t *vso)
+{
+	struct kvat	*v = arg;
+	json_t		*r;
+
+	(void)vw;
+	if (v->state == KVAT_REPLAYING)
+		return replay_syscall(v->k, v, vso);
+	r = ksys_handle(v->k, v, vso);
+	if (r != NULL && v->k->cr.syscalls != NULL)
+		json_array_append_new(v->k->cr.syscalls, json_pack("{s:O, s:O}",
+		    "s", vso, "r", r));
+	return r;
+}
+
+static void
+on_test_log(struct vatworker *vw, void *arg, json_t *msg)
+{
+	struct kvat	*v = arg;
+	char		*text = json_dumps(msg, JSON_COMPACT);
+
+	(void)vw;
+	if (v->state != KVAT_REPLAYING)
+		log_info("vat", "%s testLog: %s", v->id, text ? text : "?");
+	free(text);
+}
+
+static void
+on_delivered(struct vatworker *vw, void *arg,
+    const struct vat_delivery_result *r)
+{
+	struct kvat *v = arg;
+
+	(void)vw;
+	if (v->state == KVAT_REPLAYING)
+		replay_delivered(v->k, v);
+	else {
+		v->state = KVAT_READY;
+		kernel_vat_delivered(v->k, v, r);
+	}
+}
+
+static void
+on_failed(struct vatworker *vw, void *arg, enum vatworker_failure why,
+    enum worker_fault wf, const char *msg)
+{
+	struct kvat	*v = arg;
+	bool		 replaying = v->state == KVAT_REPLAYING;
+
+	(void)vw;
+	kvat_offline(v);
+	if (replaying)
+		log_warnx("kernel", "%s: worker lost during replay: %s", v->id,
+		    msg);
+	kernel_vat_failed(v->k, v, why == VATWORKER_F_SET_BUNDLE ||
+	    worker_fault_is_vat(wf), msg);
+}
+
+static const struct vatworker_callbacks kvat_cb = {
+	.ready = on_ready,
+	.syscall = on_syscall,
+	.test_log = on_test_log,
+	.delivered = on_delivered,
+	.failed = on_failed,
+};
+
+/* The vat's bundle, from vN.source {"bundleID": …} and the bundles table. */
+static json_t *
+kvat_bundle(struct kernel *k, struct kvat *v)
+{
+	char		 key[64];
+	json_t		*src, *bundle = NULL;
+	const char	*id;
+	const void	*val;
+	size_t		 len;
+
+	snprintf(key, sizeof(key), "%s.source", v->id);
+	src = kst_get_json(k, key);
+	id = json_string_value(json_object_get(src, "bundleID"));
+	if (id != NULL && store_get(k->st, STORE_BUNDLES, id, strlen(id),
+	    &val, &len) == STORE_OK)
+		bundle = json_loadb(val, len, 0, NULL);
+	json_decref(src);
+	return bundle;
+}
+
+/* Start the vat's worker; kernel_vat_ready() or kernel_vat_failed()
+ * follows from the loop.  -1 when it cannot even start (logged). */
+int
+kvat_bring_online(struct kernel *k, struct kvat *v)
+{
+	struct vatworker_spec	 spec = { 0 };
+	json_t			*opts, *bundle, *lso;
+	char			 key[64], err[512];
+	int			 rc = -1;
+
+	snprintf(key, sizeof(key), "%s.options", v->id);
+	opts = kst_get_json(k, key);
+	bundle = kvat_bundle(k, v);
+	lso = json_pack("{s:b, s:b}", "enableDisavow", 0,
+	    "relaxDurabilityRules", k->d->cfg->relax_durability_rules);
+	spec.manager_type = json_string_value(json_object_get(opts,
+	    "managerType"));
+	spec.command = spec.manager_type ? config_worker_argv(k->d->cfg,
+	    spec.manager_type) : NULL;
+	spec.vat_id = v->id;
+	spec.vat_name = v->name;
+	spec.bundle = bundle;
+	spec.liveslots_options = lso;
+	spec.max_frame = k->max_frame;
+	spec.timeout = k->timeout;
+	if (bundle == NULL || spec.command == NULL)
+		snprintf(err, sizeof(err), "%s", bundle == NULL ? "its bundle "
+		    "is missing from the state" : "no worker command for its "
+		    "manager type");
+	else if ((rc = vatworker_start(k->loop, &spec, &kvat_cb, v, &v->vw,
+	    err, sizeof(err))) == 0)
+		v->state = KVAT_STARTING;
+	if (rc == -1)
+		log_error("kernel", "%s: cannot start a worker: %s", v->id,
+		    err);
+	json_decref(opts);
+	json_decref(bundle);
+	json_decref(lso);
+	return rc;
+}
+
+void
+kvat_offline(struct kvat *v)
+{
+	if (v->vw != NULL)
+		vatworker_stop(v->vw);
+	v->vw = NULL;
+	json_decref(v->replay_entry);
+	v->replay_entry = NULL;
+	if (v->state != KVAT_TERMINATED)
+		v->state = KVAT_OFFLINE;
+}
+
+static int
+reject_if_decider(struct kernel *k, struct kvat *v, const char *clkey,
+    const json_t *err)
+{
+	char	*kpid = kst_get(k, clkey), *dec = NULL, *d = NULL;
+	int	 rc = STORE_OK;
+
+	if (kpid != NULL && asprintf(&dec, "%s.decider", kpid) >= 0)
+		d = kst_get(k, dec);
+	if (d != NULL && strcmp(d, v->id) == 0)
+		rc = kp_resolve(k, kpid, true, err);
+	free(d);
+	free(dec);
+	free(kpid);
+	return rc;
+}
+
+/* Reject every unresolved promise v decides, in c-list key order. */
+static int
+reject_decided(struct kernel *k, struct kvat *v)
+{
+	char		 prefix[48], *cur;
+	const void	*next;
+	size_t		 nlen, plen;
+	json_t		*err = km_error("vat terminated");
+	int		 rc = err ? STORE_OK : STORE_ENOMEM;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s.c.p", v->id);
+	cur = strdup(prefix);
+	while (rc == STORE_OK && cur != NULL) {
+		if (store_next_key(k->st, STORE_KV, cur, strlen(cur), &next,
+		    &nlen) != STORE_OK || nlen < plen ||
+		    memcmp(next, prefix, plen) != 0)
+			break;
+		free(cur);
+		if ((cur = strndup(next, nlen)) == NULL)
+			rc = STORE_ENOMEM;
+		else
+			rc = reject_if_decider(k, v, cur, err);
+	}
+	free(cur);
+	json_decref(err);
+	return rc;
+}
+
+/*
+ * Terminate v inside the open crank: record it in vats.terminated, reject
+ * the promises it decides with "vat terminated", and let its worker go.
+ * Its objects stay; messages to them splat with "vat terminated".
+ */
+int
+kvat_terminate(struct kernel *k, struct kvat *v)
+{
+	json_t	*term = kst_get_json(k, "vats.terminated");
+	int	 rc;
+
+	if (term == NULL)
+		term = json_array();
+	json_array_append_new(term, json_string(v->id));
+	rc = kst_put_json(k, "vats.terminated", term);
+	json_decref(term);
+	if (rc == STORE_OK)
+		rc = reject_decided(k, v);
+	if (rc == STORE_OK) {
+		kvat_offline(v);
+		v->state = KVAT_TERMINATED;
+	}
+	return rc;
+}
