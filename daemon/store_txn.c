@@ -149,6 +149,18 @@ store_txns_ready(struct store *st, const char *what)
 	if (!st->st_in_block || (st->st_block != NULL &&
 	    (!st->st_in_crank || st->st_crank != NULL)))
 		return STORE_OK;
+	/*
+	 * The usual case at a crank's start: the block is live and only the
+	 * crank's child is missing, with nothing of its own to replay yet.
+	 * Open it on the block; a full rebuild is for lost transactions.
+	 */
+	if (st->st_block != NULL && st->st_in_crank && st->st_crank == NULL &&
+	    st->st_crank_mark == n) {
+		mrc = mdb_txn_begin(st->st_env, st->st_block, 0, &st->st_crank);
+		if (mrc == 0)
+			return STORE_OK;
+		st->st_crank = NULL;
+	}
 	mrc = store_rebuild(st, n);
 	if (mrc == MDB_MAP_FULL)
 		return store_regrow(st, n, what);
