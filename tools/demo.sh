@@ -1,20 +1,23 @@
 #!/bin/sh
 # demo.sh BINDIR — `make demo`: run swingsetd on the embedded default
-# (conf/demo.json: state in ./var, socket ./var/control.sock), show its
-# status, commit a block, show the status again, and shut it down.  State
-# persists in ./var, so each run continues at the next height.
+# (conf/demo.json: five vats on the native test worker; state in ./var,
+# socket ./var/control.sock) the way a block producer drives it: status,
+# run, a queued message, commit, status.  State persists in ./var, so each
+# run continues at the next height.
 set -eu
 bin=${1:-bin}
 mkdir -p var
 sock=./var/control.sock
 export SWINGSET_SOCKET=$sock
+ctl() { "$bin/swingctl" "$@"; }
 
 echo "== starting swingsetd --config conf/demo.json (log: var/demo.log)"
+lines_before=$(wc -l < var/demo.log 2>/dev/null || echo 0)
 "$bin/swingsetd" --config conf/demo.json >>var/demo.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 i=0
-until "$bin/swingctl" status >/dev/null 2>&1; do
+until ctl status >/dev/null 2>&1; do
 	i=$((i + 1))
 	if [ $i -gt 200 ] || ! kill -0 $pid 2>/dev/null; then
 		echo "swingsetd did not come up; last log lines:" >&2
@@ -24,18 +27,27 @@ until "$bin/swingctl" status >/dev/null 2>&1; do
 	sleep 0.05
 done
 
-echo "== swingctl status"
-"$bin/swingctl" status
-height=$("$bin/swingctl" --json status | sed 's/.*"height":\([0-9]*\).*/\1/')
+echo "== swingctl status (before)"
+ctl status
+height=$(ctl --json status | sed 's/.*"height":\([0-9]*\).*/\1/')
 next=$((height + 1))
+echo "== swingctl run   (startVat for each vat, then bootstrap's script)"
+ctl run
+echo "== swingctl queue --vat bob incr; swingctl run"
+kpid=$(ctl --json queue --vat bob incr | sed 's/.*"kpid":"\([^"]*\)".*/\1/')
+ctl run
+echo "== swingctl promise $kpid"
+ctl promise "$kpid"
+echo "== what the vats logged (testLog)"
+tail -n +"$((lines_before + 1))" var/demo.log | sed -n 's/.*testLog: /  /p'
 echo "== swingctl commit $next"
-"$bin/swingctl" commit $next
-echo "== swingctl status"
-"$bin/swingctl" status
+ctl commit $next
+echo "== swingctl status (after)"
+ctl status
 echo "== swingctl shutdown"
-"$bin/swingctl" shutdown
+ctl shutdown
 rc=0
 wait $pid || rc=$?
 trap - EXIT
 echo "== swingsetd exited $rc; state kept in ./var (run 'make demo' again to"
-echo "   see it resume at height $next)"
+echo "   see it resume at height $next: workers are rebuilt from transcripts)"
