@@ -96,6 +96,25 @@ ops_status(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	reply_ok(conn, req->id, st);
 }
 
+/*
+ * A halted kernel's open block holds work it could not finish: committing
+ * it, or adding to it, would record a state a healthy kernel would not
+ * reach.  Only a restart (which drops the open block) clears a halt.
+ */
+static bool
+ops_refuse_halted(struct daemon *d, struct ctl_conn *conn,
+    struct ctl_request *req, const char *what)
+{
+	const char *why = kernel_halted(d->kernel);
+
+	if (why == NULL)
+		return false;
+	reply_error(conn, req->id, CTL_E_HALTED, "the kernel is halted (%s); "
+	    "no %s until the daemon is restarted and the block replayed",
+	    why, what);
+	return true;
+}
+
 static void
 ops_commit(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 {
@@ -108,6 +127,8 @@ ops_commit(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 		    "commit after it answers");
 		return;
 	}
+	if (ops_refuse_halted(d, conn, req, "commit"))
+		return;
 	if (last == UINT64_MAX || height != last + 1) {
 		reply_error(conn, req->id, CTL_E_BAD_HEIGHT,
 		    "field 'height': %" PRIu64 " does not follow the last "
@@ -141,6 +162,8 @@ ops_queue(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 		    "queue after it answers");
 		return;
 	}
+	if (ops_refuse_halted(d, conn, req, "queue"))
+		return;
 	if (kernel_queue(d->kernel, req->u.queue.vat, req->u.queue.target,
 	    req->u.queue.method, req->u.queue.args, &kpid, &notfound, err,
 	    sizeof(err)) == -1) {

@@ -5,6 +5,7 @@ SWINGSET_BIN names the folder with swingsetd and swingctl (bin or bin-san).
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +27,30 @@ BEHAVIOURS = {"bootstrap": "bootstrap", "alice": "echo", "bob": "counter",
 
 def testworker_bundle(vat, **options):
     return {"moduleFormat": "testworker", "vat": vat, "options": options}
+
+
+def capdata(value, slots=()):
+    """Smallcaps capdata whose body encodes value (already smallcaps-shaped:
+    "$0.Alleged: x" for slot 0, plain strings must not start with a
+    special character)."""
+    return {"body": "#" + json.dumps(value, separators=(",", ":")),
+            "slots": list(slots)}
+
+
+def decode(data):
+    """The value of smallcaps capdata, refs replaced by their slots."""
+    def walk(v):
+        if isinstance(v, str) and v[:1] in "$&" and "." in v:
+            return data["slots"][int(v[1:].split(".", 1)[0])]
+        if isinstance(v, str) and v[:1] in "$&":
+            return data["slots"][int(v[1:])]
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        return v
+    assert data["body"].startswith("#"), data
+    return walk(json.loads(data["body"][1:]))
 
 
 def default_config(tmp, vats=("bootstrap", "alice", "bob"), options=None):
@@ -55,7 +80,11 @@ class Client:
     def __init__(self, path, timeout=30):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        try:
+            self.sock.connect(path)
+        except OSError:
+            self.sock.close()
+            raise
         self.buf = b""
         self.next_id = 1
 
@@ -79,6 +108,12 @@ class Client:
         resp = self.read_line()
         assert resp["id"] == req["id"], (resp, req)
         return resp
+
+    def ok(self, op, **fields):
+        """call, asserting success; the result."""
+        resp = self.call(op, **fields)
+        assert resp.get("ok"), (op, fields, resp)
+        return resp["result"]
 
     def close(self):
         self.sock.close()
@@ -117,12 +152,15 @@ class Daemon:
             if self.proc.poll() is not None:
                 raise AssertionError("swingsetd exited %d:\n%s" % (
                     self.proc.returncode, self.log()))
+            c = None
             try:
                 c = Client(self.socket, timeout=5)
                 c.call("status")
                 c.close()
                 return
             except (OSError, EOFError):
+                if c is not None:
+                    c.close()
                 time.sleep(0.02)
         raise AssertionError("swingsetd not ready:\n" + self.log())
 
@@ -145,6 +183,32 @@ class Daemon:
         assert r["ok"], r
         return r["result"]
 
+    def ok(self, op, **fields):
+        c = self.client()
+        try:
+            return c.ok(op, **fields)
+        finally:
+            c.close()
+
+    def test_logs(self, vat_id=None):
+        """testLog lines from the daemon log: (vatID, text) in order."""
+        out = []
+        for m in re.finditer(r" vat: (v\d+) testLog: (\[.*\])$", self.log(),
+                             re.M):
+            args = json.loads(m.group(2))
+            text = " ".join(str(a) for a in args[1:]) if args[:1] == ["testLog"] \
+                else " ".join(str(a) for a in args)
+            if vat_id is None or m.group(1) == vat_id:
+                out.append((m.group(1), text))
+        return out
+
+    def vat(self, name):
+        """status.vats entry of the vat called name."""
+        for v in self.status()["vats"]:
+            if v["name"] == name:
+                return v
+        raise KeyError(name)
+
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
@@ -157,6 +221,20 @@ class Daemon:
 
     def alive(self):
         return self.proc.poll() is None
+
+
+def root_krefs(client, names, bootstrap="bootstrap", echo="alice"):
+    """The krefs of the named vats' roots, learnt through the bootstrap
+    vat's run(script): echo vat `echo` echoes each "@NAME" back.  Queues
+    and runs to idle (so it adds cranks to the open block)."""
+    script = [{"send": echo, "method": "echo", "args": ["@" + n]} for n in names]
+    kpid = client.ok("queue", vat=bootstrap, method="run",
+                     args=capdata([script]))["kpid"]
+    r = client.ok("run")
+    assert r["idle"] and r["halted"] is None, r
+    p = client.ok("promise", kpid=kpid)
+    assert p["state"] == "fulfilled", p
+    return dict(zip(names, decode(p["data"])))
 
 
 def swingctl(*args, sock=None, env=None):
