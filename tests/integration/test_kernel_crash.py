@@ -314,5 +314,30 @@ class RestartAfterCommit(CrashTest):
         self.check_restart(restart)
 
 
+
+class Divergence(DaemonTest):
+    """A vat that behaves differently on replay than it did (here: it
+    records its own pid) must halt the kernel when its worker is rebuilt,
+    naming the vat and the delivery; nothing is committed past it."""
+
+    def test_replay_divergence_halts(self):
+        d = self.daemon()
+        d.ok("run")
+        d.ok("queue", vat="alice", method="whoami")
+        d.ok("run")
+        d.ok("commit", height=1)
+        d.stop()
+        d.start()
+        d.ok("queue", vat="alice", method="echo",
+             args={"body": "#[1]", "slots": []})
+        r = d.ok("run")
+        self.assertEqual(r["stopped"], "halted")
+        halted = d.status()["halted"]
+        self.assertIn("divergence: v2 delivery #1", halted)  # #0 is startVat
+        self.assertIn("vatstoreSet", halted)
+        r = d.call("commit", height=2)
+        self.assertEqual(r["error"]["code"], "halted")
+        self.assertEqual(d.status()["height"], 1)
+
 if __name__ == "__main__":
     main()

@@ -13,6 +13,9 @@
  *             options: script [steps], parallel (bool).  vat_bootstrap.c
  *  echo       echo(x) → x; fail(msg) throws Error(msg);
  *             log(...args) → undefined, a sourcedConsole "vat" "log".
+ *             whoami() → its pid, after vatstoreSet("pid", pid): a
+ *             deliberately non-deterministic vat, for testing that the
+ *             kernel's transcript replay detects divergence.
  *  counter    incr() → n+1, add(k) → n+k, get() → n: vatstore key
  *             "count"; makeCounter() → a new export "counter" with
  *             incr/add/get on its own in-memory count.
@@ -33,14 +36,17 @@
  *  readyDelayMs T       setBundle answers after T ms
  *  readyDelaySeed S, readyDelayMaxMs M   … after PRNG(S, vatID) % (M+1) ms
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "workers/testworker/testworker.h"
 
 static int	echo_echo(struct tw_call *);
 static int	echo_fail(struct tw_call *);
 static int	echo_log(struct tw_call *);
+static int	echo_whoami(struct tw_call *);
 static int	counter_change(struct tw_call *, json_int_t);
 static int	counter_incr(struct tw_call *);
 static int	counter_add(struct tw_call *);
@@ -54,6 +60,7 @@ static const struct tw_method echo_methods[] = {
 	{ "echo", echo_echo },
 	{ "fail", echo_fail },
 	{ "log", echo_log },
+	{ "whoami", echo_whoami },
 	{ NULL, NULL }
 };
 static const struct behaviour vat_echo = { "echo", echo_methods, NULL };
@@ -130,6 +137,20 @@ echo_fail(struct tw_call *call)
 	const char	*msg = json_string_value(json_array_get(call->args, 0));
 
 	call_throw(call, "%s", msg != NULL ? msg : "failed");
+	return 0;
+}
+
+/* Non-deterministic on purpose: a rebuilt worker has another pid, so its
+ * replay makes a different vatstoreSet than the transcript records. */
+static int
+echo_whoami(struct tw_call *call)
+{
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (syscall_vatstore_set(call->vat, "pid", pid) == -1)
+		return -1;
+	call_return(call, json_string(pid));
 	return 0;
 }
 
