@@ -94,6 +94,11 @@ $(BIN)/bench_control: $(addprefix $(BUILD)/,$(BENCH_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BIN)/bench_pingpong: $(addprefix $(BUILD)/,bench/bench_pingpong.o \
+    tools/ctl_client.o $(PROTOCOL_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 .SECONDEXPANSION:
 $(BIN)/tests/%: $$(addprefix $(BUILD)/,$$(%_OBJS))
 	@mkdir -p $(dir $@)
@@ -124,7 +129,7 @@ demo: deps
 	@sh tools/demo.sh $(BIN)
 
 bench: deps
-	$(MAKE) all $(BIN)/bench_control
+	$(MAKE) all $(BIN)/bench_control $(BIN)/bench_pingpong
 	@sh bench/run.sh $(BIN)
 
 # ---- install ------------------------------------------------------------
