@@ -41,8 +41,8 @@
 #      same buckets on the workers' samples.
 #    Without a working perf the CPU/blocked split is printed alone.
 #
-# 4. For comparison: the same clean run with the daemon (and so its
-#    workers) started under `taskset -c LAST_CPU`.
+# 4. The same clean run with daemon.cpuAffinity set to the last CPU (the
+#    daemon pins itself; its workers inherit the mask).
 #
 # BENCH_PINGPONG_N (default 50000), BENCH_PROFILE_N (20000) and
 # BENCH_BLOCK (cranks per block, 1000) tune the ping-pong;
@@ -77,9 +77,9 @@ start_daemon() {
 {"bootstrap":"bootstrap","defaultManagerType":"testworker",
  "vats":{$2},
  "daemon":{"stateDir":"$tmp/$1/state","socket":"$sock","logLevel":"warn",
-  "workers":{"testworker":["$bindir/testworker"]}}}
+  ${affinity:-}"workers":{"testworker":["$bindir/testworker"]}}}
 CONF
-	$launch "$bin/swingsetd" --config "$tmp/$1/config.json" 2>"$tmp/$1/log" &
+	"$bin/swingsetd" --config "$tmp/$1/config.json" 2>"$tmp/$1/log" &
 	pid=$!
 	i=0
 	until "$bin/swingctl" --socket "$sock" status >/dev/null 2>&1; do
@@ -219,15 +219,14 @@ END {
 }'
 stop_daemon
 
-# ---- 4. the same ping-pong with the daemon and its workers on one CPU -------
+# ---- 4. the same ping-pong with daemon.cpuAffinity ---------------------------
 # The ping-pong is serial (the daemon waits for the worker and back), so
-# one CPU loses no parallelism and saves the cross-CPU wake-ups.
-if command -v taskset >/dev/null 2>&1; then
-	cpu=$(($(nproc) - 1))
-	launch="taskset -c $cpu"
-	start_daemon pinned "$(tw bootstrap bootstrap),$(tw carol pingpong),$(tw dave pingpong)"
-	"$bin/bench_pingpong" "$sock" "$n" "$block" \
-	    "pingpong on one CPU (taskset -c $cpu)" |
-	    grep '^bench:'
-	stop_daemon
-fi
+# one CPU loses no parallelism and saves the cross-CPU wake-ups; the
+# daemon pins itself and its workers inherit the mask.
+cpu=$(($(nproc) - 1))
+affinity="\"cpuAffinity\":$cpu,"
+start_daemon pinned "$(tw bootstrap bootstrap),$(tw carol pingpong),$(tw dave pingpong)"
+"$bin/bench_pingpong" "$sock" "$n" "$block" \
+    "pingpong with cpuAffinity $cpu" | grep '^bench:'
+stop_daemon
+affinity=

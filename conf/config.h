@@ -69,6 +69,7 @@ struct config_daemon {
 	size_t		 max_frame;	/* worker netstring limit; 12000000 */
 	uint64_t	 delivery_timeout_ms; /* 0 = none; default 30000 */
 	unsigned	 max_retries;	/* machine-fault retries; default 3 */
+	int64_t		 cpu_affinity;	/* CPU for daemon and workers, or -1 */
 	json_t		*workers;	/* object: manager type -> argv array
 					   of strings; always has "testworker"
 					   (built-in default) */

@@ -65,6 +65,7 @@ const struct conf_key conf_daemon_keys[] = {
 	{ "deliveryTimeoutMs", CT_U64, DMN(delivery_timeout_ms), 0, LLONG_MAX,
 	    30000, NULL, 0 },
 	{ "maxRetries", CT_UINT, DMN(max_retries), 0, UINT_MAX, 3, NULL, 0 },
+	{ "cpuAffinity", CT_COUNT, DMN(cpu_affinity), -1, 1023, -1, NULL, 0 },
 	{ "workers", CT_GROUP, 0, 0, 0, 0, NULL, 0 },
 };
 

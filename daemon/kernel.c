@@ -51,7 +51,7 @@ cr_clear(struct kernel *k)
 {
 	json_decref(k->cr.item);
 	json_decref(k->cr.vdo);
-	json_decref(k->cr.syscalls);
+	free(k->cr.sc);
 	json_decref(k->cr.exit_info);
 	free(k->cr.why);
 	memset(&k->cr, 0, sizeof(k->cr));
@@ -70,6 +70,7 @@ crank_abort(struct kernel *k)
 	if (k->in_crank)
 		store_crank_abort(k->st);
 	k->in_crank = false;
+	kst_forget_queue(k);
 	if (v != NULL) {
 		if (k->cr.sent)
 			kvat_offline(v);
@@ -168,8 +169,8 @@ crank_deliver(struct kernel *k)
 
 	switch (v->state) {
 	case KVAT_READY:
-		json_decref(k->cr.syscalls);
-		k->cr.syscalls = json_array();
+		k->cr.sc_len = k->cr.sc_count = 0;
+		k->cr.recording = true;
 		v->state = KVAT_DELIVERING;
 		if (vatworker_deliver(v->vw, k->cr.vdo) == -1) {
 			v->state = KVAT_READY;
@@ -239,18 +240,10 @@ kernel_vat_ready(struct kernel *k, struct kvat *v)
 		crank_deliver(k);
 }
 
-static json_t *
-delivery_result(uint64_t computrons)
-{
-	return json_pack("{s:s, s:{s:I}}", "status", "ok", "metering",
-	    "computrons", (json_int_t)computrons);
-}
-
 void
 kernel_vat_delivered(struct kernel *k, struct kvat *v,
     const struct vat_delivery_result *r)
 {
-	json_t	*res;
 	int	 rc;
 
 	if (!k->in_crank || k->cr.vat != v) {
@@ -275,17 +268,16 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 		crank_terminate(k, v, "exit(failure)");
 		return;
 	}
-	res = delivery_result(r->computrons);
-	rc = res ? transcript_append(k, v, k->cr.vdo, k->cr.syscalls, res) :
-	    STORE_ENOMEM;
-	json_decref(res);
+	rc = k->cr.sc_count > 0 && k->cr.sc == NULL ? STORE_ENOMEM :
+	    transcript_append(k, v, k->cr.vdo, k->cr.sc, k->cr.sc_len,
+	    r->computrons);
 	if (rc == STORE_OK && k->cr.exiting == 1)
 		rc = kvat_terminate(k, v);
 	if (rc != STORE_OK) {
 		crank_store_error(k, rc);
 		return;
 	}
-	v->tlen = transcript_length(k, v);
+	v->tlen++;		/* the entry just appended */
 	crank_commit(k, r->computrons);
 }
 
@@ -379,6 +371,7 @@ genesis_crank(struct kernel *k, char *errbuf, size_t errlen)
 			rc = store_crank_commit(k->st);
 		else
 			store_crank_abort(k->st);
+		kst_forget_queue(k);
 	}
 	if (rc != STORE_OK) {
 		snprintf(errbuf, errlen, "first cranks: %s: %s",
@@ -522,6 +515,7 @@ kernel_queue(struct kernel *k, const char *vat, const char *target,
 		goto fail;
 	if ((kref = queue_target(k, vat, target)) == NULL) {
 		store_crank_abort(k->st);
+		kst_forget_queue(k);
 		*notfound = true;
 		snprintf(errbuf, errlen, "no %s '%s'", vat ? "vat" : "object or "
 		    "promise", vat ? vat : target);
@@ -532,6 +526,7 @@ kernel_queue(struct kernel *k, const char *vat, const char *target,
 	if (rc == STORE_OK && (rc = store_crank_commit(k->st)) == STORE_OK)
 		return 0;
 	store_crank_abort(k->st);
+	kst_forget_queue(k);
 fail:
 	free(*kpid);
 	*kpid = NULL;

@@ -91,7 +91,11 @@ struct crank {
 	json_t		*item;		/* the run-queue item being handled */
 	struct kvat	*vat;		/* the vat delivered to, or NULL */
 	json_t		*vdo;		/* the VatDeliveryObject */
-	json_t		*syscalls;	/* [{s, r}, …] for the transcript */
+	char		*sc;		/* the transcript's "sc" items, as
+					   text: {"s":…,"r":…},… */
+	size_t		 sc_len, sc_cap;
+	size_t		 sc_count;
+	bool		 recording;	/* a live delivery: record syscalls */
 	bool		 illegal;	/* a syscall failed translation */
 	char		*why;		/* the first illegal syscall's reason */
 	int		 exiting;	/* 0, or 1 = exit(ok), 2 = exit(fail) */
@@ -119,6 +123,8 @@ struct kernel {
 	double		 timeout;
 	unsigned	 max_retries;
 	unsigned	 retries;	/* machine faults in a row */
+	bool		 rq_known;	/* rq_head/rq_tail mirror the store */
+	uint64_t	 rq_head, rq_tail;
 };
 
 /* kstate.c — typed access to the kernel's kv keys */
@@ -134,6 +140,7 @@ int	 kst_alloc(struct kernel *k, const char *counter, uint64_t first,
 int	 kst_enqueue(struct kernel *k, json_t *item);
 json_t	*kst_dequeue(struct kernel *k);
 uint64_t kst_queue_length(struct kernel *k);
+void	 kst_forget_queue(struct kernel *k);
 
 /* kmarshal.c — the capdata the kernel writes and reads itself */
 json_t	*km_error(const char *message);
@@ -188,7 +195,9 @@ int	 kvat_terminate(struct kernel *k, struct kvat *v);
 
 /* transcript.c — per-vat delivery records */
 int	 transcript_append(struct kernel *k, struct kvat *v, const json_t *vdo,
-	    const json_t *syscalls, const json_t *result);
+	    const char *sc, size_t sc_len, uint64_t computrons);
+int	 transcript_record_syscall(struct crank *cr, const char *vso,
+	    size_t vlen, const char *res, size_t rlen);
 json_t	*transcript_entry(struct kernel *k, struct kvat *v, uint64_t pos);
 uint64_t transcript_length(struct kernel *k, struct kvat *v);
 

@@ -100,25 +100,51 @@ kst_alloc(struct kernel *k, const char *counter, uint64_t first,
 	return kst_putf(k, counter, "%" PRIu64, n + 1);
 }
 
+/*
+ * The bounds are read from the store once and then kept in memory: every
+ * change goes through queue_set_bounds().  A crank abort rolls the store
+ * back under them, so kernel.c forgets them there (kst_forget_queue).
+ */
 static int
 queue_bounds(struct kernel *k, uint64_t *head, uint64_t *tail)
 {
-	json_t *q = kst_get_json(k, "runQueue");
+	json_t *q;
 
-	*head = *tail = 1;
-	if (q != NULL) {
-		*head = (uint64_t)json_integer_value(json_array_get(q, 0));
-		*tail = (uint64_t)json_integer_value(json_array_get(q, 1));
+	if (!k->rq_known) {
+		q = kst_get_json(k, "runQueue");
+		k->rq_head = k->rq_tail = 1;
+		if (q != NULL) {
+			k->rq_head = (uint64_t)json_integer_value(
+			    json_array_get(q, 0));
+			k->rq_tail = (uint64_t)json_integer_value(
+			    json_array_get(q, 1));
+		}
+		json_decref(q);
+		k->rq_known = true;
 	}
-	json_decref(q);
+	*head = k->rq_head;
+	*tail = k->rq_tail;
 	return 0;
 }
 
 static int
 queue_set_bounds(struct kernel *k, uint64_t head, uint64_t tail)
 {
-	return kst_putf(k, "runQueue", "[%" PRIu64 ",%" PRIu64 "]", head,
+	int rc = kst_putf(k, "runQueue", "[%" PRIu64 ",%" PRIu64 "]", head,
 	    tail);
+
+	if (rc == STORE_OK) {
+		k->rq_head = head;
+		k->rq_tail = tail;
+	} else
+		k->rq_known = false;
+	return rc;
+}
+
+void
+kst_forget_queue(struct kernel *k)
+{
+	k->rq_known = false;
 }
 
 /* Append item (borrowed) to the run-queue. */

@@ -169,20 +169,28 @@ on_ready(struct vatworker *vw, void *arg)
 	replay_next(v->k, v);
 }
 
-static json_t *
-on_syscall(struct vatworker *vw, void *arg, json_t *vso)
+/* A syscall during replay or a live delivery; live ones are recorded for
+ * the transcript as the worker sent them and as answered. */
+static char *
+on_syscall(struct vatworker *vw, void *arg, json_t *vso, const char *raw,
+    size_t rawlen, size_t *len)
 {
 	struct kvat	*v = arg;
 	json_t		*r;
+	char		*text;
 
 	(void)vw;
 	if (v->state == KVAT_REPLAYING)
-		return replay_syscall(v->k, v, vso);
-	r = ksys_handle(v->k, v, vso);
-	if (r != NULL && v->k->cr.syscalls != NULL)
-		json_array_append_new(v->k->cr.syscalls, json_pack("{s:O, s:O}",
-		    "s", vso, "r", r));
-	return r;
+		r = replay_syscall(v->k, v, vso);
+	else
+		r = ksys_handle(v->k, v, vso);
+	text = r != NULL ? sup_encode(r, len) : NULL;
+	json_decref(r);
+	if (text != NULL && v->state != KVAT_REPLAYING &&
+	    v->k->cr.recording && transcript_record_syscall(&v->k->cr, raw,
+	    rawlen, text, *len) == -1 && v->k->cr.store_rc == STORE_OK)
+		v->k->cr.store_rc = STORE_ENOMEM;
+	return text;
 }
 
 static void

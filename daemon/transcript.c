@@ -32,20 +32,55 @@ transcript_length(struct kernel *k, struct kvat *v)
 	return strtoull(num, NULL, 10);
 }
 
+/*
+ * Append {"s":vso,"r":result} to the crank's "sc" text.  The syscall's
+ * text is the worker's own bytes and the result's is what the worker was
+ * sent, so the transcript holds exactly what crossed the pipe.
+ */
+int
+transcript_record_syscall(struct crank *cr, const char *vso, size_t vlen,
+    const char *res, size_t rlen)
+{
+	size_t	 need = cr->sc_len + vlen + rlen + 16, cap;
+	char	*p;
+
+	if (need > cr->sc_cap) {
+		for (cap = cr->sc_cap ? cr->sc_cap : 1024; cap < need; cap *= 2)
+			;
+		if ((p = realloc(cr->sc, cap)) == NULL)
+			return -1;
+		cr->sc = p;
+		cr->sc_cap = cap;
+	}
+	p = cr->sc + cr->sc_len;
+	p += sprintf(p, "%s{\"s\":", cr->sc_count > 0 ? "," : "");
+	memcpy(p, vso, vlen);
+	p += vlen;
+	p += sprintf(p, ",\"r\":");
+	memcpy(p, res, rlen);
+	p += rlen;
+	*p++ = '}';
+	cr->sc_len = (size_t)(p - cr->sc);
+	cr->sc_count++;
+	return 0;
+}
+
 int
 transcript_append(struct kernel *k, struct kvat *v, const json_t *vdo,
-    const json_t *syscalls, const json_t *result)
+    const char *sc, size_t sc_len, uint64_t computrons)
 {
-	uint64_t	 pos = transcript_length(k, v);
-	json_t		*e = json_pack("{s:O, s:O, s:O}", "d", vdo, "sc",
-			    syscalls, "r", result);
-	char		 key[64], num[24], *text;
+	uint64_t	 pos = v->tlen;	/* kept equal to the stored length */
+	char		*d = json_dumps(vdo, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char		 key[64], num[24], *text = NULL;
 	int		 rc;
 
-	text = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(e);
-	if (text == NULL)
+	if (d == NULL || asprintf(&text, "{\"d\":%s,\"sc\":[%.*s],\"r\":"
+	    "{\"status\":\"ok\",\"metering\":{\"computrons\":%" PRIu64 "}}}",
+	    d, (int)sc_len, sc ? sc : "", computrons) < 0) {
+		free(d);
 		return STORE_ENOMEM;
+	}
+	free(d);
 	snprintf(key, sizeof(key), "%s.%016" PRIu64, v->id, pos);
 	rc = store_put(k->st, STORE_TRANSCRIPTS, key, strlen(key), text,
 	    strlen(text));

@@ -164,15 +164,23 @@ sup_parse_upcall(const unsigned char *bytes, size_t len, json_t **msg,
 	return SUP_UPCALL_BAD;
 }
 
+/*
+ * The meter's "compute" member, read without parsing the whole report (it
+ * is on every reply's hot path): the first "compute": key followed by
+ * digits.  A report without it, or with anything else there, is 0.
+ */
 uint64_t
 sup_meter_compute(const char *meter, size_t len)
 {
-	json_t		*v;
-	json_int_t	 c;
+	static const char	 key[] = "\"compute\":";
+	const char		*p;
+	uint64_t		 c = 0;
 
-	if (meter == NULL || (v = json_loadb(meter, len, 0, NULL)) == NULL)
+	if (meter == NULL ||
+	    (p = memmem(meter, len, key, sizeof(key) - 1)) == NULL)
 		return 0;
-	c = json_integer_value(json_object_get(v, "compute"));
-	json_decref(v);
-	return c > 0 ? (uint64_t)c : 0;
+	for (p += sizeof(key) - 1; p < meter + len && *p >= '0' && *p <= '9' &&
+	    c < UINT64_MAX / 10; p++)
+		c = c * 10 + (uint64_t)(*p - '0');
+	return c;
 }

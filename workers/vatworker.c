@@ -121,13 +121,42 @@ vw_reply_cb(struct worker *w, void *arg, const struct worker_reply *r)
 	}
 }
 
-static json_t *
-vw_syscall(struct vatworker *vw, json_t *vso)
+/*
+ * The syscall's own text inside ["syscall", VSO]: from after the first
+ * ',' to before the last ']', trimmed.  The message was checked to be
+ * exactly that two-element array, and the tag holds no comma.
+ */
+static void
+vso_text(const unsigned char *msg, size_t len, const char **raw, size_t *rlen)
 {
-	if (vw->state != VATWORKER_DELIVERING)
-		return json_pack("[s, s]", "error",
-		    "syscall outside a delivery");
-	return vw->cb->syscall(vw, vw->arg, vso);
+	const char *b = memchr(msg, ',', len), *e = (const char *)msg + len;
+
+	while (e > (const char *)msg && e[-1] != ']')
+		e--;
+	e--;
+	for (b = b ? b + 1 : e; b < e && (*b == ' ' || *b == '\t' ||
+	    *b == '\n' || *b == '\r'); b++)
+		;
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+	    e[-1] == '\r'))
+		e--;
+	*raw = b;
+	*rlen = (size_t)(e - b);
+}
+
+static char *
+vw_syscall(struct vatworker *vw, json_t *vso, const unsigned char *msg,
+    size_t len, size_t *tlen)
+{
+	const char	*raw;
+	size_t		 rlen;
+
+	if (vw->state != VATWORKER_DELIVERING) {
+		*tlen = strlen("[\"error\",\"syscall outside a delivery\"]");
+		return strdup("[\"error\",\"syscall outside a delivery\"]");
+	}
+	vso_text(msg, len, &raw, &rlen);
+	return vw->cb->syscall(vw, vw->arg, vso, raw, rlen, tlen);
 }
 
 static void
@@ -135,14 +164,13 @@ vw_upcall_cb(struct worker *w, void *arg, const unsigned char *msg,
     size_t len)
 {
 	struct vatworker	*vw = arg;
-	json_t			*up, *body, *answer = NULL;
+	json_t			*up, *body;
 	char			*text = NULL;
 	size_t			 tlen = 0;
 
 	switch (sup_parse_upcall(msg, len, &up, &body)) {
 	case SUP_UPCALL_SYSCALL:
-		answer = vw_syscall(vw, body);
-		text = answer ? sup_encode(answer, &tlen) : NULL;
+		text = vw_syscall(vw, body, msg, len, &tlen);
 		break;
 	case SUP_UPCALL_CONSOLE:
 		log_info("vat", "%s console: %.*s", vw->label,
@@ -166,7 +194,6 @@ vw_upcall_cb(struct worker *w, void *arg, const unsigned char *msg,
 		vw_fail(vw, VATWORKER_F_WORKER, WORKER_FAULT_IO,
 		    "cannot answer an upcall");
 	free(text);
-	json_decref(answer);
 	json_decref(up);
 }
 

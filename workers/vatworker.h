@@ -45,9 +45,14 @@ struct vat_delivery_result {
 
 struct vatworker_callbacks {
 	void	(*ready)(struct vatworker *, void *arg);
-	/* A syscall (borrowed VatSyscallObject).  Returns the
-	 * VatSyscallResult, a new reference; NULL means out of memory. */
-	json_t	*(*syscall)(struct vatworker *, void *arg, json_t *vso);
+	/*
+	 * A syscall: the parsed VatSyscallObject (borrowed) and its text as
+	 * the worker sent it (raw, rawlen bytes).  Returns the encoded
+	 * VatSyscallResult (malloc'd, length in *len), or NULL for out of
+	 * memory.
+	 */
+	char	*(*syscall)(struct vatworker *, void *arg, json_t *vso,
+		    const char *raw, size_t rawlen, size_t *len);
 	/* ["testLog", …] from the vat (borrowed); may be NULL. */
 	void	(*test_log)(struct vatworker *, void *arg, json_t *msg);
 	void	(*delivered)(struct vatworker *, void *arg,
