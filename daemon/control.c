@@ -266,7 +266,7 @@ control_init(struct daemon *d, const char *path, size_t max_line,
 		goto fail;
 	}
 	umask(old);
-	if (chmod(path, 0660) == -1 || listen(c->fd, 128) == -1)
+	if (chmod(path, 0660) == -1 || listen(c->fd, SOMAXCONN) == -1)
 		goto fail;
 	ev_io_init(&c->lio, control_accept_cb, c->fd, EV_READ);
 	c->lio.data = c;

@@ -52,6 +52,7 @@ cr_clear(struct kernel *k)
 	json_decref(k->cr.item);
 	json_decref(k->cr.vdo);
 	free(k->cr.sc);
+	free(k->cr.vdo_text);
 	json_decref(k->cr.exit_info);
 	free(k->cr.why);
 	memset(&k->cr, 0, sizeof(k->cr));
@@ -172,7 +173,10 @@ crank_deliver(struct kernel *k)
 		k->cr.sc_len = k->cr.sc_count = 0;
 		k->cr.recording = true;
 		v->state = KVAT_DELIVERING;
-		if (vatworker_deliver(v->vw, k->cr.vdo) == -1) {
+		if (k->cr.vdo_text == NULL)
+			k->cr.vdo_text = sup_encode(k->cr.vdo, &k->cr.vdo_len);
+		if (k->cr.vdo_text == NULL || vatworker_deliver_text(v->vw,
+		    k->cr.vdo_text, k->cr.vdo_len) == -1) {
 			v->state = KVAT_READY;
 			kernel_vat_failed(k, v, false, "cannot send the delivery");
 		} else
@@ -269,8 +273,8 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 		return;
 	}
 	rc = k->cr.sc_count > 0 && k->cr.sc == NULL ? STORE_ENOMEM :
-	    transcript_append(k, v, k->cr.vdo, k->cr.sc, k->cr.sc_len,
-	    r->computrons);
+	    transcript_append(k, v, k->cr.vdo_text, k->cr.vdo_len, k->cr.sc,
+	    k->cr.sc_len, r->computrons);
 	if (rc == STORE_OK && k->cr.exiting == 1)
 		rc = kvat_terminate(k, v);
 	if (rc != STORE_OK) {

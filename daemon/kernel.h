@@ -91,6 +91,9 @@ struct crank {
 	json_t		*item;		/* the run-queue item being handled */
 	struct kvat	*vat;		/* the vat delivered to, or NULL */
 	json_t		*vdo;		/* the VatDeliveryObject */
+	char		*vdo_text;	/* …encoded once, for worker and
+					   transcript */
+	size_t		 vdo_len;
 	char		*sc;		/* the transcript's "sc" items, as
 					   text: {"s":…,"r":…},… */
 	size_t		 sc_len, sc_cap;
@@ -194,8 +197,8 @@ void	 kvat_offline(struct kvat *v);
 int	 kvat_terminate(struct kernel *k, struct kvat *v);
 
 /* transcript.c — per-vat delivery records */
-int	 transcript_append(struct kernel *k, struct kvat *v, const json_t *vdo,
-	    const char *sc, size_t sc_len, uint64_t computrons);
+int	 transcript_append(struct kernel *k, struct kvat *v, const char *vdo,
+	    size_t vdo_len, const char *sc, size_t sc_len, uint64_t computrons);
 int	 transcript_record_syscall(struct crank *cr, const char *vso,
 	    size_t vlen, const char *res, size_t rlen);
 json_t	*transcript_entry(struct kernel *k, struct kvat *v, uint64_t pos);

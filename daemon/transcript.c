@@ -66,21 +66,18 @@ transcript_record_syscall(struct crank *cr, const char *vso, size_t vlen,
 }
 
 int
-transcript_append(struct kernel *k, struct kvat *v, const json_t *vdo,
-    const char *sc, size_t sc_len, uint64_t computrons)
+transcript_append(struct kernel *k, struct kvat *v, const char *vdo,
+    size_t vdo_len, const char *sc, size_t sc_len, uint64_t computrons)
 {
 	uint64_t	 pos = v->tlen;	/* kept equal to the stored length */
-	char		*d = json_dumps(vdo, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	char		 key[64], num[24], *text = NULL;
 	int		 rc;
 
-	if (d == NULL || asprintf(&text, "{\"d\":%s,\"sc\":[%.*s],\"r\":"
-	    "{\"status\":\"ok\",\"metering\":{\"computrons\":%" PRIu64 "}}}",
-	    d, (int)sc_len, sc ? sc : "", computrons) < 0) {
-		free(d);
+	if (vdo == NULL || asprintf(&text, "{\"d\":%.*s,\"sc\":[%.*s],"
+	    "\"r\":{\"status\":\"ok\",\"metering\":{\"computrons\":%" PRIu64
+	    "}}}", (int)vdo_len, vdo, (int)sc_len, sc ? sc : "",
+	    computrons) < 0)
 		return STORE_ENOMEM;
-	}
-	free(d);
 	snprintf(key, sizeof(key), "%s.%016" PRIu64, v->id, pos);
 	rc = store_put(k->st, STORE_TRANSCRIPTS, key, strlen(key), text,
 	    strlen(text));

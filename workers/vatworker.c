@@ -267,14 +267,32 @@ int
 vatworker_deliver(struct vatworker *vw, const json_t *vdo)
 {
 	size_t	 len;
-	char	*req;
+	char	*text = sup_encode(vdo, &len);
 	int	 rc;
+
+	if (text == NULL)
+		return -1;
+	rc = vatworker_deliver_text(vw, text, len);
+	free(text);
+	return rc;
+}
+
+/* The same, with the VatDeliveryObject already encoded (len bytes). */
+int
+vatworker_deliver_text(struct vatworker *vw, const char *vdo, size_t len)
+{
+	static const char	 head[] = "[\"deliver\",";
+	char			*req;
+	int			 rc;
 
 	if (vw->state != VATWORKER_READY)
 		return -1;
-	if ((req = sup_deliver(vdo, &len)) == NULL)
+	if ((req = malloc(sizeof(head) + len + 1)) == NULL)
 		return -1;
-	rc = worker_command(vw->w, '?', req, len);
+	memcpy(req, head, sizeof(head) - 1);
+	memcpy(req + sizeof(head) - 1, vdo, len);
+	req[sizeof(head) - 1 + len] = ']';
+	rc = worker_command(vw->w, '?', req, sizeof(head) + len);
 	free(req);
 	if (rc == 0)
 		vw->state = VATWORKER_DELIVERING;

@@ -81,6 +81,8 @@ int	vatworker_start(struct ev_loop *loop, const struct vatworker_spec *spec,
 
 /* Deliver a VatDeliveryObject (borrowed).  Only in READY. */
 int	vatworker_deliver(struct vatworker *vw, const json_t *vdo);
+int	vatworker_deliver_text(struct vatworker *vw, const char *vdo,
+	    size_t len);
 
 enum vatworker_state vatworker_state(const struct vatworker *vw);
 pid_t	vatworker_pid(const struct vatworker *vw);

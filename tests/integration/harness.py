@@ -80,11 +80,21 @@ class Client:
     def __init__(self, path, timeout=30):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        try:
-            self.sock.connect(path)
-        except OSError:
-            self.sock.close()
-            raise
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except BlockingIOError:
+                # A full listen backlog (e.g. right after a burst of
+                # connections): a timed connect says EAGAIN; wait and retry.
+                if time.time() > deadline:
+                    self.sock.close()
+                    raise
+                time.sleep(0.01)
+            except OSError:
+                self.sock.close()
+                raise
         self.buf = b""
         self.next_id = 1
 
