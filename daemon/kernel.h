@@ -127,6 +127,7 @@ struct kernel {
 	unsigned	 max_retries;
 	unsigned	 retries;	/* machine faults in a row */
 	bool		 rq_known;	/* rq_head/rq_tail mirror the store */
+	bool		 chained;	/* inside a crank started by a commit */
 	uint64_t	 rq_head, rq_tail;
 };
 
