@@ -20,7 +20,7 @@
 
 #include "workers/testworker/testworker.h"
 
-static const char	*main_label = "testworker";
+static const char	*main_label;	/* the first non-flag argument */
 static int		 main_threw;	/* the last `e`/`?` replied `!` */
 
 static void		 main_usage(void) __attribute__((noreturn));
@@ -35,7 +35,7 @@ tw_fatal(int code, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fprintf(stderr, "%s: ", main_label);
+	fprintf(stderr, "%s: ", main_label ? main_label : "testworker");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -60,12 +60,15 @@ main_args(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (argv[i][0] != '-') {
-			if (i == 1)
+			if (main_label == NULL)
 				main_label = argv[i];
 			continue;
 		}
 		if (strcmp(argv[i], "-l") == 0 && i + 1 < argc) {
 			meter_set_limit((uint64_t)(unsigned)atoi(argv[++i]));
+		} else if (strcmp(argv[i], "-D") == 0 && i + 1 < argc) {
+			if (supervisor_set_delay(argv[++i]) == -1)
+				main_usage();
 		} else if ((strcmp(argv[i], "-i") == 0 ||
 		    strcmp(argv[i], "-s") == 0) && i + 1 < argc) {
 			i++;

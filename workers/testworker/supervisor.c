@@ -55,28 +55,60 @@ sup_mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* The command line's -D SEED:MAXMS, for delays that are not part of the
+ * bundle (and so not part of the kernel's state). */
+static uint64_t		sup_cmd_seed;
+static json_int_t	sup_cmd_max;
+
+int
+supervisor_set_delay(const char *arg)
+{
+	char			*end;
+	unsigned long long	 seed, max;
+
+	seed = strtoull(arg, &end, 10);
+	if (end == arg || *end != ':')
+		return -1;
+	max = strtoull(end + 1, &end, 10);
+	if (*end != '\0' || max > 3600000)
+		return -1;
+	sup_cmd_seed = seed;
+	sup_cmd_max = (json_int_t)max;
+	return 0;
+}
+
+static json_int_t
+sup_draw(const char *vat_id, uint64_t seed, json_int_t max)
+{
+	uint64_t	 h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	const char	*p;
+
+	for (p = vat_id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h = sup_mix(h ^ sup_mix(seed));
+	return (json_int_t)(h % ((uint64_t)max + 1));
+}
+
 /*
  * The ready delay in ms from bundle options: readyDelayMs, or a value in
- * [0, readyDelayMaxMs] drawn from (readyDelaySeed, vatID).
+ * [0, readyDelayMaxMs] drawn from (readyDelaySeed, vatID); else from the
+ * command line's -D SEED:MAXMS, drawn the same way.
  */
 static json_int_t
 sup_delay_ms(const char *vat_id, json_t *options)
 {
 	json_t		*v;
-	uint64_t	 h = 0xcbf29ce484222325ULL;	/* FNV-1a */
 	json_int_t	 max;
-	const char	*p;
 
 	if ((v = json_object_get(options, "readyDelayMs")) != NULL)
 		return json_is_integer(v) ? json_integer_value(v) : 0;
 	v = json_object_get(options, "readyDelayMaxMs");
-	if (!json_is_integer(v) || (max = json_integer_value(v)) <= 0)
-		return 0;
-	for (p = vat_id; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	v = json_object_get(options, "readyDelaySeed");
-	h = sup_mix(h ^ sup_mix((uint64_t)json_integer_value(v)));
-	return (json_int_t)(h % ((uint64_t)max + 1));
+	if (json_is_integer(v) && (max = json_integer_value(v)) > 0)
+		return sup_draw(vat_id, (uint64_t)json_integer_value(
+		    json_object_get(options, "readyDelaySeed")), max);
+	if (sup_cmd_max > 0)
+		return sup_draw(vat_id, sup_cmd_seed, sup_cmd_max);
+	return 0;
 }
 
 static void

@@ -155,6 +155,7 @@ void		 meter_add(uint64_t units);
 char		*meter_render(size_t live);
 
 /* supervisor.c */
+int		 supervisor_set_delay(const char *seed_colon_max_ms);
 int		 supervisor_handle(const unsigned char *req, size_t len,
 		    char **out);
 void		 supervisor_clear(void);
