@@ -31,7 +31,8 @@ endif
 
 # ---- object lists -------------------------------------------------------
 
-PROTOCOL_OBJS := protocol/netstring.o protocol/control_msg.o protocol/log.o
+PROTOCOL_OBJS := protocol/netstring.o protocol/control_msg.o protocol/log.o \
+                 protocol/smallcaps.o
 CONF_OBJS     := conf/config.o conf/config_keys.o conf/config_entry.o \
                  conf/config_dump.o
 STORE_OBJS    := daemon/store.o daemon/store_txn.o daemon/store_hash.o \
@@ -61,7 +62,7 @@ check_worker_OBJS      := tests/unit/check_worker.o $(WORKERS_OBJS) \
 
 # The native test worker: every .c under workers/testworker/.
 TESTWORKER_OBJS := $(patsubst %.c,%.o,$(wildcard workers/testworker/*.c)) \
-                 protocol/netstring.o
+                 protocol/netstring.o protocol/smallcaps.o
 BENCH_OBJS    := bench/bench_control.o tools/ctl_client.o $(PROTOCOL_OBJS)
 
 PROGRAMS   := $(BIN)/swingsetd $(BIN)/swingctl

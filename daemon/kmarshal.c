@@ -11,42 +11,7 @@
 #include <string.h>
 
 #include "daemon/kernel.h"
-
-#define SC_SPECIAL	"!\"#$%&'()*+,-"
-
-/* A plain JSON value in smallcaps form (new reference). */
-static json_t *
-sc_encode(const json_t *v)
-{
-	json_t		*out, *x;
-	const char	*s, *key;
-	char		*esc;
-	size_t		 i;
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		s = json_string_value(v);
-		if (s[0] == '\0' || strchr(SC_SPECIAL, s[0]) == NULL)
-			return json_incref((json_t *)(uintptr_t)v);
-		if (asprintf(&esc, "!%s", s) < 0)
-			return NULL;
-		out = json_string(esc);
-		free(esc);
-		return out;
-	case JSON_ARRAY:
-		out = json_array();
-		json_array_foreach(v, i, x)
-			json_array_append_new(out, sc_encode(x));
-		return out;
-	case JSON_OBJECT:
-		out = json_object();
-		json_object_foreach((json_t *)(uintptr_t)v, key, x)
-			json_object_set_new(out, key, sc_encode(x));
-		return out;
-	default:
-		return json_incref((json_t *)(uintptr_t)v);
-	}
-}
+#include "protocol/smallcaps.h"
 
 static json_t *
 capdata(const char *body_json, json_t *slots)
@@ -77,7 +42,7 @@ km_error(const char *message)
 	json_t	*m = json_string(message), *e = json_object(), *enc;
 	char	*text;
 
-	enc = m ? sc_encode(m) : NULL;
+	enc = m ? smallcaps_plain(m) : NULL;
 	json_object_set_new(e, "#error", enc);
 	json_object_set_new(e, "name", json_string("Error"));
 	text = dump(e, JSON_PRESERVE_ORDER);
@@ -92,7 +57,7 @@ km_error(const char *message)
 json_t *
 km_data(const json_t *plain)
 {
-	json_t	*enc = sc_encode(plain);
+	json_t	*enc = smallcaps_plain(plain);
 	char	*text = dump(enc, JSON_SORT_KEYS);
 	json_t	*cd = capdata(text, NULL);
 
@@ -113,7 +78,7 @@ km_methargs(const char *method, const json_t *args)
 	char		*mtext, *text = NULL;
 	size_t		 blen;
 
-	enc = m ? sc_encode(m) : NULL;
+	enc = m ? smallcaps_plain(m) : NULL;
 	mtext = dump(enc, 0);
 	json_decref(m);
 	json_decref(enc);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/smallcaps.h"
 #include "tools/ctl_client.h"
 #include "tools/ctl_output.h"
 
@@ -115,56 +116,6 @@ commit_fields(const struct cmd_args *a, int *ok)
 		return NULL;
 	}
 	return json_pack("{s:I}", "height", h);
-}
-
-/*
- * v with every string escaped as smallcaps wants: one starting with a
- * character in !"#$%&'()*+,- gets a '!' in front, so that "$0" stays the
- * string "$0" and does not become slot 0.  A new reference, or NULL.
- */
-static json_t *
-smallcaps_plain(json_t *v)
-{
-	json_t		*copy, *e;
-	const char	*key, *s;
-	char		*bang;
-	size_t		 i, n;
-	int		 rc = 0;
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		s = json_string_value(v);
-		n = json_string_length(v);
-		if (n == 0 || strchr("!\"#$%&'()*+,-", s[0]) == NULL)
-			return json_incref(v);
-		if ((bang = malloc(n + 1)) == NULL)
-			return NULL;
-		bang[0] = '!';
-		memcpy(bang + 1, s, n);
-		copy = json_stringn(bang, n + 1);
-		free(bang);
-		return copy;
-	case JSON_ARRAY:
-		if ((copy = json_array()) == NULL)
-			return NULL;
-		json_array_foreach(v, i, e)
-			rc |= json_array_append_new(copy, smallcaps_plain(e));
-		break;
-	case JSON_OBJECT:
-		if ((copy = json_object()) == NULL)
-			return NULL;
-		json_object_foreach(v, key, e)
-			rc |= json_object_set_new(copy, key,
-			    smallcaps_plain(e));
-		break;
-	default:
-		return json_incref(v);
-	}
-	if (rc != 0) {
-		json_decref(copy);
-		return NULL;
-	}
-	return copy;
 }
 
 /*

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/smallcaps.h"
 #include "workers/testworker/testworker.h"
 
-#define MARSHAL_SPECIAL	"!\"#$%&'()*+,-"
 
 struct marshal_dec {
 	json_t	*slots;		/* borrowed */
@@ -27,7 +27,6 @@ struct marshal_dec {
 	char	*why;		/* first error, malloc'd */
 };
 
-static json_t	*enc_string(const char *, size_t);
 static json_t	*enc_ref(json_t *, json_t *);
 static json_t	*enc_record(json_t *, json_t *);
 static json_t	*enc_value(json_t *, json_t *);
@@ -71,7 +70,7 @@ marshal_error(const char *msg)
 {
 	json_t	*m;
 
-	if ((m = enc_string(msg, strlen(msg))) == NULL)
+	if ((m = smallcaps_string(msg, strlen(msg))) == NULL)
 		return NULL;
 	return json_pack("{s{sos:s}}", TW_KEY_RAW, "#error", m, "name",
 	    "Error");
@@ -82,23 +81,6 @@ json_t *
 marshal_methargs(const char *method, json_t *args)
 {
 	return json_pack("[sO]", method, args);
-}
-
-static json_t *
-enc_string(const char *s, size_t len)
-{
-	char	*buf;
-	json_t	*r;
-
-	if (len == 0 || strchr(MARSHAL_SPECIAL, s[0]) == NULL)
-		return json_stringn(s, len);
-	if ((buf = malloc(len + 1)) == NULL)
-		return NULL;
-	buf[0] = '!';
-	memcpy(buf + 1, s, len);
-	r = json_stringn(buf, len + 1);
-	free(buf);
-	return r;
 }
 
 static json_t *
@@ -144,7 +126,7 @@ enc_record(json_t *v, json_t *slots)
 	qsort(keys, n, sizeof(*keys), key_cmp);
 	r = json_object();
 	for (i = 0; r != NULL && i < n; i++) {
-		ek = enc_string(keys[i], strlen(keys[i]));
+		ek = smallcaps_string(keys[i], strlen(keys[i]));
 		e = enc_value(json_object_get(v, keys[i]), slots);
 		if (ek == NULL || e == NULL || json_object_set_new(r,
 		    json_string_value(ek), e) == -1) {
@@ -182,7 +164,7 @@ enc_value(json_t *v, json_t *slots)
 			}
 		return r;
 	case JSON_STRING:
-		return enc_string(json_string_value(v), json_string_length(v));
+		return smallcaps_string(json_string_value(v), json_string_length(v));
 	case JSON_REAL:
 		d = json_real_value(v);
 		if (d == floor(d) && fabs(d) < 9007199254740992.0)
@@ -271,7 +253,7 @@ dec_string(struct marshal_dec *d, json_t *v)
 	const char	*s = json_string_value(v);
 	size_t		 len = json_string_length(v);
 
-	if (len == 0 || strchr(MARSHAL_SPECIAL, s[0]) == NULL)
+	if (len == 0 || strchr(SMALLCAPS_SPECIAL, s[0]) == NULL)
 		return json_incref(v);
 	switch (s[0]) {
 	case '!':
