@@ -31,7 +31,8 @@ endif
 
 # ---- object lists -------------------------------------------------------
 
-PROTOCOL_OBJS := protocol/netstring.o protocol/control_msg.o protocol/log.o \
+PROTOCOL_OBJS := protocol/netstring.o protocol/control_msg.o \
+                 protocol/control_ops.o protocol/log.o \
                  protocol/smallcaps.o
 CONF_OBJS     := conf/config.o conf/config_keys.o conf/config_entry.o \
                  conf/config_dump.o
@@ -54,7 +55,8 @@ SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
 UNIT_TESTS := check_netstring check_control_msg check_config check_store \
               check_worker
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
-check_control_msg_OBJS := tests/unit/check_control_msg.o protocol/control_msg.o
+check_control_msg_OBJS := tests/unit/check_control_msg.o \
+                          protocol/control_msg.o protocol/control_ops.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
 check_worker_OBJS      := tests/unit/check_worker.o $(WORKERS_OBJS) \

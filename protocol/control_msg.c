@@ -1,14 +1,17 @@
 /*
  * control_msg.c — the control protocol's messages: one JSON request line
  * in, a typed struct ctl_request out; response and request lines built as
- * compact JSON plus '\n'.  Sockets, buffering and the meaning of each op
- * belong to daemon/control.c, daemon/ops.c and tools/ctl_client.c.
+ * compact JSON plus '\n'.  This file owns loading the line, the op table
+ * and its dispatch, recovering the id, the error messages, and building
+ * lines; what each op's fields must hold is control_ops.c's.  Sockets,
+ * buffering and the meaning of each op belong to daemon/control.c,
+ * daemon/ops.c and tools/ctl_client.c.
  *
  * Each op is one row of ctl_ops[]: its name, its fields besides "id" and
  * "op", and a validator that checks them and fills req->u.  Adding an op
  * is a row, a validator, and an enum ctl_op value plus a member of the
  * union in control_msg.h; an op whose member owns memory also gets a case
- * in ctl_request_free_u().
+ * in ctl_request_free_u() (both in control_ops.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,6 +23,7 @@
 #include <jansson.h>
 
 #include "protocol/control_msg.h"
+#include "protocol/control_impl.h"
 
 #define CTL_MAX_FIELDS	6	/* most fields of any op, besides id and op */
 
@@ -30,15 +34,6 @@ struct ctl_op_def {
 	int		(*validate)(json_t *, struct ctl_request *,
 			    struct ctl_parse_error *);	/* NULL: no fields */
 };
-
-static int	ctl_check_commit(json_t *, struct ctl_request *,
-		    struct ctl_parse_error *);
-static int	ctl_check_queue(json_t *, struct ctl_request *,
-		    struct ctl_parse_error *);
-static int	ctl_check_run(json_t *, struct ctl_request *,
-		    struct ctl_parse_error *);
-static int	ctl_check_promise(json_t *, struct ctl_request *,
-		    struct ctl_parse_error *);
 
 static const struct ctl_op_def ctl_ops[] = {
 	{ "status",	CTL_OP_STATUS,	 { NULL },		NULL },
@@ -68,16 +63,8 @@ static const char *const ctl_code_names[] = {
 /* json_int_t bounds, as doubles: 2^63 is exact. */
 #define CTL_INT_LIMIT	9223372036854775808.0
 
-/* Kref kinds, for ctl_field_kref(): the letters after 'k'. */
-#define CTL_KREF_TARGET	"op"	/* a message target: object or promise */
-#define CTL_KREF_SLOT	"opd"	/* a capdata slot: object, promise, device */
-#define CTL_KREF_PROMISE "p"
-
-static void	ctl_error(struct ctl_parse_error *, enum ctl_code,
-		    const char *, ...) __attribute__((format(printf, 3, 4)));
 static size_t	ctl_utf8_seqlen(const unsigned char *);
 static void	ctl_utf8_fix(char *);
-static const char *ctl_type_name(const json_t *);
 static int	ctl_is_blank(const char *, size_t);
 static json_t	*ctl_load(const char *, size_t, int *,
 		    struct ctl_parse_error *);
@@ -91,25 +78,12 @@ static int	ctl_check_fields(json_t *, const struct ctl_op_def *,
 		    struct ctl_parse_error *);
 static json_t	*ctl_huge_leaf(json_t *, char *, size_t);
 static void	ctl_overflow_error(json_t *, struct ctl_parse_error *);
-static int	ctl_field_uint64(json_t *, const char *, uint64_t *,
-		    struct ctl_parse_error *);
-static int	ctl_positive(json_t *, const char *, uint64_t *,
-		    struct ctl_parse_error *);
-static int	ctl_string(json_t *, const char *, const char **,
-		    struct ctl_parse_error *);
-static const char *ctl_kref_forms(const char *);
-static int	ctl_field_kref(json_t *, const char *, const char *,
-		    const char **, struct ctl_parse_error *);
-static int	ctl_strdup(const char *, char **, struct ctl_parse_error *);
-static int	ctl_check_body(json_t *, struct ctl_parse_error *);
-static int	ctl_check_capdata(json_t *, struct ctl_parse_error *);
-static void	ctl_request_free_u(struct ctl_request *);
 static char	*ctl_dump_line(json_t *, size_t *);
 static json_t	*ctl_message_string(const char *);
 
 /* ---- errors ------------------------------------------------------------ */
 
-static void
+void
 ctl_error(struct ctl_parse_error *err, enum ctl_code code, const char *fmt,
     ...)
 {
@@ -175,7 +149,7 @@ ctl_utf8_fix(char *s)
 	}
 }
 
-static const char *
+const char *
 ctl_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -447,311 +421,6 @@ ctl_overflow_error(json_t *root, struct ctl_parse_error *err)
 	ctl_error(err, CTL_E_BAD_JSON, "invalid JSON: number out of range");
 }
 
-/* A required field holding a non-negative integer. */
-static int
-ctl_field_uint64(json_t *root, const char *name, uint64_t *out,
-    struct ctl_parse_error *err)
-{
-	json_t	*v = json_object_get(root, name);
-
-	if (v == NULL) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': required, "
-		    "expected a non-negative integer", name);
-		return -1;
-	}
-	if (!json_is_integer(v)) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
-		    "non-negative integer, got %s", name, ctl_type_name(v));
-		return -1;
-	}
-	if (json_integer_value(v) < 0) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
-		    "non-negative integer, got %" JSON_INTEGER_FORMAT, name,
-		    json_integer_value(v));
-		return -1;
-	}
-	*out = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-/* v (non-NULL), named name, must be an integer >= 1. */
-static int
-ctl_positive(json_t *v, const char *name, uint64_t *out,
-    struct ctl_parse_error *err)
-{
-	if (!json_is_integer(v)) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
-		    "positive integer, got %s", name, ctl_type_name(v));
-		return -1;
-	}
-	if (json_integer_value(v) <= 0) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
-		    "positive integer, got %" JSON_INTEGER_FORMAT, name,
-		    json_integer_value(v));
-		return -1;
-	}
-	*out = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-/*
- * v (NULL when absent), named name, must be a non-empty string.  *out
- * borrows it.  No NUL inside: ctl_load() refuses "\u0000" as bad JSON.
- */
-static int
-ctl_string(json_t *v, const char *name, const char **out,
-    struct ctl_parse_error *err)
-{
-	if (v == NULL) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': required, "
-		    "expected a non-empty string", name);
-		return -1;
-	}
-	if (!json_is_string(v)) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
-		    "non-empty string, got %s", name, ctl_type_name(v));
-		return -1;
-	}
-	*out = json_string_value(v);
-	if (**out == '\0') {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
-		    "non-empty string, got \"\"", name);
-		return -1;
-	}
-	return 0;
-}
-
-/* The forms a kind of kref may take, for messages. */
-static const char *
-ctl_kref_forms(const char *kinds)
-{
-	if (strcmp(kinds, CTL_KREF_PROMISE) == 0)
-		return "kp<digits>";
-	if (strcmp(kinds, CTL_KREF_TARGET) == 0)
-		return "ko<digits> or kp<digits>";
-	return "ko<digits>, kp<digits> or kd<digits>";
-}
-
-/*
- * v, named name, must be a kref: 'k', one of the letters in kinds, one or
- * more digits.  Only the form: whether the kernel knows it is its business.
- */
-static int
-ctl_field_kref(json_t *v, const char *name, const char *kinds,
-    const char **out, struct ctl_parse_error *err)
-{
-	const char	*s;
-	size_t		 len;
-
-	if (v == NULL) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': required, "
-		    "expected a kref, %s", name, ctl_kref_forms(kinds));
-		return -1;
-	}
-	if (!json_is_string(v)) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
-		    "kref, %s, got %s", name, ctl_kref_forms(kinds),
-		    ctl_type_name(v));
-		return -1;
-	}
-	s = json_string_value(v);
-	len = json_string_length(v);
-	if (len >= 3 && s[0] == 'k' && strchr(kinds, s[1]) != NULL &&
-	    s[1] != '\0' && strspn(s + 2, "0123456789") == len - 2) {
-		*out = s;
-		return 0;
-	}
-	ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a kref, %s, "
-	    "got '%.64s'", name, ctl_kref_forms(kinds), s);
-	return -1;
-}
-
-static int
-ctl_strdup(const char *s, char **out, struct ctl_parse_error *err)
-{
-	if ((*out = strdup(s)) == NULL) {
-		ctl_error(err, CTL_E_INTERNAL, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * A capdata body: smallcaps, "#" then JSON text, which for a message's
- * arguments must be an array.  Its numbers may be beyond json_int_t (JS
- * writes 2**64 as 18446744073709552000), hence integers as reals here.
- */
-static int
-ctl_check_body(json_t *v, struct ctl_parse_error *err)
-{
-	const char	*s;
-	json_t		*body = NULL;
-	size_t		 len;
-
-	if (v == NULL) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.body': required, "
-		    "expected smallcaps of an array, '#[…]'");
-		return -1;
-	}
-	if (!json_is_string(v)) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.body': expected "
-		    "smallcaps of an array, '#[…]', got %s", ctl_type_name(v));
-		return -1;
-	}
-	s = json_string_value(v);
-	len = json_string_length(v);
-	if (len >= 2 && s[0] == '#' && s[1] == '[')
-		body = json_loadb(s + 1, len - 1, JSON_DECODE_INT_AS_REAL,
-		    NULL);
-	if (body == NULL || !json_is_array(body)) {
-		json_decref(body);
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.body': expected "
-		    "smallcaps of an array, '#[…]'");
-		return -1;
-	}
-	json_decref(body);
-	return 0;
-}
-
-/* A message's arguments as capdata: {"body": "#[…]", "slots": [kref…]}. */
-static int
-ctl_check_capdata(json_t *args, struct ctl_parse_error *err)
-{
-	const char	*key, *s;
-	json_t		*v, *slots;
-	size_t		 i;
-	char		 name[48];
-
-	if (!json_is_object(args)) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args': expected "
-		    "capdata, {\"body\":\"#[…]\",\"slots\":[…]}, got %s",
-		    ctl_type_name(args));
-		return -1;
-	}
-	json_object_foreach(args, key, v) {
-		if (strcmp(key, "body") != 0 && strcmp(key, "slots") != 0) {
-			ctl_error(err, CTL_E_BAD_REQUEST, "unknown field "
-			    "'args.%s'", key);
-			return -1;
-		}
-	}
-	if (ctl_check_body(json_object_get(args, "body"), err) == -1)
-		return -1;
-	if ((slots = json_object_get(args, "slots")) == NULL) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.slots': "
-		    "required, expected an array of krefs");
-		return -1;
-	}
-	if (!json_is_array(slots)) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.slots': "
-		    "expected an array of krefs, got %s", ctl_type_name(slots));
-		return -1;
-	}
-	json_array_foreach(slots, i, v) {
-		(void)snprintf(name, sizeof(name), "args.slots[%zu]", i);
-		if (ctl_field_kref(v, name, CTL_KREF_SLOT, &s, err) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-ctl_check_commit(json_t *root, struct ctl_request *req,
-    struct ctl_parse_error *err)
-{
-	return ctl_field_uint64(root, "height", &req->u.commit.height, err);
-}
-
-/* On failure the caller releases what was filled in (ctl_request_free_u). */
-static int
-ctl_check_queue(json_t *root, struct ctl_request *req,
-    struct ctl_parse_error *err)
-{
-	json_t		*vat = json_object_get(root, "vat");
-	json_t		*target = json_object_get(root, "target");
-	json_t		*args = json_object_get(root, "args");
-	const char	*s;
-
-	if (vat != NULL && target != NULL) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "fields 'vat' and 'target': "
-		    "give one, not both");
-		return -1;
-	}
-	if (vat == NULL && target == NULL) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'vat' or 'target': "
-		    "required, give one");
-		return -1;
-	}
-	if (vat != NULL) {
-		if (ctl_string(vat, "vat", &s, err) == -1 ||
-		    ctl_strdup(s, &req->u.queue.vat, err) == -1)
-			return -1;
-	} else if (ctl_field_kref(target, "target", CTL_KREF_TARGET, &s,
-	    err) == -1 || ctl_strdup(s, &req->u.queue.target, err) == -1)
-		return -1;
-	if (ctl_string(json_object_get(root, "method"), "method", &s,
-	    err) == -1 || ctl_strdup(s, &req->u.queue.method, err) == -1)
-		return -1;
-	if (args == NULL)
-		args = json_pack("{s:s, s:[]}", "body", "#[]", "slots");
-	else if (ctl_check_capdata(args, err) == -1)
-		return -1;
-	else
-		json_incref(args);
-	if ((req->u.queue.args = args) == NULL) {
-		ctl_error(err, CTL_E_INTERNAL, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-ctl_check_run(json_t *root, struct ctl_request *req,
-    struct ctl_parse_error *err)
-{
-	json_t		*budget = json_object_get(root, "budget"), *v;
-	const char	*key;
-	uint64_t	*out;
-	char		 name[32];
-
-	req->u.run.cranks = req->u.run.computrons = 0;
-	if (budget == NULL)
-		return 0;
-	if (!json_is_object(budget)) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'budget': expected an "
-		    "object, {\"cranks\":n,\"computrons\":n}, got %s",
-		    ctl_type_name(budget));
-		return -1;
-	}
-	json_object_foreach(budget, key, v) {
-		if (strcmp(key, "cranks") == 0)
-			out = &req->u.run.cranks;
-		else if (strcmp(key, "computrons") == 0)
-			out = &req->u.run.computrons;
-		else {
-			ctl_error(err, CTL_E_BAD_REQUEST, "unknown field "
-			    "'budget.%s'", key);
-			return -1;
-		}
-		(void)snprintf(name, sizeof(name), "budget.%s", key);
-		if (ctl_positive(v, name, out, err) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-ctl_check_promise(json_t *root, struct ctl_request *req,
-    struct ctl_parse_error *err)
-{
-	const char	*s;
-
-	if (ctl_field_kref(json_object_get(root, "kpid"), "kpid",
-	    CTL_KREF_PROMISE, &s, err) == -1)
-		return -1;
-	return ctl_strdup(s, &req->u.promise.kpid, err);
-}
-
 int
 ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
     struct ctl_parse_error *err)
@@ -791,29 +460,6 @@ ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
 out:
 	json_decref(root);
 	return rc;
-}
-
-/* Release what a validator put in req->u, complete or not. */
-static void
-ctl_request_free_u(struct ctl_request *req)
-{
-	switch (req->op) {
-	case CTL_OP_QUEUE:
-		free(req->u.queue.vat);
-		free(req->u.queue.target);
-		free(req->u.queue.method);
-		json_decref(req->u.queue.args);
-		break;
-	case CTL_OP_PROMISE:
-		free(req->u.promise.kpid);
-		break;
-	case CTL_OP_STATUS:
-	case CTL_OP_COMMIT:
-	case CTL_OP_SHUTDOWN:
-	case CTL_OP_RUN:
-		break;
-	}
-	memset(&req->u, 0, sizeof(req->u));
 }
 
 void

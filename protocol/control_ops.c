@@ -1,0 +1,368 @@
+/*
+ * control_ops.c — the control protocol's per-op validators: what the
+ * fields of commit, queue, run and promise must hold (status and shutdown
+ * have none), the field helpers they share (integers, strings, krefs,
+ * capdata), and ctl_request_free_u(), which releases what they put in
+ * req->u.  Loading the line, finding the op and checking that no unknown
+ * field is present happen before, in control_msg.c; so do the error
+ * strings' encoding and the building of reply lines.
+ *
+ * A validator gets the loaded object and fills req->u, or sets err with
+ * the field's name and what was expected, and returns -1; the caller then
+ * calls ctl_request_free_u() on whatever was filled in.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "protocol/control_msg.h"
+#include "protocol/control_impl.h"
+
+/* Kref kinds, for ctl_field_kref(): the letters after 'k'. */
+#define CTL_KREF_TARGET	"op"	/* a message target: object or promise */
+#define CTL_KREF_SLOT	"opd"	/* a capdata slot: object, promise, device */
+#define CTL_KREF_PROMISE "p"
+
+static int	ctl_field_uint64(json_t *, const char *, uint64_t *,
+		    struct ctl_parse_error *);
+static int	ctl_positive(json_t *, const char *, uint64_t *,
+		    struct ctl_parse_error *);
+static int	ctl_string(json_t *, const char *, const char **,
+		    struct ctl_parse_error *);
+static const char *ctl_kref_forms(const char *);
+static int	ctl_field_kref(json_t *, const char *, const char *,
+		    const char **, struct ctl_parse_error *);
+static int	ctl_strdup(const char *, char **, struct ctl_parse_error *);
+static int	ctl_check_body(json_t *, struct ctl_parse_error *);
+static int	ctl_check_capdata(json_t *, struct ctl_parse_error *);
+
+/* A required field holding a non-negative integer. */
+static int
+ctl_field_uint64(json_t *root, const char *name, uint64_t *out,
+    struct ctl_parse_error *err)
+{
+	json_t	*v = json_object_get(root, name);
+
+	if (v == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': required, "
+		    "expected a non-negative integer", name);
+		return -1;
+	}
+	if (!json_is_integer(v)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
+		    "non-negative integer, got %s", name, ctl_type_name(v));
+		return -1;
+	}
+	if (json_integer_value(v) < 0) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
+		    "non-negative integer, got %" JSON_INTEGER_FORMAT, name,
+		    json_integer_value(v));
+		return -1;
+	}
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* v (non-NULL), named name, must be an integer >= 1. */
+static int
+ctl_positive(json_t *v, const char *name, uint64_t *out,
+    struct ctl_parse_error *err)
+{
+	if (!json_is_integer(v)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
+		    "positive integer, got %s", name, ctl_type_name(v));
+		return -1;
+	}
+	if (json_integer_value(v) <= 0) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
+		    "positive integer, got %" JSON_INTEGER_FORMAT, name,
+		    json_integer_value(v));
+		return -1;
+	}
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/*
+ * v (NULL when absent), named name, must be a non-empty string.  *out
+ * borrows it.  No NUL inside: ctl_load() refuses "\u0000" as bad JSON.
+ */
+static int
+ctl_string(json_t *v, const char *name, const char **out,
+    struct ctl_parse_error *err)
+{
+	if (v == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': required, "
+		    "expected a non-empty string", name);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
+		    "non-empty string, got %s", name, ctl_type_name(v));
+		return -1;
+	}
+	*out = json_string_value(v);
+	if (**out == '\0') {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
+		    "non-empty string, got \"\"", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The forms a kind of kref may take, for messages. */
+static const char *
+ctl_kref_forms(const char *kinds)
+{
+	if (strcmp(kinds, CTL_KREF_PROMISE) == 0)
+		return "kp<digits>";
+	if (strcmp(kinds, CTL_KREF_TARGET) == 0)
+		return "ko<digits> or kp<digits>";
+	return "ko<digits>, kp<digits> or kd<digits>";
+}
+
+/*
+ * v, named name, must be a kref: 'k', one of the letters in kinds, one or
+ * more digits.  Only the form: whether the kernel knows it is its business.
+ */
+static int
+ctl_field_kref(json_t *v, const char *name, const char *kinds,
+    const char **out, struct ctl_parse_error *err)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (v == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': required, "
+		    "expected a kref, %s", name, ctl_kref_forms(kinds));
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a "
+		    "kref, %s, got %s", name, ctl_kref_forms(kinds),
+		    ctl_type_name(v));
+		return -1;
+	}
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len >= 3 && s[0] == 'k' && strchr(kinds, s[1]) != NULL &&
+	    s[1] != '\0' && strspn(s + 2, "0123456789") == len - 2) {
+		*out = s;
+		return 0;
+	}
+	ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected a kref, %s, "
+	    "got '%.64s'", name, ctl_kref_forms(kinds), s);
+	return -1;
+}
+
+static int
+ctl_strdup(const char *s, char **out, struct ctl_parse_error *err)
+{
+	if ((*out = strdup(s)) == NULL) {
+		ctl_error(err, CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A capdata body: smallcaps, "#" then JSON text, which for a message's
+ * arguments must be an array.  Its numbers may be beyond json_int_t (JS
+ * writes 2**64 as 18446744073709552000), hence integers as reals here.
+ */
+static int
+ctl_check_body(json_t *v, struct ctl_parse_error *err)
+{
+	const char	*s;
+	json_t		*body = NULL;
+	size_t		 len;
+
+	if (v == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.body': required, "
+		    "expected smallcaps of an array, '#[…]'");
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.body': expected "
+		    "smallcaps of an array, '#[…]', got %s", ctl_type_name(v));
+		return -1;
+	}
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len >= 2 && s[0] == '#' && s[1] == '[')
+		body = json_loadb(s + 1, len - 1, JSON_DECODE_INT_AS_REAL,
+		    NULL);
+	if (body == NULL || !json_is_array(body)) {
+		json_decref(body);
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.body': expected "
+		    "smallcaps of an array, '#[…]'");
+		return -1;
+	}
+	json_decref(body);
+	return 0;
+}
+
+/* A message's arguments as capdata: {"body": "#[…]", "slots": [kref…]}. */
+static int
+ctl_check_capdata(json_t *args, struct ctl_parse_error *err)
+{
+	const char	*key, *s;
+	json_t		*v, *slots;
+	size_t		 i;
+	char		 name[48];
+
+	if (!json_is_object(args)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args': expected "
+		    "capdata, {\"body\":\"#[…]\",\"slots\":[…]}, got %s",
+		    ctl_type_name(args));
+		return -1;
+	}
+	json_object_foreach(args, key, v) {
+		if (strcmp(key, "body") != 0 && strcmp(key, "slots") != 0) {
+			ctl_error(err, CTL_E_BAD_REQUEST, "unknown field "
+			    "'args.%s'", key);
+			return -1;
+		}
+	}
+	if (ctl_check_body(json_object_get(args, "body"), err) == -1)
+		return -1;
+	if ((slots = json_object_get(args, "slots")) == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.slots': "
+		    "required, expected an array of krefs");
+		return -1;
+	}
+	if (!json_is_array(slots)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'args.slots': "
+		    "expected an array of krefs, got %s", ctl_type_name(slots));
+		return -1;
+	}
+	json_array_foreach(slots, i, v) {
+		(void)snprintf(name, sizeof(name), "args.slots[%zu]", i);
+		if (ctl_field_kref(v, name, CTL_KREF_SLOT, &s, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ctl_check_commit(json_t *root, struct ctl_request *req,
+    struct ctl_parse_error *err)
+{
+	return ctl_field_uint64(root, "height", &req->u.commit.height, err);
+}
+
+/* On failure the caller releases what was filled in (ctl_request_free_u). */
+int
+ctl_check_queue(json_t *root, struct ctl_request *req,
+    struct ctl_parse_error *err)
+{
+	json_t		*vat = json_object_get(root, "vat");
+	json_t		*target = json_object_get(root, "target");
+	json_t		*args = json_object_get(root, "args");
+	const char	*s;
+
+	if (vat != NULL && target != NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "fields 'vat' and 'target': "
+		    "give one, not both");
+		return -1;
+	}
+	if (vat == NULL && target == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'vat' or 'target': "
+		    "required, give one");
+		return -1;
+	}
+	if (vat != NULL) {
+		if (ctl_string(vat, "vat", &s, err) == -1 ||
+		    ctl_strdup(s, &req->u.queue.vat, err) == -1)
+			return -1;
+	} else if (ctl_field_kref(target, "target", CTL_KREF_TARGET, &s,
+	    err) == -1 || ctl_strdup(s, &req->u.queue.target, err) == -1)
+		return -1;
+	if (ctl_string(json_object_get(root, "method"), "method", &s,
+	    err) == -1 || ctl_strdup(s, &req->u.queue.method, err) == -1)
+		return -1;
+	if (args == NULL)
+		args = json_pack("{s:s, s:[]}", "body", "#[]", "slots");
+	else if (ctl_check_capdata(args, err) == -1)
+		return -1;
+	else
+		json_incref(args);
+	if ((req->u.queue.args = args) == NULL) {
+		ctl_error(err, CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+ctl_check_run(json_t *root, struct ctl_request *req,
+    struct ctl_parse_error *err)
+{
+	json_t		*budget = json_object_get(root, "budget"), *v;
+	const char	*key;
+	uint64_t	*out;
+	char		 name[32];
+
+	req->u.run.cranks = req->u.run.computrons = 0;
+	if (budget == NULL)
+		return 0;
+	if (!json_is_object(budget)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'budget': expected an "
+		    "object, {\"cranks\":n,\"computrons\":n}, got %s",
+		    ctl_type_name(budget));
+		return -1;
+	}
+	json_object_foreach(budget, key, v) {
+		if (strcmp(key, "cranks") == 0)
+			out = &req->u.run.cranks;
+		else if (strcmp(key, "computrons") == 0)
+			out = &req->u.run.computrons;
+		else {
+			ctl_error(err, CTL_E_BAD_REQUEST, "unknown field "
+			    "'budget.%s'", key);
+			return -1;
+		}
+		(void)snprintf(name, sizeof(name), "budget.%s", key);
+		if (ctl_positive(v, name, out, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ctl_check_promise(json_t *root, struct ctl_request *req,
+    struct ctl_parse_error *err)
+{
+	const char	*s;
+
+	if (ctl_field_kref(json_object_get(root, "kpid"), "kpid",
+	    CTL_KREF_PROMISE, &s, err) == -1)
+		return -1;
+	return ctl_strdup(s, &req->u.promise.kpid, err);
+}
+
+/* Release what a validator put in req->u, complete or not. */
+void
+ctl_request_free_u(struct ctl_request *req)
+{
+	switch (req->op) {
+	case CTL_OP_QUEUE:
+		free(req->u.queue.vat);
+		free(req->u.queue.target);
+		free(req->u.queue.method);
+		json_decref(req->u.queue.args);
+		break;
+	case CTL_OP_PROMISE:
+		free(req->u.promise.kpid);
+		break;
+	case CTL_OP_STATUS:
+	case CTL_OP_COMMIT:
+	case CTL_OP_SHUTDOWN:
+	case CTL_OP_RUN:
+		break;
+	}
+	memset(&req->u, 0, sizeof(req->u));
+}
