@@ -144,7 +144,8 @@ map_capdata(struct kernel *k, struct kvat *v, const json_t *cd, bool to_kernel,
     bool *ok)
 {
 	json_t		*slots = json_object_get(cd, "slots"), *out, *s;
-	const char	*body = json_string_value(json_object_get(cd, "body"));
+	json_t		*bodyv = json_object_get(cd, "body");
+	const char	*body = json_string_value(bodyv);
 	char		*ref;
 	size_t		 i;
 	int		 rc;
@@ -154,7 +155,7 @@ map_capdata(struct kernel *k, struct kvat *v, const json_t *cd, bool to_kernel,
 		return NULL;
 	out = json_array();
 	json_array_foreach(slots, i, s) {
-		if (!json_is_string(s))
+		if (!ksys_ref_ok(s))
 			goto fail;
 		rc = to_kernel ? clist_to_kref(k, v, json_string_value(s),
 		    true, &ref) : clist_to_vref(k, v, json_string_value(s),
@@ -165,7 +166,8 @@ map_capdata(struct kernel *k, struct kvat *v, const json_t *cd, bool to_kernel,
 		free(ref);
 	}
 	*ok = true;
-	return json_pack("{s:s, s:o}", "body", body, "slots", out);
+	return json_pack("{s:s%, s:o}", "body", body,
+	    json_string_length(bodyv), "slots", out);
 fail:
 	json_decref(out);
 	return NULL;

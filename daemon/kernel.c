@@ -68,8 +68,10 @@ crank_abort(struct kernel *k)
 {
 	struct kvat *v = k->cr.vat;
 
-	if (k->in_crank)
+	if (k->in_crank) {
 		store_crank_abort(k->st);
+		kvat_resync(k);
+	}
 	k->in_crank = false;
 	kst_forget_queue(k);
 	if (v != NULL) {
@@ -189,7 +191,7 @@ crank_deliver(struct kernel *k)
 			k->cr.vdo_text = sup_encode(k->cr.vdo, &k->cr.vdo_len);
 		if (k->cr.vdo_text == NULL || vatworker_deliver_text(v->vw,
 		    k->cr.vdo_text, k->cr.vdo_len) == -1) {
-			v->state = KVAT_READY;
+			kvat_offline(v);	/* retry on a fresh worker */
 			kernel_vat_failed(k, v, false, "cannot send the delivery");
 		} else
 			k->cr.sent = true;

@@ -179,6 +179,7 @@ json_t	*ksys_ok(json_t *v);
 json_t	*ksys_illegal(struct kernel *k, struct kvat *v, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 json_t	*ksys_store_failed(struct kernel *k, int rc);
+bool	 ksys_ref_ok(const json_t *ref);
 
 /* kvatstore.c — vatstore and GC syscalls */
 json_t	*ksys_vatstore(struct kernel *k, struct kvat *v, const char *op,
@@ -195,6 +196,7 @@ struct kvat *kvat_find(struct kernel *k, const char *vat_id);
 bool	 kvat_alive(struct kernel *k, const char *vat_id);
 int	 kvat_bring_online(struct kernel *k, struct kvat *v);
 void	 kvat_offline(struct kvat *v);
+void	 kvat_resync(struct kernel *k);
 int	 kvat_terminate(struct kernel *k, struct kvat *v);
 
 /* transcript.c — per-vat delivery records */

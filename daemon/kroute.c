@@ -84,7 +84,7 @@ route_to_promise(struct kernel *k, const char **target, const json_t *msg,
 		if (strcmp(state, "rejected") == 0)
 			rc = splat(k, msg, json_incref(data));
 		else if (single != NULL && strncmp(single, "ko", 2) == 0) {
-			*target = strdup(single) ? single : NULL;
+			*target = single;
 			*again = true;
 		} else {
 			m = km_method_name(json_object_get(msg, "methargs"));

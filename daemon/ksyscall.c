@@ -54,26 +54,51 @@ ksys_store_failed(struct kernel *k, int rc)
 	return json_pack("[s, s]", "error", "kernel store failure");
 }
 
+/* A ref must be a string without NULs (a NUL would cut it short). */
+bool
+ksys_ref_ok(const json_t *ref)
+{
+	return json_is_string(ref) &&
+	    strlen(json_string_value(ref)) == json_string_length(ref);
+}
+
 static int
 map_ref(struct kernel *k, struct kvat *v, const json_t *ref, char **kref)
 {
-	if (!json_is_string(ref))
+	if (!ksys_ref_ok(ref))
 		return 1;
 	return clist_to_kref(k, v, json_string_value(ref), true, kref);
 }
 
+/*
+ * The result promise of a send: a promise the vat just allocated (p+N
+ * new to its c-list) — or, for a vat with enablePipelining, one it
+ * already holds — unresolved and decided by this vat.  The run-queue
+ * then holds the authority to resolve it (decider "").
+ */
 static json_t *
 decide_result(struct kernel *k, struct kvat *v, const json_t *result,
     char **kpid)
 {
-	char	 kb[64], *dec;
+	char	 kb[64], *dec, *state, *known;
 	int	 rc;
+	bool	 good;
 
 	*kpid = NULL;
 	if (json_is_null(result))
 		return NULL;
-	if (!json_is_string(result) || json_string_value(result)[0] != 'p')
+	if (!ksys_ref_ok(result) || json_string_value(result)[0] != 'p')
 		return ksys_illegal(k, v, "send: result is not a promise");
+	if (!v->pipelining && asprintf(&known, "%s.c.%s", v->id,
+	    json_string_value(result)) >= 0) {
+		dec = kst_get(k, known);
+		free(known);
+		if (dec != NULL) {
+			free(dec);
+			return ksys_illegal(k, v, "send: result %s is not a "
+			    "new promise", json_string_value(result));
+		}
+	}
 	if ((rc = map_ref(k, v, result, kpid)) == 1)
 		return ksys_illegal(k, v, "send: unknown result %s",
 		    json_string_value(result));
@@ -81,12 +106,16 @@ decide_result(struct kernel *k, struct kvat *v, const json_t *result,
 		return ksys_store_failed(k, rc);
 	snprintf(kb, sizeof(kb), "%s.decider", *kpid);
 	dec = kst_get(k, kb);
-	rc = dec != NULL && strcmp(dec, v->id) == 0;
+	snprintf(kb, sizeof(kb), "%s.state", *kpid);
+	state = kst_get(k, kb);
+	good = dec != NULL && strcmp(dec, v->id) == 0 && state != NULL &&
+	    strcmp(state, "unresolved") == 0;
 	free(dec);
-	if (!rc)
-		return ksys_illegal(k, v, "send: result %s is not decided by %s",
-		    *kpid, v->id);
-	/* the run-queue holds the authority to resolve it now */
+	free(state);
+	if (!good)
+		return ksys_illegal(k, v, "send: result %s is not an "
+		    "unresolved promise decided by %s", *kpid, v->id);
+	snprintf(kb, sizeof(kb), "%s.decider", *kpid);
 	rc = kst_put(k, kb, "");
 	return rc == STORE_OK ? NULL : ksys_store_failed(k, rc);
 }
@@ -193,7 +222,7 @@ static json_t *
 sys_resolve(struct kernel *k, struct kvat *v, json_t *vso)
 {
 	json_t	*list = json_array_get(vso, 1), *r, *kr, *all = json_array();
-	json_t	*err = NULL;
+	json_t	*seen = json_object(), *err = NULL;
 	size_t	 i;
 	int	 rc = STORE_OK;
 
@@ -202,8 +231,18 @@ sys_resolve(struct kernel *k, struct kvat *v, json_t *vso)
 	json_array_foreach(list, i, r) {
 		if (err != NULL || (err = resolution_check(k, v, r, &kr)))
 			break;
+		if (json_object_get(seen, json_string_value(
+		    json_array_get(kr, 0))) != NULL) {
+			err = ksys_illegal(k, v, "resolve: %s listed twice",
+			    json_string_value(json_array_get(kr, 0)));
+			json_decref(kr);
+			break;
+		}
+		json_object_set_new(seen, json_string_value(json_array_get(kr,
+		    0)), json_true());
 		json_array_append_new(all, kr);
 	}
+	json_decref(seen);
 	json_array_foreach(all, i, kr)
 		if (err == NULL && rc == STORE_OK)
 			rc = clist_forget(k, v, json_string_value(
@@ -244,8 +283,9 @@ ksys_handle(struct kernel *k, struct kvat *v, json_t *vso)
 {
 	const char *tag = json_string_value(json_array_get(vso, 0));
 
-	if (tag == NULL)
-		return ksys_illegal(k, v, "syscall without a type");
+	if (!json_is_array(vso) || tag == NULL)
+		return ksys_illegal(k, v, "not a syscall (an array with a "
+		    "type first)");
 	if (strcmp(tag, "send") == 0)
 		return sys_send(k, v, vso);
 	if (strcmp(tag, "subscribe") == 0)

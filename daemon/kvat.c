@@ -137,14 +137,27 @@ replay_syscall(struct kernel *k, struct kvat *v, json_t *vso)
 }
 
 static void
-replay_delivered(struct kernel *k, struct kvat *v)
+replay_delivered(struct kernel *k, struct kvat *v,
+    const struct vat_delivery_result *r)
 {
 	size_t want = json_array_size(json_object_get(v->replay_entry, "sc"));
 
+	if (k->halted != NULL) {
+		kvat_offline(v);	/* a divergence mid-delivery: stop here */
+		return;
+	}
+	if (r->status != SUP_DELIVERY_OK) {
+		kernel_halt(k, "divergence: %s delivery #%" PRIu64 " failed on "
+		    "replay (%s); the transcript records success", v->id,
+		    v->replay_next, r->message ? r->message : "error");
+		kvat_offline(v);
+		return;
+	}
 	if (v->replay_sc != want) {
 		kernel_halt(k, "divergence: %s delivery #%" PRIu64 " made %zu "
 		    "syscalls, the transcript records %zu", v->id,
 		    v->replay_next, v->replay_sc, want);
+		kvat_offline(v);
 		return;
 	}
 	v->replay_next++;
@@ -213,27 +226,38 @@ on_delivered(struct vatworker *vw, void *arg,
 
 	(void)vw;
 	if (v->state == KVAT_REPLAYING)
-		replay_delivered(v->k, v);
+		replay_delivered(v->k, v, r);
 	else {
 		v->state = KVAT_READY;
 		kernel_vat_delivered(v->k, v, r);
 	}
 }
 
+/*
+ * Whose fault: a refused setBundle or a meter/memory exit is the vat's
+ * only while the vat is new (first boot, or its live delivery).  A worker
+ * being rebuilt for a vat with history replays deliveries that already
+ * succeeded, so any failure there is this machine's: retried, then a
+ * halt, never a termination that would depend on the rebuild.
+ */
 static void
 on_failed(struct vatworker *vw, void *arg, enum vatworker_failure why,
     enum worker_fault wf, const char *msg)
 {
 	struct kvat	*v = arg;
-	bool		 replaying = v->state == KVAT_REPLAYING;
+	bool		 rebuilding = v->tlen > 0 &&
+			    (v->state == KVAT_STARTING ||
+			    v->state == KVAT_REPLAYING);
+	bool		 vat_fault = !rebuilding &&
+			    (why == VATWORKER_F_SET_BUNDLE ||
+			    worker_fault_is_vat(wf));
 
 	(void)vw;
 	kvat_offline(v);
-	if (replaying)
-		log_warnx("kernel", "%s: worker lost during replay: %s", v->id,
-		    msg);
-	kernel_vat_failed(v->k, v, why == VATWORKER_F_SET_BUNDLE ||
-	    worker_fault_is_vat(wf), msg);
+	if (rebuilding)
+		log_warnx("kernel", "%s: worker lost while being rebuilt: %s",
+		    v->id, msg);
+	kernel_vat_failed(v->k, v, vat_fault, msg);
 }
 
 static const struct vatworker_callbacks kvat_cb = {
@@ -360,6 +384,20 @@ reject_decided(struct kernel *k, struct kvat *v)
 	free(cur);
 	json_decref(err);
 	return rc;
+}
+
+/* After a crank abort: a vat marked terminated by the aborted crank is
+ * alive again (vats.terminated is the truth). */
+void
+kvat_resync(struct kernel *k)
+{
+	json_t *term = kst_get_json(k, "vats.terminated");
+
+	for (size_t i = 0; i < k->nvats; i++)
+		if (k->vats[i].state == KVAT_TERMINATED &&
+		    !in_array(term, k->vats[i].id))
+			k->vats[i].state = KVAT_OFFLINE;
+	json_decref(term);
 }
 
 /*

@@ -63,8 +63,9 @@ sup_deliver(const json_t *vdo, size_t *len)
 static json_t *
 load_array(const unsigned char *bytes, size_t len)
 {
-	json_t *v = json_loadb((const char *)bytes, len, JSON_DECODE_ANY,
-	    NULL);
+	/* NULs are legal in JSON strings (and liveslots makes them) */
+	json_t *v = json_loadb((const char *)bytes, len, JSON_DECODE_ANY |
+	    JSON_ALLOW_NUL, NULL);
 
 	if (v != NULL && !json_is_array(v)) {
 		json_decref(v);
@@ -171,8 +172,9 @@ sup_parse_upcall(const unsigned char *bytes, size_t len, json_t **msg,
 	*body = NULL;
 	if (tag == NULL)
 		return SUP_UPCALL_BAD;
-	if (strcmp(tag, "syscall") == 0 && json_array_size(v) == 2 &&
-	    json_is_array(json_array_get(v, 1))) {
+	/* A syscall whose content is malformed is still the vat's syscall:
+	 * the kernel judges it (illegal, vat-fatal), not the framing. */
+	if (strcmp(tag, "syscall") == 0 && json_array_size(v) == 2) {
 		*body = json_array_get(v, 1);
 		return SUP_UPCALL_SYSCALL;
 	}

@@ -47,7 +47,7 @@ void	 sup_delivery_clear(struct sup_delivery *d);
 
 /* An upcall from the worker. */
 enum sup_upcall_kind {
-	SUP_UPCALL_SYSCALL,	/* ["syscall", vso]: body = vso */
+	SUP_UPCALL_SYSCALL,	/* ["syscall", x]: body = x, any JSON */
 	SUP_UPCALL_CONSOLE,	/* ["sourcedConsole", source, level, …] */
 	SUP_UPCALL_TESTLOG,	/* ["testLog", …] */
 	SUP_UPCALL_BAD,		/* not a known upcall */

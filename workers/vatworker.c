@@ -26,6 +26,7 @@ struct vatworker {
 	char			*set_bundle;	/* the setBundle request */
 	size_t			 set_bundle_len;
 	char			*label;
+	bool			 starting;	/* inside vatworker_start() */
 };
 
 static void
@@ -36,7 +37,8 @@ vw_fail(struct vatworker *vw, enum vatworker_failure why,
 		return;
 	vw->state = VATWORKER_FAILED;
 	log_warnx("vat", "%s: worker failed: %s", vw->label, msg);
-	vw->cb->failed(vw, vw->arg, why, wf, msg);
+	if (!vw->starting)	/* vatworker_start() reports it instead */
+		vw->cb->failed(vw, vw->arg, why, wf, msg);
 }
 
 /* Send the next boot command, or setBundle once they are done. */
@@ -258,7 +260,14 @@ vatworker_start(struct ev_loop *loop, const struct vatworker_spec *spec,
 		return -1;
 	}
 	vw->state = VATWORKER_BOOTING;
+	vw->starting = true;
 	vw_boot_step(vw);
+	vw->starting = false;
+	if (vw->state == VATWORKER_FAILED) {
+		snprintf(errbuf, errlen, "the worker took no boot command");
+		vatworker_stop(vw);
+		return -1;
+	}
 	*out = vw;
 	return 0;
 }

@@ -1,0 +1,117 @@
+"""test_adversarial.py — what a misbehaving vat (a scripted fake worker)
+can do to the kernel: each bad syscall terminates that vat only; the
+kernel does not halt, other vats carry on, and the block commits.  And a
+worker that fails while being rebuilt is this machine's fault: the kernel
+halts rather than terminate a vat that had done nothing wrong."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import DaemonTest, default_config, main  # noqa: E402
+
+FAKE = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                     "fakeworker.py")]
+
+
+def fake(**options):
+    return {"moduleFormat": "testworker", "vat": "fake", "options": options}
+
+
+class BadVats(DaemonTest):
+    def start_with(self, victim_options):
+        cfg = default_config(self.tmp, {"bootstrap": fake(),
+                                        "victim": fake(**victim_options),
+                                        "other": fake()})
+        cfg["daemon"]["workers"] = {"testworker": FAKE}
+        cfg["daemon"]["maxRetries"] = 1
+        return self.daemon(cfg)
+
+    def assert_only_victim_died(self, d):
+        r = d.ok("run")
+        self.assertEqual(r["stopped"], "idle", r)
+        st = d.status()
+        self.assertIsNone(st["halted"])
+        states = {v["name"]: v["state"] for v in st["vats"]}
+        self.assertEqual(states["victim"], "terminated", st["vats"])
+        self.assertNotEqual(states["other"], "terminated")
+        d.ok("queue", vat="other", method="m")
+        self.assertEqual(d.ok("run")["stopped"], "idle")
+        self.assertEqual(d.ok("commit", height=1)["height"], 1)
+        return d.log()
+
+    def test_vatstore_key_too_long(self):
+        d = self.start_with({"syscalls": [["vatstoreSet", "k" * 600, "1"]]})
+        self.assertIn("key longer than", self.assert_only_victim_died(d))
+
+    def test_malformed_syscall_content(self):
+        for sc in ("5", '"send"', "[]", '["vatstoreGet"]'):
+            with self.subTest(sc=sc):
+                self.tearDown()
+                self.setUp()
+                d = self.start_with({"syscalls": [sc]})
+                self.assert_only_victim_died(d)
+
+    def test_resolve_same_promise_twice(self):
+        body = {"body": "#1", "slots": []}
+        d = self.start_with({"syscalls": [
+            ["resolve", [["p+5", False, body], ["p+5", True, body]]]]})
+        self.assertIn("listed twice", self.assert_only_victim_died(d))
+
+    def test_send_result_not_new(self):
+        ma = {"body": "#[\"m\",[]]", "slots": []}
+        d = self.start_with({"syscalls": [
+            ["send", "o+0", {"methargs": ma, "result": "p+5"}],
+            ["send", "o+0", {"methargs": ma, "result": "p+5"}]]})
+        self.assertIn("not a new promise", self.assert_only_victim_died(d))
+
+    def test_gc_syscalls_check_vref_kinds(self):
+        for sc in (["dropImports", ["o+0"]], ["dropImports", ["ko20"]],
+                   ["retireExports", ["o-50"]]):
+            with self.subTest(sc=sc):
+                self.tearDown()
+                self.setUp()
+                d = self.start_with({"syscalls": [sc]})
+                self.assert_only_victim_died(d)
+
+
+class Vatstore(DaemonTest):
+    def test_nul_in_key_and_value_round_trips(self):
+        cfg = default_config(self.tmp, {"bootstrap": fake(), "victim": fake(
+            syscalls=['["vatstoreSet","a\\u0000b","x\\u0000y"]',
+                      '["vatstoreGet","a\\u0000b"]'])})
+        cfg["daemon"]["workers"] = {"testworker": FAKE}
+        d = self.daemon(cfg)
+        self.assertEqual(d.ok("run")["stopped"], "idle")
+        st = d.status()
+        self.assertIsNone(st["halted"])
+        self.assertEqual({v["name"]: v["state"] for v in st["vats"]}["victim"],
+                         "ready")
+        d.stop()
+        self.assertIn('answer ["ok","x\\u0000y"]', d.log())
+
+
+class RebuildFailure(DaemonTest):
+    def test_rebuild_failure_halts_instead_of_terminating(self):
+        marker = os.path.join(self.tmp, "booted")
+        cfg = default_config(self.tmp, {"bootstrap": fake(),
+                                        "victim": fake(marker=marker)})
+        cfg["daemon"]["workers"] = {"testworker": FAKE}
+        cfg["daemon"]["maxRetries"] = 1
+        d = self.daemon(cfg)
+        d.ok("run")
+        d.ok("commit", height=1)
+        d.stop()
+        d.start()                       # the victim's worker is gone now
+        d.ok("queue", vat="victim", method="m")
+        r = d.ok("run")
+        self.assertEqual(r["stopped"], "halted", r)
+        st = d.status()
+        self.assertIn("v2", st["halted"])
+        self.assertNotEqual({v["name"]: v["state"] for v in st["vats"]}["victim"],
+                            "terminated")
+        self.assertEqual(d.call("commit", height=2)["error"]["code"], "halted")
+
+
+if __name__ == "__main__":
+    main()
