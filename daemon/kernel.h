@@ -172,6 +172,7 @@ int	 kp_resolve(struct kernel *k, const char *kpid, bool rejected,
 int	 kp_subscribe(struct kernel *k, const char *kpid, const char *vat);
 int	 kp_queue_message(struct kernel *k, const char *kpid, json_t *msg);
 json_t	*kp_data(struct kernel *k, const char *kpid);
+int	 kp_requeue(struct kernel *k, const char *kpid);
 
 /* ksyscall.c — a vat's syscalls during a delivery */
 json_t	*ksys_handle(struct kernel *k, struct kvat *v, json_t *vso);

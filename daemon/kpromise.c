@@ -151,8 +151,8 @@ notify_subscribers(struct kernel *k, const char *kpid)
 }
 
 /* Send every message queued on kpid back to the run-queue, in order. */
-static int
-requeue_messages(struct kernel *k, const char *kpid)
+int
+kp_requeue(struct kernel *k, const char *kpid)
 {
 	char		 kb[96], *s;
 	json_t		*msg, *item;
@@ -206,7 +206,7 @@ kp_resolve(struct kernel *k, const char *kpid, bool rejected,
 	int	 rc;
 
 	if ((rc = notify_subscribers(k, kpid)) != STORE_OK ||
-	    (rc = requeue_messages(k, kpid)) != STORE_OK)
+	    (rc = kp_requeue(k, kpid)) != STORE_OK)
 		return rc;
 	key(kb, sizeof(kb), kpid, "decider");
 	if ((rc = kst_del(k, kb)) != STORE_OK)

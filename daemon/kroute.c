@@ -50,9 +50,13 @@ deliver_send(struct kernel *k, struct kvat *v, const char *target,
 		return rc;
 	margs = clist_capdata_to_vat(k, v, json_object_get(msg, "methargs"));
 	if (result != NULL) {
+		/* the receiver now decides the result; a pipelining one gets
+		 * the messages already waiting on it (§7.4) */
 		snprintf(kb, sizeof(kb), "%s.decider", result);
 		if ((rc = kst_put(k, kb, v->id)) == STORE_OK)
 			rc = clist_to_vref(k, v, result, &rv);
+		if (rc == STORE_OK && v->pipelining)
+			rc = kp_requeue(k, result);
 	}
 	if (rc == STORE_OK && margs != NULL)
 		*vdo = json_pack("[s, s, {s:O, s:s?}]", "message", tv,
