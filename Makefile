@@ -141,7 +141,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/swingsetd \
 	    $(DESTDIR)$(PREFIX)/share/doc/swingsetd \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0755 $(BIN)/swingsetd $(BIN)/swingctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BIN)/swingsetd $(BIN)/swingctl $(BIN)/testworker \
+	    $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 conf/example-swingset.json \
 	    $(DESTDIR)$(PREFIX)/share/swingsetd/
 	install -m 0644 README.md docs/state.md \

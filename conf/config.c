@@ -187,7 +187,6 @@ conf_daemon_finish(struct conf_ctx *ctx)
 	struct config_daemon	*d = &ctx->cfg->daemon;
 	struct sockaddr_un	 sun;
 	json_t			*argv;
-	char			*prog;
 
 	if (d->max_map_size != 0 && d->max_map_size < d->map_size)
 		conf_error(ctx, "daemon.maxMapSize", "must be 0 or >= mapSize "
@@ -199,12 +198,11 @@ conf_daemon_finish(struct conf_ctx *ctx)
 		    sizeof(sun.sun_path) - 1, d->socket_path);
 	if (json_object_get(d->workers, "testworker") != NULL)
 		return;
-	prog = conf_abspath(ctx, ctx->cwd, "bin/testworker");
-	argv = prog ? json_pack("[s]", prog) : NULL;
+	/* a bare name: the daemon looks beside itself, then on PATH */
+	argv = json_pack("[s]", "testworker");
 	if (argv == NULL || json_object_set_new(d->workers, "testworker",
 	    argv) == -1)
 		ctx->nomem = true;
-	free(prog);
 }
 
 /* ---- the whole file --------------------------------------------------- */

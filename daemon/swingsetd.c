@@ -271,6 +271,64 @@ set_affinity(const struct config *cfg)
 		    (long long)cfg->daemon.cpu_affinity);
 }
 
+/*
+ * A worker command given as a bare name ("testworker") is looked up
+ * beside the swingsetd executable, then on PATH, once at start; the
+ * resolved path replaces the name (spawning never searches).
+ */
+static char *
+find_program(const char *name)
+{
+	char	 self[PATH_MAX], *p, *path, *dir, *save = NULL, *out = NULL;
+	ssize_t	 n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((p = strrchr(self, '/')) != NULL &&
+		    asprintf(&out, "%.*s/%s", (int)(p - self), self, name) >= 0
+		    && access(out, X_OK) == 0)
+			return out;
+		free(out);
+		out = NULL;
+	}
+	if ((path = strdup(getenv("PATH") ? getenv("PATH") :
+	    "/usr/bin:/bin")) == NULL)
+		return NULL;
+	for (dir = strtok_r(path, ":", &save); dir != NULL && out == NULL;
+	    dir = strtok_r(NULL, ":", &save)) {
+		if (asprintf(&out, "%s/%s", dir, name) >= 0 &&
+		    access(out, X_OK) != 0) {
+			free(out);
+			out = NULL;
+		}
+	}
+	free(path);
+	return out;
+}
+
+static void
+resolve_worker_commands(struct config *cfg)
+{
+	const char	*type;
+	json_t		*argv;
+	char		*prog;
+
+	json_object_foreach(cfg->daemon.workers, type, argv) {
+		const char *name = json_string_value(json_array_get(argv, 0));
+
+		if (name == NULL || strchr(name, '/') != NULL)
+			continue;
+		if ((prog = find_program(name)) == NULL) {
+			log_warnx("main", "worker '%s' for manager type %s is "
+			    "neither beside swingsetd nor on PATH", name, type);
+			continue;
+		}
+		json_array_set_new(argv, 0, json_string(prog));
+		log_debug("main", "worker for %s: %s", type, prog);
+		free(prog);
+	}
+}
+
 static void
 open_kernel(struct daemon *d)
 {
@@ -402,6 +460,7 @@ main(int argc, char **argv)
 	log_init(lvl, "swingsetd");
 	log_unsupported(d.cfg);
 	set_affinity(d.cfg);
+	resolve_worker_commands(d.cfg);
 	settle_paths(&d, &cl);
 	take_state_dir(&d);
 	open_store(&d);
