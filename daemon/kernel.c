@@ -340,7 +340,7 @@ genesis(struct kernel *k)
 	int	 rc = STORE_OK;
 
 	for (size_t i = 0; rc == STORE_OK && i < k->nvats; i++) {
-		struct kvat *v = &k->vats[i];
+		struct kvat *v = k->vats[i];
 
 		rc = clist_to_kref(k, v, "o+0", true, &root);
 		json_array_append_new(names, json_string(v->name));
@@ -357,7 +357,7 @@ genesis(struct kernel *k)
 		rc = ma ? kp_new(k, NULL, &kpid) : STORE_ENOMEM;
 		item = rc == STORE_OK ? json_pack("{s:s, s:O, s:{s:O, s:s}}",
 		    "type", "send", "target", json_array_get(krefs,
-		    kvat_find(k, boot) - k->vats), "msg", "methargs", ma,
+		    kvat_index(k, boot)), "msg", "methargs", ma,
 		    "result", kpid) : NULL;
 		rc = rc != STORE_OK ? rc : item ? kst_enqueue(k, item) :
 		    STORE_ENOMEM;
@@ -436,9 +436,12 @@ kernel_close(struct kernel *k)
 	if (ev_is_active(&k->step))
 		ev_idle_stop(k->loop, &k->step);
 	crank_abort(k);
-	for (size_t i = 0; i < k->nvats; i++) {
-		kvat_offline(&k->vats[i]);
-		free(k->vats[i].name);
+	for (size_t i = 0; k->vats != NULL && i < k->nvats; i++) {
+		if (k->vats[i] == NULL)		/* a load that failed midway */
+			continue;
+		kvat_offline(k->vats[i]);
+		free(k->vats[i]->name);
+		free(k->vats[i]);
 	}
 	free(k->vats);
 	free(k->halted);
@@ -587,7 +590,7 @@ kernel_status_vats(struct kernel *k)
 	json_t *arr = json_array();
 
 	for (size_t i = 0; arr != NULL && i < k->nvats; i++) {
-		struct kvat *v = &k->vats[i];
+		struct kvat *v = k->vats[i];
 
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, "
 		    "s:I}", "vatID", v->id, "name", v->name, "state",

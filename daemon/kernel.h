@@ -112,7 +112,8 @@ struct kernel {
 	struct daemon	*d;
 	struct store	*st;
 	struct ev_loop	*loop;
-	struct kvat	*vats;
+	struct kvat	**vats;		/* each kvat stays put: workers and
+					   the crank hold pointers to it */
 	size_t		 nvats;
 	struct crank	 cr;
 	bool		 in_crank;	/* a crank transaction is open */
@@ -194,6 +195,7 @@ int	 kroute_item(struct kernel *k, json_t *item, struct kvat **vat,
 /* kvat.c — the vat table and its workers */
 int	 kvat_load(struct kernel *k, char *errbuf, size_t errlen);
 struct kvat *kvat_find(struct kernel *k, const char *vat_id);
+size_t	 kvat_index(struct kernel *k, const char *vat_id);
 bool	 kvat_alive(struct kernel *k, const char *vat_id);
 int	 kvat_bring_online(struct kernel *k, struct kvat *v);
 void	 kvat_offline(struct kvat *v);

@@ -20,9 +20,19 @@ struct kvat *
 kvat_find(struct kernel *k, const char *vat_id)
 {
 	for (size_t i = 0; i < k->nvats; i++)
-		if (strcmp(k->vats[i].id, vat_id) == 0)
-			return &k->vats[i];
+		if (strcmp(k->vats[i]->id, vat_id) == 0)
+			return k->vats[i];
 	return NULL;
+}
+
+/* The position of vat_id in the table (ID order), or 0. */
+size_t
+kvat_index(struct kernel *k, const char *vat_id)
+{
+	for (size_t i = 0; i < k->nvats; i++)
+		if (strcmp(k->vats[i]->id, vat_id) == 0)
+			return i;
+	return 0;
 }
 
 bool
@@ -80,12 +90,16 @@ kvat_load(struct kernel *k, char *errbuf, size_t errlen)
 	int	 rc = 0;
 
 	k->nvats = json_array_size(names);
-	k->vats = calloc(k->nvats ? k->nvats : 1, sizeof(struct kvat));
+	k->vats = calloc(k->nvats ? k->nvats : 1, sizeof(struct kvat *));
 	if (k->vats == NULL)
 		rc = -1;
-	for (i = 0; rc == 0 && i < k->nvats; i++)
-		rc = kvat_load_one(k, &k->vats[i], json_string_value(
-		    json_array_get(names, i)), term);
+	for (i = 0; rc == 0 && i < k->nvats; i++) {
+		if ((k->vats[i] = calloc(1, sizeof(struct kvat))) == NULL)
+			rc = -1;
+		else
+			rc = kvat_load_one(k, k->vats[i], json_string_value(
+			    json_array_get(names, i)), term);
+	}
 	if (rc == -1)
 		snprintf(errbuf, errlen, "the vat table in the state is "
 		    "damaged or memory ran out");
@@ -394,9 +408,9 @@ kvat_resync(struct kernel *k)
 	json_t *term = kst_get_json(k, "vats.terminated");
 
 	for (size_t i = 0; i < k->nvats; i++)
-		if (k->vats[i].state == KVAT_TERMINATED &&
-		    !in_array(term, k->vats[i].id))
-			k->vats[i].state = KVAT_OFFLINE;
+		if (k->vats[i]->state == KVAT_TERMINATED &&
+		    !in_array(term, k->vats[i]->id))
+			k->vats[i]->state = KVAT_OFFLINE;
 	json_decref(term);
 }
 
