@@ -110,7 +110,8 @@ class Worker:
             return ["ok"]
         vso = up[1]
         if vso[0] in self.answers:
-            return self.answers[vso[0]]
+            ans = self.answers[vso[0]]
+            return ans(vso) if callable(ans) else ans
         if vso[0] == "vatstoreGet":
             return ["ok", self.vatstore.get(vso[1])]
         if vso[0] == "vatstoreSet":
@@ -580,6 +581,222 @@ class TestExitAndIllegal(WorkerCase):
             b'["syscall",["subscribe","p-61"]]',
             b'["syscall",["resolve",[["p-61",false,{"body":"#\\"stolen\\"",'
             b'"slots":[]}]]]]'])
+
+
+def up_syscall(vso):
+    """The upcall text of one syscall, as the worker writes it."""
+    return dumps(["syscall", vso]).decode()
+
+
+def resolve(vpid, body, slots=(), rejected=False):
+    return up_syscall(["resolve", [[vpid, rejected, cd(body, slots)]]])
+
+
+UNDEF = '#"#undefined"'
+
+
+class TestVatAdmin(WorkerCase):
+    """The vatAdmin behaviour, with this test as kernel and device."""
+
+    def admin(self):
+        w = self.booted("vatAdmin")
+        w.message("o+0", '#["createVatAdminService",["$0.Alleged: device"]]',
+                  ["d-70"])
+        self.assertUpcalls(w, [resolve("p-60",
+                                       '#"$0.Alleged: vatAdminService"',
+                                       ["o+10"])])
+        return w
+
+    def create(self, w, vat_id, result, body=None):
+        w.answers["callNow"] = ["ok", cd('#"%s"' % vat_id)]
+        w.message("o+10", body or
+                  '#["createVat",["b1-abc",{"name":"child",'
+                  '"vatParameters":{"n":1}}]]', result=result)
+
+    def test_create_vat_then_new_vat_callback(self):
+        w = self.admin()
+        self.create(w, "v6", "p-61")
+        self.assertUpcalls(w, [up_syscall([
+            "callNow", "d-70", "createByBundleID",
+            cd('#["b1-abc",{"name":"child","vatParameters":{"n":1}}]')])])
+        w.message("o+0", '#["newVatCallback",["v6",{"rootObject":'
+                  '"$0.Alleged: undefined"}]]', ["o-50"], result="p-62")
+        self.assertUpcalls(w, [
+            resolve("p-61", '#{"adminNode":"$0.Alleged: adminNode",'
+                    '"root":"$1.Alleged: undefined"}', ["o+11", "o-50"]),
+            resolve("p-62", UNDEF)])
+        # adminNode~.done() waits for vatTerminated
+        w.message("o+11", '#["done",[]]', result="p-63")
+        self.assertEqual(w.upcalls, [])
+        w.answers["callNow"] = ["ok", cd(UNDEF)]
+        w.message("o+11", '#["terminateWithFailure",["oops"]]',
+                  result="p-64")
+        self.assertUpcalls(w, [
+            up_syscall(["callNow", "d-70", "terminateWithFailure",
+                        cd('#["v6","oops"]')]),
+            resolve("p-64", UNDEF)])
+        w.message("o+0", '#["vatTerminated",["v6",true,"oops"]]',
+                  result="p-65")
+        self.assertUpcalls(w, [resolve("p-63", '#"oops"', rejected=True),
+                               resolve("p-65", UNDEF)])
+        # a later done() gets the same outcome at once
+        w.message("o+11", '#["done",[]]', result="p-66")
+        self.assertUpcalls(w, [resolve("p-66", '#"oops"', rejected=True)])
+
+    def test_vat_terminated_rejects_pending_creation(self):
+        w = self.admin()
+        self.create(w, "v7", "p-61")
+        w.message("o+0", '#["vatTerminated",["v7",true,{"#error":'
+                  '"Error: bad vat refuses to start","name":"Error"}]]',
+                  result="p-62")
+        self.assertUpcalls(w, [
+            resolve("p-61", '#{"#error":"Vat Creation Error: Error: Error: '
+                    'bad vat refuses to start","name":"Error"}',
+                    rejected=True),
+            resolve("p-62", UNDEF)])
+        # newVatCallback with {error} rejects too; unknown vats are logged
+        self.create(w, "v8", "p-63")
+        w.message("o+0", '#["newVatCallback",["v8",{"error":"no bundle"}]]',
+                  result=None)
+        self.assertUpcalls(w, [resolve(
+            "p-63", '#{"#error":"Vat Creation Error: no bundle",'
+            '"name":"Error"}', rejected=True)])
+        w.message("o+0", '#["newVatCallback",["v8",{"rootObject":'
+                  '"$0.Alleged: undefined"}]]', ["o-51"], result=None)
+        self.assertUpcalls(w, ['["testLog","vatAdmin: newVatCallback for '
+                               'v8, which is not pending"]'])
+
+    def test_device_error_rejects_create_vat(self):
+        w = self.admin()
+        w.answers["callNow"] = ["error", "device.invoke failed, see logs "
+                                "for details"]
+        res = w.message("o+10", '#["createVat",["b1-zz",{}]]', result="p-61")
+        self.assertEqual(res, ["ok", None, None])
+        self.assertUpcalls(w, [
+            up_syscall(["callNow", "d-70", "createByBundleID",
+                        cd('#["b1-zz",{}]')]),
+            resolve("p-61", '#{"#error":"device.invoke failed, see logs '
+                    'for details","name":"Error"}', rejected=True)])
+
+    def test_create_by_name_and_by_bundlecap(self):
+        w = self.admin()
+        answers = {"getBundleIDByName": cd('#"b1-named"'),
+                   "getBundleID": cd('#"b1-cap"'),
+                   "createByBundleID": cd('#"v9"')}
+        w.answers["callNow"] = lambda vso: ["ok", answers[vso[2]]]
+        w.message("o+10", '#["createVatByName",["kid"]]', result="p-61")
+        self.assertUpcalls(w, [
+            up_syscall(["callNow", "d-70", "getBundleIDByName",
+                        cd('#["kid"]')]),
+            up_syscall(["callNow", "d-70", "createByBundleID",
+                        cd('#["b1-named",{}]')])])
+        w.message("o+10", '#["createVat",["$0.Alleged: device node",'
+                  '{"name":"x"}]]', ["d-71"], result="p-62")
+        self.assertUpcalls(w, [
+            up_syscall(["callNow", "d-71", "getBundleID", cd("#[]")]),
+            up_syscall(["callNow", "d-70", "createByBundleID",
+                        cd('#["b1-cap",{"name":"x"}]')])])
+
+    def test_vat_terminated_for_unknown_vat_is_ignored(self):
+        w = self.booted("vatAdmin")
+        w.message("o+0", '#["vatTerminated",["v5",false,"x"]]', result=None)
+        self.assertEqual(w.upcalls, [])
+
+
+class TestCreateVatScript(WorkerCase):
+    BOOT = ('#["bootstrap",[{"vatAdmin":"$0.Alleged: root"},'
+            '{"vatAdmin":"$1.Alleged: device"}]]')
+
+    def test_create_vat_step_then_send_to_child(self):
+        w = self.booted("bootstrap", script=[
+            {"createVat": "b1-abc", "options": {"name": "kid"}, "log": True},
+            {"send": "@child:kid", "method": "echo", "args": ["hi"],
+             "log": True},
+            {"send": "@admin:kid", "method": "done", "log": True}],
+            parallel=False)
+        w.message("o+0", self.BOOT, ["o-50", "d-70"])
+        self.assertUpcalls(w, [
+            up_syscall(["send", "o-50", {"methargs": cd(
+                '#["createVatAdminService",["$0.Alleged: device"]]',
+                ["d-70"]), "result": "p+5"}]),
+            up_syscall(["subscribe", "p+5"]),
+            resolve("p-60", UNDEF)])
+        w.deliver(["notify", [["p+5", False, cd(
+            '#"$0.Alleged: vatAdminService"', ["o-51"])]]])
+        self.assertUpcalls(w, [
+            up_syscall(["send", "o-51", {"methargs": cd(
+                '#["createVat",["b1-abc",{"name":"kid"}]]'),
+                "result": "p+6"}]),
+            up_syscall(["subscribe", "p+6"])])
+        rec = ('#{"adminNode":"$0.Alleged: adminNode",'
+               '"root":"$1.Alleged: undefined"}')
+        w.deliver(["notify", [["p+6", False, cd(rec, ["o-52", "o-53"])]]])
+        self.assertUpcalls(w, [
+            dumps(["testLog", "createVat kid -> " + rec[1:]]).decode(),
+            up_syscall(["send", "o-53", {"methargs": cd(
+                '#["echo",["hi"]]'), "result": "p+7"}]),
+            up_syscall(["subscribe", "p+7"])])
+        w.deliver(["notify", [["p+7", False, cd('#"hi"')]]])
+        self.assertUpcalls(w, [
+            '["testLog","child:kid.echo -> \\"hi\\""]',
+            up_syscall(["send", "o-52", {"methargs": cd('#["done",[]]'),
+                                         "result": "p+8"}]),
+            up_syscall(["subscribe", "p+8"])])
+
+    def test_parallel_creates_by_name_and_rejection(self):
+        w = self.booted("bootstrap", parallel=True, script=[
+            {"createVat": "@alpha", "log": True},
+            {"createVat": "b1-bad", "name": "beta", "log": True}])
+        w.message("o+0", self.BOOT, ["o-50", "d-70"])
+        self.assertEqual(len(w.upcalls), 3)     # one createVatAdminService
+        w.deliver(["notify", [["p+5", False, cd(
+            '#"$0.Alleged: vatAdminService"', ["o-51"])]]])
+        self.assertUpcalls(w, [
+            up_syscall(["send", "o-51", {"methargs": cd(
+                '#["createVatByName",["alpha",{}]]'), "result": "p+6"}]),
+            up_syscall(["subscribe", "p+6"]),
+            up_syscall(["send", "o-51", {"methargs": cd(
+                '#["createVat",["b1-bad",{}]]'), "result": "p+7"}]),
+            up_syscall(["subscribe", "p+7"])])
+        err = '#{"#error":"Vat Creation Error: Error: nope","name":"Error"}'
+        w.deliver(["notify", [["p+7", True, cd(err)]]])
+        self.assertUpcalls(w, [dumps(["testLog", "createVat beta -> "
+                                      "rejected: " + err[1:]]).decode()])
+
+    def test_create_on_start(self):
+        w = self.spawn()
+        self.addCleanup(self.quit, w)
+        w.call(["setBundle", "v6", bundle("echo", startWrites=1, createOnStart=[
+            {"bundleID": "b1-g", "options": {"vatParameters": {
+                "vatAdminService": "@vatAdminService"}}},
+            {"name": "kid"}]), {}])
+        w.deliver(["startVat", cd('#{"vatAdminService":"$0.Alleged: '
+                                  'vatAdminService"}', ["o-50"])])
+        self.assertUpcalls(w, [
+            up_syscall(["vatstoreSet", "start.0", "0"]),
+            up_syscall(["send", "o-50", {"methargs": cd(
+                '#["createVat",["b1-g",{"vatParameters":{"vatAdminService":'
+                '"$0.Alleged: vatAdminService"}}]]', ["o-50"]),
+                "result": "p+5"}]),
+            up_syscall(["subscribe", "p+5"]),
+            up_syscall(["send", "o-50", {"methargs": cd(
+                '#["createVatByName",["kid",{}]]'), "result": "p+6"}]),
+            up_syscall(["subscribe", "p+6"])])
+        w.deliver(["notify", [["p+6", True, cd('#"no"')],
+                              ["p+5", False, cd('#{"root":"$0"}',
+                                                ["o-51"])]]])
+        self.assertUpcalls(w, [
+            '["testLog","createOnStart kid -> rejected: \\"no\\""]',
+            '["testLog","createOnStart b1-g -> {\\"root\\":\\"$0.Alleged: '
+            'presence o-51\\"}"]'])
+
+    def test_create_on_start_needs_service(self):
+        w = self.spawn()
+        w.call(["setBundle", "v6", bundle("echo", createOnStart=[
+            {"bundleID": "b1-g"}]), {}])
+        self.assertEqual(w.deliver(["startVat", cd("#{}")]), [
+            "error", "Error: createOnStart needs "
+            "vatParameters.vatAdminService", None])
 
 
 class TestFaults(WorkerCase):

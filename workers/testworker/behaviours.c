@@ -28,6 +28,8 @@
  *  exit       exitNow(failure, value) → "exiting", after the syscall
  *             ["exit", failure, value].
  *  illegal    one method per illegal syscall: see vat_illegal.c.
+ *  vatAdmin   the vat-admin vat: createVatAdminService, newVatCallback,
+ *             vatTerminated; see vat_admin.c.
  *
  *  Options for every behaviour (acted on by liveslots/dispatch):
  *  startWrites N        startVat writes "start.0"="0" … "start.N-1"
@@ -35,6 +37,9 @@
  *  loopOn "m"           calling m spins; with -l it exits 17
  *  readyDelayMs T       setBundle answers after T ms
  *  readyDelaySeed S, readyDelayMaxMs M   … after PRNG(S, vatID) % (M+1) ms
+ *  createOnStart [{bundleID|name, options}]   startVat sends
+ *                       vatParameters.vatAdminService~.createVat(…) for
+ *                       each (vat_admin.c)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +111,7 @@ static const struct behaviour *const behaviours[] = {
 	&vat_promises,
 	&vat_exit,
 	&vat_illegal,
+	&vat_admin,
 	NULL
 };
 

@@ -159,6 +159,8 @@ dispatch_start(struct tw_vat *vat, json_t *vdo)
 	for (i = 0; rc == 0 && i < writes; i++)
 		rc = syscall_vatstore_setf(vat, "start.%lld", "%lld",
 		    (long long)i);
+	if (rc == 0)
+		rc = vat_admin_create_on_start(vat, params);
 	if (rc == 0 && vat->behaviour->start != NULL)
 		rc = vat->behaviour->start(vat, params);
 	json_decref(params);

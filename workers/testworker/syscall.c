@@ -140,6 +140,56 @@ syscall_resolve(struct tw_vat *vat, const char *vpid, int rejected,
 	return rc;
 }
 
+/*
+ * ["callNow", dref, method, argsCapdata] (args: an array value).  The
+ * answer ["ok", capdata] gives the decoded value in [out] *value (new
+ * reference; its slots are noted as imports) and 0.  The device's
+ * ["error", msg] is not vat-fatal (worker-protocol.md §11): 1, with
+ * [out] *error (malloc'd), for the caller to throw as D() would.  -1
+ * when the delivery fails (unreadable answer, bad capdata).
+ */
+int
+syscall_call_now(struct tw_vat *vat, const char *dref, const char *method,
+    json_t *args, json_t **value, char **error)
+{
+	json_t		*cd, *res, *x;
+	const char	*tag;
+	char		*why;
+	int		 rc = -1;
+
+	*value = NULL;
+	*error = NULL;
+	if (vat->failure != NULL)
+		return -1;
+	if ((cd = marshal_encode(args)) == NULL)
+		tw_fatal(TW_EXIT_IO, "out of memory");
+	if (syscall_raw(vat, json_pack("[ssso]", "callNow", dref, method, cd),
+	    &res) == -1)
+		return -1;
+	tag = json_string_value(json_array_get(res, 0));
+	x = json_array_get(res, 1);
+	if (tag != NULL && strcmp(tag, "ok") == 0) {
+		if ((*value = marshal_decode(x, &why)) == NULL) {
+			liveslots_fail(vat, "syscall.callNow: %s", why);
+			free(why);
+		} else if (liveslots_import(vat, json_object_get(x, "slots"),
+		    NULL) == 0)
+			rc = 0;
+		if (rc == -1) {
+			json_decref(*value);
+			*value = NULL;
+		}
+	} else if (tag != NULL && strcmp(tag, "error") == 0) {
+		if ((*error = strdup(json_is_string(x) ? json_string_value(x) :
+		    "device.invoke failed")) == NULL)
+			tw_fatal(TW_EXIT_IO, "out of memory");
+		rc = 1;
+	} else
+		liveslots_fail(vat, "syscall.callNow: unknown result type");
+	json_decref(res);
+	return rc;
+}
+
 /* ["exit", isFailure, capdata] */
 int
 syscall_exit(struct tw_vat *vat, int failure, json_t *value)

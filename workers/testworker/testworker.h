@@ -202,6 +202,9 @@ int		 syscall_send(struct tw_vat *, const char *target,
 		    const char *method, json_t *args, json_t **result);
 int		 syscall_resolve(struct tw_vat *, const char *vpid,
 		    int rejected, json_t *value);
+int		 syscall_call_now(struct tw_vat *, const char *dref,
+		    const char *method, json_t *args, json_t **value,
+		    char **error);
 int		 syscall_exit(struct tw_vat *, int failure, json_t *value);
 int		 syscall_vatstore_get(struct tw_vat *, const char *key,
 		    char **value);
@@ -229,8 +232,12 @@ json_t		*marshal_methargs(const char *method, json_t *args);
 /* behaviours.c */
 const struct behaviour *behaviour_find(const char *name);
 
-/* vat_bootstrap.c, vat_promises.c, vat_illegal.c */
+/* vat_bootstrap.c, vat_promises.c, vat_illegal.c, vat_admin.c */
+json_t		*bootstrap_subst(json_t *args, json_t *names);
 extern const struct behaviour	vat_bootstrap;
+extern const struct behaviour	vat_admin;
+char		*vat_admin_describe(json_t *value);
+int		 vat_admin_create_on_start(struct tw_vat *, json_t *params);
 extern const struct behaviour	vat_promises;
 extern const struct behaviour	vat_illegal;
 
