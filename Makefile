@@ -43,7 +43,8 @@ WORKERS_OBJS  := workers/worker.o workers/spawn.o workers/worker_output.o \
 KERNEL_OBJS   := daemon/kernel.o daemon/kstate.o daemon/kmarshal.o \
                  daemon/clist.o daemon/kpromise.o daemon/ksyscall.o \
                  daemon/kvatstore.o daemon/kroute.o daemon/kvat.o \
-                 daemon/transcript.o
+                 daemon/transcript.o daemon/kcreate.o \
+                 daemon/vatadmin_device.o daemon/bundles.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
                  $(KERNEL_OBJS) $(WORKERS_OBJS) \

@@ -28,6 +28,8 @@
 #include "protocol/log.h"
 
 static void	crank_next(struct kernel *);
+static void	crank_terminate(struct kernel *, struct kvat *, const char *,
+		    const json_t *);
 
 static void
 schedule(struct kernel *k)
@@ -68,18 +70,26 @@ crank_abort(struct kernel *k)
 {
 	struct kvat *v = k->cr.vat;
 
-	if (k->in_crank) {
+	if (k->in_crank)
 		store_crank_abort(k->st);
-		kvat_resync(k);
-	}
-	k->in_crank = false;
 	kst_forget_queue(k);
 	if (v != NULL) {
-		if (k->cr.sent)
+		if (k->cr.sent || k->cr.creating)
 			kvat_offline(v);
 		v->tlen = transcript_length(k, v);
 	}
 	cr_clear(k);
+	if (k->in_crank)
+		kvat_resync(k);		/* may drop v: the crank added it */
+	k->in_crank = false;
+}
+
+/* Nothing left to do: both queues empty, no crank in flight. */
+static bool
+kernel_idle(struct kernel *k)
+{
+	return kst_queue_length(k) == 0 && kst_length(k, &k->createq) == 0 &&
+	    !k->in_crank;
 }
 
 static void
@@ -88,7 +98,7 @@ run_finish(struct kernel *k, const char *stopped, const char *error)
 	struct kernel_run_result r = {
 		.cranks = k->run_done,
 		.computrons = k->run_computrons,
-		.idle = kst_queue_length(k) == 0 && !k->in_crank,
+		.idle = kernel_idle(k),
 		.stopped = stopped,
 		.error = error,
 	};
@@ -157,24 +167,63 @@ crank_commit(struct kernel *k, uint64_t computrons)
 	k->chained = false;
 }
 
-/* The vat's own fault: abort the crank, terminate it in a new one. */
+/*
+ * The vat's own fault: abort the crank, terminate the vat in a new one,
+ * rejecting with info (kernel capdata; NULL: an Error with why).  A
+ * pseudo-crank's creation request is consumed by the new crank.
+ */
 static void
-crank_terminate(struct kernel *k, struct kvat *v, const char *why)
+crank_terminate(struct kernel *k, struct kvat *v, const char *why,
+    const json_t *info)
 {
-	int rc;
+	json_t	*reason = info ? json_deep_copy(info) : km_error(why);
+	char	 vid[sizeof(v->id)];
+	bool	 creating = k->cr.creating;
+	int	 rc;
 
 	log_info("kernel", "%s: terminated: %s", v->id, why);
-	crank_abort(k);
+	snprintf(vid, sizeof(vid), "%s", v->id);
+	crank_abort(k);			/* v may be gone after this */
 	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		json_decref(reason);
 		crank_store_error(k, rc);
 		return;
 	}
 	k->in_crank = true;
-	if ((rc = kvat_terminate(k, v)) != STORE_OK) {
+	if (creating)
+		json_decref(kst_shift(k, &k->createq));
+	v = kvat_find(k, vid);
+	if (v == NULL)
+		v = kvat_add(k, vid);
+	rc = reason == NULL || v == NULL ? STORE_ENOMEM :
+	    kvat_terminate(k, v, true, reason);
+	json_decref(reason);
+	if (rc != STORE_OK) {
 		crank_store_error(k, rc);
 		return;
 	}
 	crank_commit(k, 0);
+}
+
+/*
+ * Start v's worker for the crank.  A vat being created whose bundle is
+ * not installed is terminated; any other failure to start is this
+ * machine's, and the kernel halts.
+ */
+static void
+crank_bring_online(struct kernel *k, struct kvat *v)
+{
+	char	*why = NULL;
+	bool	 vat_fault = false;
+
+	if (kvat_bring_online(k, v, &why, &vat_fault) == 0)
+		return;
+	if (vat_fault && k->cr.creating)
+		crank_terminate(k, v, why ? why : "cannot start", NULL);
+	else
+		kernel_halt(k, "%s: cannot start its worker: %s", v->id,
+		    why ? why : "?");
+	free(why);
 }
 
 static void
@@ -197,8 +246,7 @@ crank_deliver(struct kernel *k)
 			k->cr.sent = true;
 		break;
 	case KVAT_OFFLINE:
-		if (kvat_bring_online(k, v) == -1)
-			kernel_halt(k, "%s: cannot start its worker", v->id);
+		crank_bring_online(k, v);
 		break;
 	case KVAT_STARTING:
 	case KVAT_REPLAYING:
@@ -207,6 +255,43 @@ crank_deliver(struct kernel *k)
 		kernel_halt(k, "can't happen: delivery to %s in state %d",
 		    v->id, (int)v->state);
 	}
+}
+
+/*
+ * The pseudo-crank for the creation queue's head: inside one crank, the
+ * new vat's worker is started and booted (the crank waits for its ready
+ * handshake; the event loop does not), then startVat is delivered and its
+ * syscalls land in this crank.  kernel_vat_delivered() finishes it.
+ */
+static void
+crank_create(struct kernel *k)
+{
+	json_t		*id, *vdo = NULL;
+	struct kvat	*v = NULL;
+	int		 rc;
+
+	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = true;
+	k->cr.creating = true;
+	id = kst_shift(k, &k->createq);
+	rc = json_is_string(id) ? kcreate_start(k, json_string_value(id), &v,
+	    &vdo) : STORE_ESTATE;
+	json_decref(id);
+	if (rc != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	if (v == NULL) {		/* terminated while it waited */
+		crank_commit(k, 0);
+		return;
+	}
+	log_info("kernel", "%s: creating (pseudo-crank)", v->id);
+	k->cr.vat = v;
+	k->cr.vdo = vdo;
+	crank_deliver(k);
 }
 
 static void
@@ -225,6 +310,10 @@ crank_next(struct kernel *k)
 	if ((k->run_max && k->run_done >= k->run_max) ||
 	    (k->run_budget_c && k->run_computrons >= k->run_budget_c)) {
 		run_finish(k, "budget", NULL);
+		return;
+	}
+	if (kst_length(k, &k->createq) > 0) {
+		crank_create(k);
 		return;
 	}
 	if (kst_queue_length(k) == 0) {
@@ -274,23 +363,25 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 		return;
 	}
 	if (r->status == SUP_DELIVERY_ERROR) {
-		crank_terminate(k, v, r->message ? r->message : "error");
+		crank_terminate(k, v, r->message ? r->message : "error", NULL);
 		return;
 	}
 	if (k->cr.illegal) {
 		crank_terminate(k, v, k->cr.why ? k->cr.why :
-		    "illegal syscall");
+		    "illegal syscall", NULL);
 		return;
 	}
 	if (k->cr.exiting == 2) {
-		crank_terminate(k, v, "exit(failure)");
+		crank_terminate(k, v, "exit(failure)", k->cr.exit_info);
 		return;
 	}
 	rc = k->cr.sc_count > 0 && k->cr.sc == NULL ? STORE_ENOMEM :
 	    transcript_append(k, v, k->cr.vdo_text, k->cr.vdo_len, k->cr.sc,
 	    k->cr.sc_len, r->computrons);
 	if (rc == STORE_OK && k->cr.exiting == 1)
-		rc = kvat_terminate(k, v);
+		rc = kvat_terminate(k, v, false, k->cr.exit_info);
+	else if (rc == STORE_OK && k->cr.creating)
+		rc = kcreate_finish(k, v);
 	if (rc != STORE_OK) {
 		crank_store_error(k, rc);
 		return;
@@ -309,7 +400,7 @@ kernel_vat_failed(struct kernel *k, struct kvat *v, bool vat_fault,
 		return;
 	}
 	if (vat_fault) {
-		crank_terminate(k, v, why);
+		crank_terminate(k, v, why, NULL);
 		return;
 	}
 	crank_abort(k);
@@ -328,13 +419,15 @@ kernel_vat_failed(struct kernel *k, struct kvat *v, bool vat_fault,
 
 /*
  * Export each static vat's root (o+0) and queue its startVat, in ID
- * order; then queue bootstrap(vats, devices) to the bootstrap vat's root,
- * with a result promise the kernel keeps ("kernel.bootstrapResult").
+ * order (the vatAdmin vat's root is kept as vatAdminRootKref); then queue
+ * bootstrap(vats, devices) to the bootstrap vat's root, with a result
+ * promise the kernel keeps ("kernel.bootstrapResult").
  */
 static int
 genesis(struct kernel *k)
 {
 	json_t	*names = json_array(), *krefs = json_array(), *item, *ma;
+	json_t	*dnames = json_array(), *dkrefs = json_array();
 	char	*root = NULL, *kpid = NULL, *boot = kst_get(k,
 		    "kernel.bootstrapVat");
 	int	 rc = STORE_OK;
@@ -343,6 +436,8 @@ genesis(struct kernel *k)
 		struct kvat *v = k->vats[i];
 
 		rc = clist_to_kref(k, v, "o+0", true, &root);
+		if (rc == STORE_OK && strcmp(v->name, "vatAdmin") == 0)
+			rc = kst_put(k, "vatAdminRootKref", root);
 		json_array_append_new(names, json_string(v->name));
 		json_array_append_new(krefs, json_string(root ? root : ""));
 		free(root);
@@ -352,8 +447,10 @@ genesis(struct kernel *k)
 			rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
 		json_decref(item);
 	}
+	if (rc == STORE_OK)
+		rc = vad_genesis(k, dnames, dkrefs);
 	if (rc == STORE_OK && boot != NULL && kvat_find(k, boot) != NULL) {
-		ma = km_bootstrap_args(names, krefs);
+		ma = km_bootstrap_args(names, krefs, dnames, dkrefs);
 		rc = ma ? kp_new(k, NULL, &kpid) : STORE_ENOMEM;
 		item = rc == STORE_OK ? json_pack("{s:s, s:O, s:{s:O, s:s}}",
 		    "type", "send", "target", json_array_get(krefs,
@@ -372,6 +469,8 @@ genesis(struct kernel *k)
 	free(boot);
 	json_decref(names);
 	json_decref(krefs);
+	json_decref(dnames);
+	json_decref(dkrefs);
 	return rc;
 }
 
@@ -418,6 +517,8 @@ kernel_open(struct daemon *d, char *errbuf, size_t errlen)
 	k->max_frame = d->cfg->daemon.max_frame;
 	k->timeout = (double)d->cfg->daemon.delivery_timeout_ms / 1000.0;
 	k->max_retries = d->cfg->daemon.max_retries;
+	k->runq.key = "runQueue";
+	k->createq.key = "createQueue";
 	ev_idle_init(&k->step, step_cb);
 	k->step.data = k;
 	if (kvat_load(k, errbuf, errlen) == -1 ||
@@ -505,23 +606,6 @@ queue_target(struct kernel *k, const char *vat, const char *target)
 	return kref;
 }
 
-static int
-queue_send(struct kernel *k, const char *kref, const char *method,
-    const json_t *args, char **kpid)
-{
-	json_t	*ma = km_methargs(method, args), *item = NULL;
-	int	 rc = ma ? kp_new(k, NULL, kpid) : STORE_ENOMEM;
-
-	if (rc == STORE_OK)
-		item = json_pack("{s:s, s:s, s:{s:O, s:s}}", "type", "send",
-		    "target", kref, "msg", "methargs", ma, "result", *kpid);
-	if (rc == STORE_OK)
-		rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
-	json_decref(item);
-	json_decref(ma);
-	return rc;
-}
-
 int
 kernel_queue(struct kernel *k, const char *vat, const char *target,
     const char *method, const json_t *args, char **kpid, bool *notfound,
@@ -542,7 +626,7 @@ kernel_queue(struct kernel *k, const char *vat, const char *target,
 		    "promise", vat ? vat : target);
 		return -1;
 	}
-	rc = queue_send(k, kref, method, args, kpid);
+	rc = kp_send(k, kref, method, args, kpid);
 	free(kref);
 	if (rc == STORE_OK && (rc = store_crank_commit(k->st)) == STORE_OK)
 		return 0;
@@ -575,6 +659,12 @@ kernel_promise(struct kernel *k, const char *kpid)
 	return out;
 }
 
+uint64_t
+kernel_creation_queue_length(struct kernel *k)
+{
+	return kst_length(k, &k->createq);
+}
+
 static const char *
 kvat_state_name(enum kvat_state s)
 {
@@ -584,19 +674,45 @@ kvat_state_name(enum kvat_state s)
 	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
+/* A queued vat's name, from its recorded options (new reference). */
+static json_t *
+queued_name(struct kernel *k, const json_t *id)
+{
+	char	 key[96];
+	json_t	*opts, *name;
+
+	snprintf(key, sizeof(key), "%s.options", json_string_value(id));
+	opts = kst_get_json(k, key);
+	name = json_object_get(opts, "name");
+	name = json_is_string(name) ? json_incref(name) : json_deep_copy(id);
+	json_decref(opts);
+	return name;
+}
+
+/* The vats: those in the table (a vat in its pseudo-crank is
+ * "creating"), then those waiting in the creation queue ("queued"). */
 json_t *
 kernel_status_vats(struct kernel *k)
 {
-	json_t *arr = json_array();
+	json_t		*arr = json_array(), *id;
+	const char	*state;
 
 	for (size_t i = 0; arr != NULL && i < k->nvats; i++) {
 		struct kvat *v = k->vats[i];
 
+		state = k->in_crank && k->cr.creating && k->cr.vat == v ?
+		    "creating" : kvat_state_name(v->state);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, "
-		    "s:I}", "vatID", v->id, "name", v->name, "state",
-		    kvat_state_name(v->state), "pid", v->vw ?
-		    json_integer(vatworker_pid(v->vw)) : json_null(),
-		    "deliveries", (json_int_t)v->tlen));
+		    "s:I}", "vatID", v->id, "name", v->name, "state", state,
+		    "pid", v->vw ? json_integer(vatworker_pid(v->vw)) :
+		    json_null(), "deliveries", (json_int_t)v->tlen));
+	}
+	for (uint64_t i = 0; arr != NULL && (id = kst_peek(k, &k->createq,
+	    i)) != NULL; i++) {
+		json_array_append_new(arr, json_pack("{s:O, s:o, s:s, s:n, "
+		    "s:I}", "vatID", id, "name", queued_name(k, id), "state",
+		    "queued", "pid", "deliveries", (json_int_t)0));
+		json_decref(id);
 	}
 	return arr;
 }

@@ -59,6 +59,7 @@ json_t	*kernel_promise(struct kernel *k, const char *kpid);
 
 /* Status fields: run-queue length, vats, halted reason. */
 uint64_t kernel_run_queue_length(struct kernel *k);
+uint64_t kernel_creation_queue_length(struct kernel *k);
 json_t	*kernel_status_vats(struct kernel *k);
 const char *kernel_halted(const struct kernel *k);
 
@@ -84,6 +85,7 @@ struct kvat {
 	json_t		*replay_entry;	/* entry being replayed */
 	size_t		 replay_sc;	/* its next recorded syscall */
 	bool		 pipelining;	/* enablePipelining */
+	bool		 dynamic;	/* created at run time */
 };
 
 /* The crank in flight. */
@@ -105,7 +107,15 @@ struct crank {
 	json_t		*exit_info;	/* exit's capdata (kernel slots) */
 	int		 store_rc;	/* a store failure inside the crank */
 	json_t		*route_hold;	/* keeps a retargeted kref alive */
+	bool		 creating;	/* a pseudo-crank: vat's startVat */
 	bool		 sent;		/* the worker has the delivery */
+};
+
+/* A persisted FIFO: "<key>" = [head, tail], items at "<key>.<i>". */
+struct kqueue {
+	const char	*key;
+	bool		 known;		/* head/tail mirror the store */
+	uint64_t	 head, tail;
 };
 
 struct kernel {
@@ -127,9 +137,9 @@ struct kernel {
 	double		 timeout;
 	unsigned	 max_retries;
 	unsigned	 retries;	/* machine faults in a row */
-	bool		 rq_known;	/* rq_head/rq_tail mirror the store */
+	struct kqueue	 runq;		/* "runQueue" */
+	struct kqueue	 createq;	/* "createQueue": vats to create */
 	bool		 chained;	/* inside a crank started by a commit */
-	uint64_t	 rq_head, rq_tail;
 };
 
 /* kstate.c — typed access to the kernel's kv keys */
@@ -145,6 +155,10 @@ int	 kst_alloc(struct kernel *k, const char *counter, uint64_t first,
 int	 kst_enqueue(struct kernel *k, json_t *item);
 json_t	*kst_dequeue(struct kernel *k);
 uint64_t kst_queue_length(struct kernel *k);
+int	 kst_push(struct kernel *k, struct kqueue *q, const json_t *item);
+json_t	*kst_shift(struct kernel *k, struct kqueue *q);
+json_t	*kst_peek(struct kernel *k, struct kqueue *q, uint64_t i);
+uint64_t kst_length(struct kernel *k, struct kqueue *q);
 void	 kst_forget_queue(struct kernel *k);
 
 /* kmarshal.c — the capdata the kernel writes and reads itself */
@@ -153,7 +167,13 @@ json_t	*km_data(const json_t *plain);
 json_t	*km_methargs(const char *method, const json_t *args);
 char	*km_method_name(const json_t *methargs);
 const char *km_single_slot(const json_t *capdata);
-json_t	*km_bootstrap_args(const json_t *names, const json_t *krefs);
+json_t	*km_bootstrap_args(const json_t *names, const json_t *krefs,
+	    const json_t *dev_names, const json_t *dev_krefs);
+json_t	*km_body(const json_t *capdata);
+const char *km_string(const json_t *v);
+json_t	*km_plain(const json_t *v);
+json_t	*km_extract(const json_t *capdata, const json_t *part);
+json_t	*km_args_with(const char *prefix, const json_t *tail);
 
 /* clist.c — vat-side refs ⇄ kernel refs */
 int	 clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
@@ -174,6 +194,8 @@ int	 kp_subscribe(struct kernel *k, const char *kpid, const char *vat);
 int	 kp_queue_message(struct kernel *k, const char *kpid, json_t *msg);
 json_t	*kp_data(struct kernel *k, const char *kpid);
 int	 kp_requeue(struct kernel *k, const char *kpid);
+int	 kp_send(struct kernel *k, const char *target, const char *method,
+	    const json_t *args, char **kpid);
 
 /* ksyscall.c — a vat's syscalls during a delivery */
 json_t	*ksys_handle(struct kernel *k, struct kvat *v, json_t *vso);
@@ -197,10 +219,31 @@ int	 kvat_load(struct kernel *k, char *errbuf, size_t errlen);
 struct kvat *kvat_find(struct kernel *k, const char *vat_id);
 size_t	 kvat_index(struct kernel *k, const char *vat_id);
 bool	 kvat_alive(struct kernel *k, const char *vat_id);
-int	 kvat_bring_online(struct kernel *k, struct kvat *v);
+int	 kvat_bring_online(struct kernel *k, struct kvat *v, char **why,
+	    bool *vat_fault);
 void	 kvat_offline(struct kvat *v);
 void	 kvat_resync(struct kernel *k);
-int	 kvat_terminate(struct kernel *k, struct kvat *v);
+int	 kvat_terminate(struct kernel *k, struct kvat *v, bool reject,
+	    const json_t *info);
+struct kvat *kvat_add(struct kernel *k, const char *vat_id);
+
+/* kcreate.c — dynamic vats: requests, the pseudo-crank's steps */
+int	 kcreate_request(struct kernel *k, const char *bundle_id,
+	    const json_t *opts, const json_t *args, char **vid, char **why);
+int	 kcreate_terminate(struct kernel *k, const char *vid,
+	    const json_t *reason, char **why);
+int	 kcreate_start(struct kernel *k, const char *vid, struct kvat **vat,
+	    json_t **vdo);
+int	 kcreate_finish(struct kernel *k, struct kvat *v);
+int	 kcreate_notify_terminated(struct kernel *k, const char *vid,
+	    bool reject, const json_t *info);
+int	 kcreate_list_edit(struct kernel *k, const char *key, const char *vid,
+	    bool add);
+
+/* vatadmin_device.c — the kernel's vatAdmin device */
+int	 vad_genesis(struct kernel *k, json_t *names, json_t *krefs);
+json_t	*vad_invoke(struct kernel *k, const char *dev, const char *dref,
+	    const char *method, const json_t *args);
 
 /* transcript.c — per-vat delivery records */
 int	 transcript_append(struct kernel *k, struct kvat *v, const char *vdo,

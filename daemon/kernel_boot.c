@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "daemon/bundles.h"
 #include "daemon/daemon.h"
+#include "daemon/kernel.h"
 #include "protocol/log.h"
 
 #define KERNEL_STATE_VERSION	"1"
@@ -131,13 +131,46 @@ kernel_boot_vat_order(const struct config *cfg)
 	return names;
 }
 
+static bool
+find_vat_named(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nvats; i++)
+		if (strcmp(cfg->vats[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The devices, sorted by name: the configured ones (recorded, not run:
+ * swingsetd has no device loader yet) and, when a vat named vatAdmin
+ * exists, the kernel's own vatAdmin device.
+ */
 static json_t *
 device_names(const struct config *cfg)
 {
-	json_t *names = json_array();
+	const char	**v = calloc(cfg->ndevices + 1, sizeof(char *));
+	json_t		 *names = json_array();
+	size_t		  n = 0;
 
-	for (size_t i = 0; names != NULL && i < cfg->ndevices; i++)
-		json_array_append_new(names, json_string(cfg->devices[i].name));
+	for (size_t i = 0; v != NULL && i < cfg->ndevices; i++)
+		v[n++] = cfg->devices[i].name;
+	if (v != NULL && find_vat_named(cfg, "vatAdmin"))
+		v[n++] = "vatAdmin";
+	if (v != NULL)
+		qsort(v, n, sizeof(char *), cmp_str);
+	for (size_t i = 0; v != NULL && names != NULL && i < n; i++)
+		json_array_append_new(names, json_string(v[i]));
+	if (v == NULL) {
+		json_decref(names);
+		names = NULL;
+	}
+	free(v);
 	return names;
 }
 
@@ -185,55 +218,56 @@ entry_bundle(const struct config *cfg, const struct config_vat *e,
 	}
 }
 
-/* "b0-" + SHA-256 of the bundle's canonical text (compact, sorted). */
-static char *
-bundle_id(const char *text)
-{
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
-	char		*id = malloc(3 + 64 + 1);
-
-	if (id == NULL || EVP_Digest(text, strlen(text), md, &mdlen,
-	    EVP_sha256(), NULL) != 1 || mdlen != 32) {
-		free(id);
-		return NULL;
-	}
-	memcpy(id, "b0-", 3);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(id + 3 + 2 * i, 3, "%02x", md[i]);
-	return id;
-}
-
 /* vN.source = {"bundleID": …}; the bundle itself into the bundles table
  * (first start only: a later start just compares the ID). */
 static int
 record_source(struct boot_sink *bs, const struct config *cfg,
-    const struct config_vat *v, const char *vid)
+    const struct config_vat *v, const char *key)
 {
 	const char	*why = "out of memory";
 	json_t		*b = entry_bundle(cfg, v, &why), *src = NULL;
-	char		*text = NULL, *id = NULL, key[96];
+	char		*text = NULL, *id = NULL;
 	int		 rc = STORE_ENOMEM;
 
 	if (b == NULL) {
-		if (bs->diff == NULL && asprintf(&bs->diff, "vats.%s: %s",
-		    v->name, why) < 0)
+		if (bs->diff == NULL && asprintf(&bs->diff, "%s.%s: %s",
+		    strncmp(key, "namedBundleID.", 14) == 0 ? "bundles" :
+		    "vats", v->name, why) < 0)
 			bs->diff = NULL;
 		return bs->check ? STORE_OK : STORE_EINVAL;
 	}
-	text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-	id = text ? bundle_id(text) : NULL;
-	src = id ? json_pack("{s:s}", "bundleID", id) : NULL;
-	snprintf(key, sizeof(key), "%s.source", vid);
+	if (bs->check) {
+		text = bundle_text(b);
+		id = text ? bundle_id(text) : NULL;
+	} else
+		rc = bundle_install(bs->st, b, &id);
+	src = id == NULL ? NULL : strncmp(key, "namedBundleID.", 14) == 0 ?
+	    json_string(id) : json_pack("{s:s}", "bundleID", id);
 	if (src != NULL)
-		rc = kv_put_json(bs, key, src);
-	if (rc == STORE_OK && !bs->check)
-		rc = store_put(bs->st, STORE_BUNDLES, id, strlen(id), text,
-		    strlen(text));
+		rc = json_is_string(src) ? kv_put_str(bs, key,
+		    json_string_value(src)) : kv_put_json(bs, key, src);
 	json_decref(b);
 	json_decref(src);
 	free(text);
 	free(id);
+	return rc;
+}
+
+/* namedBundleID.<name> for each entry of the configuration's bundles,
+ * each bundle installed. */
+static int
+record_bundles(struct boot_sink *bs, const struct config *cfg)
+{
+	char	*key;
+	int	 rc = STORE_OK;
+
+	for (size_t i = 0; rc == STORE_OK && i < cfg->nbundles; i++) {
+		if (asprintf(&key, "namedBundleID.%s", cfg->bundles[i].name) <
+		    0)
+			return STORE_ENOMEM;
+		rc = record_source(bs, cfg, &cfg->bundles[i], key);
+		free(key);
+	}
 	return rc;
 }
 
@@ -242,7 +276,7 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
     size_t n)
 {
 	const struct config_vat	*v = find_vat(cfg, name);
-	json_t			*opts;
+	json_t			*opts, *params;
 	char			 key[64], *namekey = NULL;
 	int			 rc;
 
@@ -262,9 +296,11 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
 	if (rc == STORE_OK)
 		rc = kv_put_json(st, key, opts);
 	snprintf(key, sizeof(key), "v%zu.vatParameters", n);
+	params = km_data(v->parameters);
 	if (rc == STORE_OK)
-		rc = kv_put_json(st, key, v->parameters);
-	snprintf(key, sizeof(key), "v%zu", n);
+		rc = params ? kv_put_json(st, key, params) : STORE_ENOMEM;
+	json_decref(params);
+	snprintf(key, sizeof(key), "v%zu.source", n);
 	if (rc == STORE_OK)
 		rc = record_source(st, cfg, v, key);
 	free(namekey);
@@ -272,24 +308,48 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
 	return rc;
 }
 
-static int
-record_devices(struct boot_sink *st, const struct config *cfg)
+static const struct config_vat *
+find_device(const struct config *cfg, const char *name)
 {
-	char	*key = NULL, id[64];
-	int	 rc = STORE_OK;
+	for (size_t i = 0; i < cfg->ndevices; i++)
+		if (strcmp(cfg->devices[i].name, name) == 0)
+			return &cfg->devices[i];
+	return NULL;
+}
 
-	for (size_t i = 0; rc == STORE_OK && i < cfg->ndevices; i++) {
-		if (asprintf(&key, "device.name.%s", cfg->devices[i].name) < 0)
+/* device.name.<n> = dN in name order; dN.deviceParameters for the
+ * configured ones.  A configured device may not take the vatAdmin name
+ * when the kernel provides that device. */
+static int
+record_devices(struct boot_sink *st, const struct config *cfg,
+    const json_t *names)
+{
+	const struct config_vat	*dev;
+	const char		*name;
+	char			*key = NULL, id[64];
+	size_t			 i;
+	int			 rc = STORE_OK;
+
+	if (find_vat_named(cfg, "vatAdmin") && find_device(cfg, "vatAdmin")) {
+		if (st->diff == NULL && asprintf(&st->diff, "devices.vatAdmin: "
+		    "swingsetd provides the vatAdmin device itself (there is "
+		    "a vatAdmin vat); remove it from the configuration") < 0)
+			st->diff = NULL;
+		return st->check ? STORE_OK : STORE_EINVAL;
+	}
+	for (i = 0; rc == STORE_OK && i < json_array_size(names); i++) {
+		name = json_string_value(json_array_get(names, i));
+		if (asprintf(&key, "device.name.%s", name) < 0)
 			return STORE_ENOMEM;
 		snprintf(id, sizeof(id), "d%zu", i + 1);
 		rc = kv_put_str(st, key, id);
 		free(key);
 		snprintf(id, sizeof(id), "d%zu.deviceParameters", i + 1);
-		if (rc == STORE_OK)
-			rc = kv_put_json(st, id, cfg->devices[i].parameters);
+		if (rc == STORE_OK && (dev = find_device(cfg, name)) != NULL)
+			rc = kv_put_json(st, id, dev->parameters);
 	}
 	if (rc == STORE_OK)
-		rc = kv_put_fmt(st, "device.nextID", "%zu", cfg->ndevices + 1);
+		rc = kv_put_fmt(st, "device.nextID", "%zu", i + 1);
 	return rc;
 }
 
@@ -342,7 +402,9 @@ boot_writes(struct boot_sink *st, const struct config *cfg)
 	if (rc == STORE_OK)
 		rc = kv_put_json(st, "device.names", devs);
 	if (rc == STORE_OK)
-		rc = record_devices(st, cfg);
+		rc = record_devices(st, cfg, devs);
+	if (rc == STORE_OK)
+		rc = record_bundles(st, cfg);
 	if (rc == STORE_OK && cfg->bootstrap != NULL)
 		rc = kv_put_str(st, "kernel.bootstrapVat", "v1");
 	if (rc == STORE_OK)

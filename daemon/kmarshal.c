@@ -6,6 +6,7 @@
  * capdata (a message's method name; whether data is a single reference).
  * Bodies are "#" + compact JSON; record keys sorted.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +95,8 @@ km_methargs(const char *method, const json_t *args)
 	return enc;
 }
 
-static json_t *
-body_value(const json_t *cd)
+json_t *
+km_body(const json_t *cd)
 {
 	const char *body = json_string_value(json_object_get(cd, "body"));
 
@@ -108,7 +109,7 @@ body_value(const json_t *cd)
 char *
 km_method_name(const json_t *methargs)
 {
-	json_t		*v = body_value(methargs);
+	json_t		*v = km_body(methargs);
 	const char	*m = json_string_value(json_array_get(v, 0));
 	char		*out;
 
@@ -125,7 +126,7 @@ km_method_name(const json_t *methargs)
 const char *
 km_single_slot(const json_t *cd)
 {
-	json_t		*v = body_value(cd);
+	json_t		*v = km_body(cd);
 	const char	*s = json_string_value(v);
 	const char	*out = NULL;
 	char		*end;
@@ -149,17 +150,16 @@ cmp_pair(const void *a, const void *b)
 	    0)), json_string_value(json_array_get(*(json_t *const *)b, 0)));
 }
 
-/*
- * bootstrap(vats, devices): vats = record name -> root (sorted by name),
- * devices = {} (no devices yet).  names and krefs are parallel arrays.
- */
-json_t *
-km_bootstrap_args(const json_t *names, const json_t *krefs)
+/* A record name -> "$i.Alleged: <iface>" sorted by name, its krefs
+ * appended to slots (i counts on from what slots holds). */
+static json_t *
+ref_record(const json_t *names, const json_t *krefs, const char *iface,
+    json_t *slots)
 {
 	size_t	 n = json_array_size(names), i;
 	json_t	**pairs = calloc(n ? n : 1, sizeof(json_t *));
-	json_t	*rec = json_object(), *slots = json_array(), *args, *out;
-	char	 ref[64], *text;
+	json_t	*rec = json_object();
+	char	 ref[96];
 
 	for (i = 0; pairs != NULL && i < n; i++)
 		pairs[i] = json_pack("[O, O]", json_array_get(names, i),
@@ -167,17 +167,175 @@ km_bootstrap_args(const json_t *names, const json_t *krefs)
 	if (pairs != NULL)
 		qsort(pairs, n, sizeof(json_t *), cmp_pair);
 	for (i = 0; pairs != NULL && i < n; i++) {
-		snprintf(ref, sizeof(ref), "$%zu.Alleged: root", i);
+		snprintf(ref, sizeof(ref), "$%zu.Alleged: %s",
+		    json_array_size(slots), iface);
 		json_object_set_new(rec, json_string_value(
 		    json_array_get(pairs[i], 0)), json_string(ref));
 		json_array_append(slots, json_array_get(pairs[i], 1));
 		json_decref(pairs[i]);
 	}
 	free(pairs);
-	args = json_pack("[s, [o, {}]]", "bootstrap", rec);
+	return rec;
+}
+
+/*
+ * bootstrap(vats, devices): vats = record name -> root, devices = record
+ * name -> device node, each sorted by name.  names and krefs are
+ * parallel arrays.
+ */
+json_t *
+km_bootstrap_args(const json_t *names, const json_t *krefs,
+    const json_t *dev_names, const json_t *dev_krefs)
+{
+	json_t	*slots = json_array(), *vats, *devs, *args, *out;
+	char	*text;
+
+	vats = ref_record(names, krefs, "root", slots);
+	devs = ref_record(dev_names, dev_krefs, "device", slots);
+	args = json_pack("[s, [o, o]]", "bootstrap", vats, devs);
 	text = dump(args, JSON_PRESERVE_ORDER);
 	out = capdata(text, slots);
 	free(text);
 	json_decref(args);
+	return out;
+}
+
+/* The plain string a smallcaps-encoded value stands for (borrowed from
+ * v), or NULL when v is not a string or is a special value ("$0", …). */
+const char *
+km_string(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (s == NULL || strlen(s) != json_string_length(v))
+		return NULL;
+	if (s[0] == '!')
+		return s + 1;
+	return s[0] != '\0' && strchr(SMALLCAPS_SPECIAL, s[0]) ? NULL : s;
+}
+
+/* The plain JSON a smallcaps value encodes (new reference), or NULL when
+ * it holds anything but plain data: references, undefined, bigints, … */
+json_t *
+km_plain(const json_t *v)
+{
+	json_t		*copy = NULL, *e, *mv = (json_t *)(uintptr_t)v;
+	const char	*key, *s;
+	size_t		 i;
+	int		 rc = 0;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		s = km_string(v);
+		return s ? json_string(s) : NULL;
+	case JSON_ARRAY:
+		copy = json_array();
+		json_array_foreach(mv, i, e)
+			if (copy != NULL)
+				rc |= json_array_append_new(copy, km_plain(e));
+		break;
+	case JSON_OBJECT:
+		copy = json_object();
+		json_object_foreach(mv, key, e)
+			if (copy != NULL)
+				rc |= key[0] == '#' ? -1 : json_object_set_new(
+				    copy, key, km_plain(e));
+		break;
+	default:
+		return json_incref(mv);
+	}
+	if (rc != 0) {
+		json_decref(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+/* Rewrite the slot indexes in v (in place) through map, which numbers
+ * the slots in the order first seen; into slots, the krefs. */
+static int
+renumber(json_t *v, const json_t *from, json_t *map, json_t *slots)
+{
+	const char	*s, *key;
+	char		*end, *ns, idx[32];
+	unsigned long	 n;
+	json_t		*e, *have;
+	size_t		 i;
+	int		 rc = 0;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			rc |= renumber(e, from, map, slots);
+		return rc;
+	}
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, e)
+			rc |= renumber(e, from, map, slots);
+		return rc;
+	}
+	s = json_string_value(v);
+	if (s == NULL || (s[0] != '$' && s[0] != '&') || s[1] < '0' ||
+	    s[1] > '9')
+		return 0;
+	n = strtoul(s + 1, &end, 10);
+	if ((*end != '\0' && *end != '.') || json_array_get(from, n) == NULL)
+		return -1;
+	snprintf(idx, sizeof(idx), "%lu", n);
+	if ((have = json_object_get(map, idx)) == NULL) {
+		have = json_integer((json_int_t)json_array_size(slots));
+		json_object_set_new(map, idx, have);
+		json_array_append(slots, json_array_get(from, n));
+	}
+	if (asprintf(&ns, "%c%lld%s", s[0], (long long)json_integer_value(have),
+	    end) < 0)
+		return -1;
+	rc = json_string_set(v, ns);
+	free(ns);
+	return rc;
+}
+
+/*
+ * A part of some capdata's value as capdata of its own: part (encoded, a
+ * piece of cd's body) is copied and its slot references renumbered from
+ * cd's slots; NULL (or undefined) stands for undefined.  NULL on a
+ * reference to a slot cd does not have.
+ */
+json_t *
+km_extract(const json_t *cd, const json_t *part)
+{
+	json_t	*copy = part ? json_deep_copy(part) : json_string("#undefined");
+	json_t	*map = json_object(), *slots = json_array(), *out = NULL;
+	char	*text = NULL;
+
+	if (copy != NULL && map != NULL && slots != NULL &&
+	    renumber(copy, json_object_get(cd, "slots"), map, slots) == 0 &&
+	    (text = dump(copy, JSON_PRESERVE_ORDER)) != NULL) {
+		out = capdata(text, slots);
+		slots = NULL;
+	}
+	free(text);
+	json_decref(copy);
+	json_decref(map);
+	json_decref(slots);
+	return out;
+}
+
+/*
+ * args capdata "#[a, b, …]" for a kernel-made message: prefix (compact
+ * JSON of plain values, already encoded, e.g. "\"v6\",true") followed
+ * by the value of tail (capdata whose slots are kept).
+ */
+json_t *
+km_args_with(const char *prefix, const json_t *tail)
+{
+	const char	*body = json_string_value(json_object_get(tail, "body"));
+	char		*text;
+	json_t		*out;
+
+	if (body == NULL || body[0] != '#' || asprintf(&text, "[%s,%s]",
+	    prefix, body + 1) < 0)
+		return NULL;
+	out = capdata(text, json_deep_copy(json_object_get(tail, "slots")));
+	free(text);
 	return out;
 }

@@ -247,3 +247,30 @@ kp_data(struct kernel *k, const char *kpid)
 	free(slots);
 	return cd;
 }
+
+/*
+ * Queue target~.method(args) from the kernel, with a new result promise
+ * that the run-queue decides; *kpid gets it (malloc'd) when kpid is not
+ * NULL.  args is capdata whose body is "#[…]".
+ */
+int
+kp_send(struct kernel *k, const char *target, const char *method,
+    const json_t *args, char **kpid)
+{
+	json_t	*ma = km_methargs(method, args), *item = NULL;
+	char	*kp = NULL;
+	int	 rc = ma ? kp_new(k, NULL, &kp) : STORE_ENOMEM;
+
+	if (rc == STORE_OK)
+		item = json_pack("{s:s, s:s, s:{s:O, s:s}}", "type", "send",
+		    "target", target, "msg", "methargs", ma, "result", kp);
+	if (rc == STORE_OK)
+		rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
+	json_decref(item);
+	json_decref(ma);
+	if (kpid != NULL && rc == STORE_OK)
+		*kpid = kp;
+	else
+		free(kp);
+	return rc;
+}

@@ -5,8 +5,10 @@
  * JSON is written compact with keys in insertion order, always by the same
  * code, so equal inputs give equal bytes.
  *
- * The run-queue: "runQueue" = JSON [head, tail]; items at
- * "runQueue.<i>" for head <= i < tail, each a JSON object.
+ * Queues: "runQueue" = JSON [head, tail]; items at "runQueue.<i>" for
+ * head <= i < tail, each a JSON object.  The vat-creation queue has the
+ * same shape under "createQueue", its items the vat IDs (JSON strings)
+ * in allocation order.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -101,82 +103,84 @@ kst_alloc(struct kernel *k, const char *counter, uint64_t first,
 }
 
 /*
- * The bounds are read from the store once and then kept in memory: every
- * change goes through queue_set_bounds().  A crank abort rolls the store
- * back under them, so kernel.c forgets them there (kst_forget_queue).
+ * A queue's bounds are read from the store once and then kept in memory:
+ * every change goes through queue_set_bounds().  A crank abort rolls the
+ * store back under them, so kernel.c forgets them there
+ * (kst_forget_queue).
  */
-static int
-queue_bounds(struct kernel *k, uint64_t *head, uint64_t *tail)
+static void
+queue_bounds(struct kernel *k, struct kqueue *q, uint64_t *head,
+    uint64_t *tail)
 {
-	json_t *q;
+	json_t *b;
 
-	if (!k->rq_known) {
-		q = kst_get_json(k, "runQueue");
-		k->rq_head = k->rq_tail = 1;
-		if (q != NULL) {
-			k->rq_head = (uint64_t)json_integer_value(
-			    json_array_get(q, 0));
-			k->rq_tail = (uint64_t)json_integer_value(
-			    json_array_get(q, 1));
+	if (!q->known) {
+		b = kst_get_json(k, q->key);
+		q->head = q->tail = 1;
+		if (b != NULL) {
+			q->head = (uint64_t)json_integer_value(
+			    json_array_get(b, 0));
+			q->tail = (uint64_t)json_integer_value(
+			    json_array_get(b, 1));
 		}
-		json_decref(q);
-		k->rq_known = true;
+		json_decref(b);
+		q->known = true;
 	}
-	*head = k->rq_head;
-	*tail = k->rq_tail;
-	return 0;
+	*head = q->head;
+	*tail = q->tail;
 }
 
 static int
-queue_set_bounds(struct kernel *k, uint64_t head, uint64_t tail)
+queue_set_bounds(struct kernel *k, struct kqueue *q, uint64_t head,
+    uint64_t tail)
 {
-	int rc = kst_putf(k, "runQueue", "[%" PRIu64 ",%" PRIu64 "]", head,
-	    tail);
+	int rc = kst_putf(k, q->key, "[%" PRIu64 ",%" PRIu64 "]", head, tail);
 
 	if (rc == STORE_OK) {
-		k->rq_head = head;
-		k->rq_tail = tail;
+		q->head = head;
+		q->tail = tail;
 	} else
-		k->rq_known = false;
+		q->known = false;
 	return rc;
 }
 
 void
 kst_forget_queue(struct kernel *k)
 {
-	k->rq_known = false;
+	k->runq.known = false;
+	k->createq.known = false;
 }
 
-/* Append item (borrowed) to the run-queue. */
+/* Append item (borrowed) to queue q. */
 int
-kst_enqueue(struct kernel *k, json_t *item)
+kst_push(struct kernel *k, struct kqueue *q, const json_t *item)
 {
 	uint64_t	head, tail;
-	char		key[48];
+	char		key[64];
 	int		rc;
 
-	queue_bounds(k, &head, &tail);
-	snprintf(key, sizeof(key), "runQueue.%" PRIu64, tail);
+	queue_bounds(k, q, &head, &tail);
+	snprintf(key, sizeof(key), "%s.%" PRIu64, q->key, tail);
 	if ((rc = kst_put_json(k, key, item)) != STORE_OK)
 		return rc;
-	return queue_set_bounds(k, head, tail + 1);
+	return queue_set_bounds(k, q, head, tail + 1);
 }
 
-/* Take the head item (new reference), or NULL when empty. */
+/* Take q's head item (new reference), or NULL when empty. */
 json_t *
-kst_dequeue(struct kernel *k)
+kst_shift(struct kernel *k, struct kqueue *q)
 {
 	uint64_t	 head, tail;
-	char		 key[48];
+	char		 key[64];
 	json_t		*item;
 
-	queue_bounds(k, &head, &tail);
+	queue_bounds(k, q, &head, &tail);
 	if (head >= tail)
 		return NULL;
-	snprintf(key, sizeof(key), "runQueue.%" PRIu64, head);
+	snprintf(key, sizeof(key), "%s.%" PRIu64, q->key, head);
 	if ((item = kst_get_json(k, key)) == NULL)
 		return NULL;
-	if (kst_del(k, key) != STORE_OK || queue_set_bounds(k, head + 1,
+	if (kst_del(k, key) != STORE_OK || queue_set_bounds(k, q, head + 1,
 	    tail) != STORE_OK) {
 		json_decref(item);
 		return NULL;
@@ -184,11 +188,44 @@ kst_dequeue(struct kernel *k)
 	return item;
 }
 
+/* Item i (0 = head) of q, without taking it (new reference), or NULL. */
+json_t *
+kst_peek(struct kernel *k, struct kqueue *q, uint64_t i)
+{
+	uint64_t	head, tail;
+	char		key[64];
+
+	queue_bounds(k, q, &head, &tail);
+	if (head + i >= tail)
+		return NULL;
+	snprintf(key, sizeof(key), "%s.%" PRIu64, q->key, head + i);
+	return kst_get_json(k, key);
+}
+
 uint64_t
-kst_queue_length(struct kernel *k)
+kst_length(struct kernel *k, struct kqueue *q)
 {
 	uint64_t head, tail;
 
-	queue_bounds(k, &head, &tail);
+	queue_bounds(k, q, &head, &tail);
 	return tail - head;
+}
+
+/* The run-queue. */
+int
+kst_enqueue(struct kernel *k, json_t *item)
+{
+	return kst_push(k, &k->runq, item);
+}
+
+json_t *
+kst_dequeue(struct kernel *k)
+{
+	return kst_shift(k, &k->runq);
+}
+
+uint64_t
+kst_queue_length(struct kernel *k)
+{
+	return kst_length(k, &k->runq);
 }

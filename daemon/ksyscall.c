@@ -278,6 +278,78 @@ sys_exit(struct kernel *k, struct kvat *v, json_t *vso)
 	return ksys_ok(NULL);
 }
 
+/* Does capdata (kernel slots) carry a promise? */
+static bool
+has_promise(const json_t *cd)
+{
+	json_t	*s;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(cd, "slots"), i, s)
+		if (strncmp(json_string_value(s), "kp", 2) == 0)
+			return true;
+	return false;
+}
+
+/* The device's answer, its slots translated for the vat. */
+static json_t *
+device_answer(struct kernel *k, struct kvat *v, json_t *r)
+{
+	json_t	*cd;
+
+	if (r == NULL)
+		return ksys_store_failed(k, STORE_ENOMEM);
+	if (strcmp(json_string_value(json_array_get(r, 0)), "ok") != 0)
+		return r;
+	cd = clist_capdata_to_vat(k, v, json_array_get(r, 1));
+	json_decref(r);
+	return cd ? ksys_ok(cd) : ksys_store_failed(k, STORE_ENOMEM);
+}
+
+/*
+ * ["callNow", dref, method, args]: a device invocation, synchronous,
+ * inside this syscall (kernel-semantics §11).  The target must be a
+ * device node the vat imported; promises may not be passed.
+ */
+static json_t *
+sys_call_now(struct kernel *k, struct kvat *v, json_t *vso)
+{
+	const char	*method = json_string_value(json_array_get(vso, 2));
+	json_t		*target = json_array_get(vso, 1), *args, *r;
+	char		*kd = NULL, key[96], *dev = NULL, *dref = NULL;
+	bool		 good;
+	int		 rc;
+
+	if (json_array_size(vso) != 4 || method == NULL ||
+	    !ksys_ref_ok(target) || strncmp(json_string_value(target), "d-",
+	    2) != 0)
+		return ksys_illegal(k, v, "callNow: malformed");
+	if ((rc = clist_to_kref(k, v, json_string_value(target), false, &kd))
+	    != STORE_OK)
+		return rc == 1 ? ksys_illegal(k, v, "callNow: unknown device "
+		    "node %s", json_string_value(target)) :
+		    ksys_store_failed(k, rc);
+	args = clist_capdata_to_kernel(k, v, json_array_get(vso, 3), &good);
+	if (!good || has_promise(args)) {
+		free(kd);
+		json_decref(args);
+		return ksys_illegal(k, v, "callNow: %s", good ? "promises "
+		    "cannot be passed to a device" : "bad args or slot");
+	}
+	snprintf(key, sizeof(key), "%s.owner", kd);
+	if ((dev = kst_get(k, key)) != NULL) {
+		snprintf(key, sizeof(key), "%s.c.%s", dev, kd);
+		dref = kst_get(k, key);
+	}
+	r = dref == NULL ? ksys_store_failed(k, STORE_ESTATE) :
+	    device_answer(k, v, vad_invoke(k, dev, dref, method, args));
+	free(kd);
+	free(dev);
+	free(dref);
+	json_decref(args);
+	return r;
+}
+
 json_t *
 ksys_handle(struct kernel *k, struct kvat *v, json_t *vso)
 {
@@ -294,6 +366,8 @@ ksys_handle(struct kernel *k, struct kvat *v, json_t *vso)
 		return sys_resolve(k, v, vso);
 	if (strcmp(tag, "exit") == 0)
 		return sys_exit(k, v, vso);
+	if (strcmp(tag, "callNow") == 0)
+		return sys_call_now(k, v, vso);
 	if (strncmp(tag, "vatstore", 8) == 0)
 		return ksys_vatstore(k, v, tag + 8, vso);
 	if (strcmp(tag, "dropImports") == 0 ||

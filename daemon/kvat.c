@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/bundles.h"
 #include "daemon/daemon.h"
 #include "daemon/kernel.h"
 #include "protocol/log.h"
@@ -55,25 +56,25 @@ in_array(const json_t *arr, const char *s)
 	return false;
 }
 
+/* Fill in v for vat id, from its recorded options. */
 static int
-kvat_load_one(struct kernel *k, struct kvat *v, const char *name,
-    const json_t *terminated)
+kvat_init(struct kernel *k, struct kvat *v, const char *id, const char *name,
+    bool dynamic, const json_t *terminated)
 {
-	char	 key[256], *id;
+	char	 key[64];
 	json_t	*opts;
 
-	snprintf(key, sizeof(key), "vat.name.%s", name);
-	if ((id = kst_get(k, key)) == NULL || strlen(id) >= sizeof(v->id)) {
-		free(id);
+	if (strlen(id) >= sizeof(v->id))
 		return -1;
-	}
 	v->k = k;
 	snprintf(v->id, sizeof(v->id), "%s", id);
-	free(id);
-	v->name = strdup(name);
+	v->dynamic = dynamic;
 	snprintf(key, sizeof(key), "%s.options", v->id);
 	opts = kst_get_json(k, key);
 	v->pipelining = json_is_true(json_object_get(opts, "enablePipelining"));
+	if (name == NULL)
+		name = json_string_value(json_object_get(opts, "name"));
+	v->name = strdup(name ? name : id);
 	json_decref(opts);
 	v->state = in_array(terminated, v->id) ? KVAT_TERMINATED :
 	    KVAT_OFFLINE;
@@ -81,30 +82,114 @@ kvat_load_one(struct kernel *k, struct kvat *v, const char *name,
 	return v->name ? 0 : -1;
 }
 
+/* Append a new entry to the table (which only grows: pointers stay). */
+static struct kvat *
+kvat_append(struct kernel *k)
+{
+	struct kvat **nv = realloc(k->vats, (k->nvats + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return NULL;
+	k->vats = nv;
+	if ((nv[k->nvats] = calloc(1, sizeof(struct kvat))) == NULL)
+		return NULL;
+	return nv[k->nvats++];
+}
+
+static void
+kvat_free(struct kvat *v)
+{
+	kvat_offline(v);
+	free(v->name);
+	free(v);
+}
+
+/* A dynamic vat's entry, added to the table (its options recorded). */
+struct kvat *
+kvat_add(struct kernel *k, const char *vat_id)
+{
+	json_t		*term = kst_get_json(k, "vats.terminated");
+	struct kvat	*v = kvat_append(k);
+
+	if (v != NULL && kvat_init(k, v, vat_id, NULL, true, term) == -1) {
+		k->nvats--;
+		free(v->name);
+		free(v);
+		v = NULL;
+	}
+	json_decref(term);
+	return v;
+}
+
+static int
+cmp_vat_id(const void *a, const void *b)
+{
+	unsigned long x = strtoul(json_string_value(*(json_t *const *)a) + 1,
+	    NULL, 10), y = strtoul(json_string_value(*(json_t *const *)b) + 1,
+	    NULL, 10);
+
+	return x < y ? -1 : x > y;
+}
+
+/* The dynamic vats, live and terminated, in creation (ID) order. */
+static json_t *
+dynamic_ids(struct kernel *k, const json_t *term)
+{
+	json_t	*ids = kst_get_json(k, "vat.dynamicIDs"), *x, **v;
+	json_t	*out = json_array();
+	size_t	 i, n = 0;
+
+	if (!json_is_array(ids))
+		ids = (json_decref(ids), json_array());
+	/* a terminated vat that is not static (loaded already) is dynamic */
+	json_array_foreach(term, i, x)
+		if (json_is_string(x) && kvat_find(k, json_string_value(x)) ==
+		    NULL && !in_array(ids, json_string_value(x)))
+			json_array_append(ids, x);
+	v = calloc(json_array_size(ids) + 1, sizeof(json_t *));
+	json_array_foreach(ids, i, x)
+		if (v != NULL && json_is_string(x) && json_string_value(x)[0]
+		    == 'v')
+			v[n++] = x;
+	if (v != NULL)
+		qsort(v, n, sizeof(json_t *), cmp_vat_id);
+	for (i = 0; v != NULL && i < n; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	json_decref(ids);
+	return out;
+}
+
 int
 kvat_load(struct kernel *k, char *errbuf, size_t errlen)
 {
-	json_t	*names = kst_get_json(k, "vat.names");
-	json_t	*term = kst_get_json(k, "vats.terminated");
-	size_t	 i;
-	int	 rc = 0;
+	json_t		*names = kst_get_json(k, "vat.names");
+	json_t		*term = kst_get_json(k, "vats.terminated"), *dyn, *x;
+	struct kvat	*v;
+	char		 key[256], *id;
+	size_t		 i;
+	int		 rc = 0;
 
-	k->nvats = json_array_size(names);
-	k->vats = calloc(k->nvats ? k->nvats : 1, sizeof(struct kvat *));
-	if (k->vats == NULL)
-		rc = -1;
-	for (i = 0; rc == 0 && i < k->nvats; i++) {
-		if ((k->vats[i] = calloc(1, sizeof(struct kvat))) == NULL)
+	json_array_foreach(names, i, x) {
+		snprintf(key, sizeof(key), "vat.name.%s", json_string_value(x));
+		id = kst_get(k, key);
+		if (id == NULL || (v = kvat_append(k)) == NULL ||
+		    kvat_init(k, v, id, json_string_value(x), false, term))
 			rc = -1;
-		else
-			rc = kvat_load_one(k, k->vats[i], json_string_value(
-			    json_array_get(names, i)), term);
+		free(id);
+		if (rc == -1)
+			break;
 	}
+	dyn = rc == 0 ? dynamic_ids(k, term) : NULL;
+	json_array_foreach(dyn, i, x)
+		if (rc == 0 && kvat_add(k, json_string_value(x)) == NULL)
+			rc = -1;
 	if (rc == -1)
 		snprintf(errbuf, errlen, "the vat table in the state is "
 		    "damaged or memory ran out");
 	json_decref(names);
 	json_decref(term);
+	json_decref(dyn);
 	return rc;
 }
 
@@ -282,30 +367,36 @@ static const struct vatworker_callbacks kvat_cb = {
 	.failed = on_failed,
 };
 
-/* The vat's bundle, from vN.source {"bundleID": …} and the bundles table. */
+/* The vat's bundle, from vN.source {"bundleID": …} and the bundles
+ * table; NULL with err when it is not installed. */
 static json_t *
-kvat_bundle(struct kernel *k, struct kvat *v)
+kvat_bundle(struct kernel *k, struct kvat *v, char *err, size_t errlen)
 {
 	char		 key[64];
 	json_t		*src, *bundle = NULL;
 	const char	*id;
-	const void	*val;
-	size_t		 len;
 
 	snprintf(key, sizeof(key), "%s.source", v->id);
 	src = kst_get_json(k, key);
 	id = json_string_value(json_object_get(src, "bundleID"));
-	if (id != NULL && store_get(k->st, STORE_BUNDLES, id, strlen(id),
-	    &val, &len) == STORE_OK)
-		bundle = json_loadb(val, len, 0, NULL);
+	if (id != NULL)
+		bundle = bundle_get(k->st, id);
+	if (bundle == NULL)
+		snprintf(err, errlen, "bundle %s is not installed", id ? id :
+		    "(none recorded)");
 	json_decref(src);
 	return bundle;
 }
 
-/* Start the vat's worker; kernel_vat_ready() or kernel_vat_failed()
- * follows from the loop.  -1 when it cannot even start (logged). */
+/*
+ * Start the vat's worker; kernel_vat_ready() or kernel_vat_failed()
+ * follows from the loop.  -1 when it cannot even start, with *why
+ * (malloc'd); *vat_fault says whether the vat's own records are the
+ * cause (its bundle is not installed) rather than this machine.
+ */
 int
-kvat_bring_online(struct kernel *k, struct kvat *v)
+kvat_bring_online(struct kernel *k, struct kvat *v, char **why,
+    bool *vat_fault)
 {
 	struct vatworker_spec	 spec = { 0 };
 	json_t			*opts, *bundle, *lso;
@@ -314,7 +405,7 @@ kvat_bring_online(struct kernel *k, struct kvat *v)
 
 	snprintf(key, sizeof(key), "%s.options", v->id);
 	opts = kst_get_json(k, key);
-	bundle = kvat_bundle(k, v);
+	bundle = kvat_bundle(k, v, err, sizeof(err));
 	lso = json_pack("{s:b, s:b}", "enableDisavow", 0,
 	    "relaxDurabilityRules", k->d->cfg->relax_durability_rules);
 	spec.manager_type = json_string_value(json_object_get(opts,
@@ -327,16 +418,19 @@ kvat_bring_online(struct kernel *k, struct kvat *v)
 	spec.liveslots_options = lso;
 	spec.max_frame = k->max_frame;
 	spec.timeout = k->timeout;
-	if (bundle == NULL || spec.command == NULL)
-		snprintf(err, sizeof(err), "%s", bundle == NULL ? "its bundle "
-		    "is missing from the state" : "no worker command for its "
-		    "manager type");
-	else if ((rc = vatworker_start(k->loop, &spec, &kvat_cb, v, &v->vw,
-	    err, sizeof(err))) == 0)
+	*vat_fault = bundle == NULL;
+	if (bundle != NULL && spec.command == NULL)
+		snprintf(err, sizeof(err), "no worker command for manager "
+		    "type '%s' (daemon.workers)", spec.manager_type ?
+		    spec.manager_type : "?");
+	else if (bundle != NULL && (rc = vatworker_start(k->loop, &spec,
+	    &kvat_cb, v, &v->vw, err, sizeof(err))) == 0)
 		v->state = KVAT_STARTING;
-	if (rc == -1)
+	if (rc == -1) {
 		log_error("kernel", "%s: cannot start a worker: %s", v->id,
 		    err);
+		*why = strdup(err);
+	}
 	json_decref(opts);
 	json_decref(bundle);
 	json_decref(lso);
@@ -400,38 +494,54 @@ reject_decided(struct kernel *k, struct kvat *v)
 	return rc;
 }
 
-/* After a crank abort: a vat marked terminated by the aborted crank is
- * alive again (vats.terminated is the truth). */
+/*
+ * After a crank abort: a vat marked terminated by the aborted crank is
+ * alive again, and a dynamic vat the aborted crank added is gone again
+ * (vats.terminated and vat.dynamicIDs are the truth).
+ */
 void
 kvat_resync(struct kernel *k)
 {
-	json_t *term = kst_get_json(k, "vats.terminated");
+	json_t	*term = kst_get_json(k, "vats.terminated");
+	json_t	*dyn = kst_get_json(k, "vat.dynamicIDs");
+	size_t	 i, n = 0;
 
-	for (size_t i = 0; i < k->nvats; i++)
-		if (k->vats[i]->state == KVAT_TERMINATED &&
-		    !in_array(term, k->vats[i]->id))
-			k->vats[i]->state = KVAT_OFFLINE;
+	for (i = 0; i < k->nvats; i++) {
+		struct kvat *v = k->vats[i];
+
+		if (v->dynamic && !in_array(term, v->id) &&
+		    !in_array(dyn, v->id)) {
+			kvat_free(v);
+			continue;
+		}
+		if (v->state == KVAT_TERMINATED && !in_array(term, v->id))
+			v->state = KVAT_OFFLINE;
+		k->vats[n++] = v;
+	}
+	k->nvats = n;
 	json_decref(term);
+	json_decref(dyn);
 }
 
 /*
- * Terminate v inside the open crank: record it in vats.terminated, reject
- * the promises it decides with "vat terminated", and let its worker go.
- * Its objects stay; messages to them splat with "vat terminated".
+ * Terminate v inside the open crank: record it in vats.terminated (and
+ * out of vat.dynamicIDs), reject the promises it decides with "vat
+ * terminated", tell the vat-admin vat (vatTerminated(id, reject, info),
+ * info being kernel capdata), and let its worker go.  Its objects stay;
+ * messages to them splat with "vat terminated".
  */
 int
-kvat_terminate(struct kernel *k, struct kvat *v)
+kvat_terminate(struct kernel *k, struct kvat *v, bool reject,
+    const json_t *info)
 {
-	json_t	*term = kst_get_json(k, "vats.terminated");
-	int	 rc;
+	int rc = kcreate_list_edit(k, "vats.terminated", v->id, true);
 
-	if (term == NULL)
-		term = json_array();
-	json_array_append_new(term, json_string(v->id));
-	rc = kst_put_json(k, "vats.terminated", term);
-	json_decref(term);
+	if (rc == STORE_OK && v->dynamic)
+		rc = kcreate_list_edit(k, "vat.dynamicIDs", v->id, false);
 	if (rc == STORE_OK)
 		rc = reject_decided(k, v);
+	if (rc == STORE_OK)
+		rc = kcreate_notify_terminated(k, v->id, reject, info);
 	if (rc == STORE_OK) {
 		kvat_offline(v);
 		v->state = KVAT_TERMINATED;

@@ -52,7 +52,8 @@ reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
  * kernel's queue and vats.  Nothing here waits on a crank, so status
  * answers at any time, also while a crank waits on a worker (it then
  * shows the state inside that crank).  Vat creation is not queued yet:
- * creationQueueLength stays 0 until dynamic vats exist.
+ * creationQueueLength counts vats waiting to be created (not the one in
+ * its pseudo-crank, which the vat list shows as "creating").
  */
 static json_t *
 ops_status_object(struct daemon *d)
@@ -70,7 +71,8 @@ ops_status_object(struct daemon *d)
 	    "activityHash", hash,
 	    "committedActivityHash", committed,
 	    "runQueueLength", (json_int_t)kernel_run_queue_length(d->kernel),
-	    "creationQueueLength", (json_int_t)0,
+	    "creationQueueLength",
+	    (json_int_t)kernel_creation_queue_length(d->kernel),
 	    "vats", kernel_status_vats(d->kernel),
 	    "halted", kernel_halted(d->kernel),
 	    "running", kernel_running(d->kernel),
