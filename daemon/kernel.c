@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/daemon.h"
 #include "daemon/kernel.h"
@@ -30,6 +31,15 @@
 static void	crank_next(struct kernel *);
 static void	crank_terminate(struct kernel *, struct kvat *, const char *,
 		    const json_t *);
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void
 schedule(struct kernel *k)
@@ -148,6 +158,12 @@ crank_commit(struct kernel *k, uint64_t computrons)
 		return;
 	}
 	k->in_crank = false;
+	if (k->cr.creating && k->cr.t_done != 0) {
+		k->cstats.created++;
+		k->cstats.boot_wait_us += k->cr.t_ready - k->cr.t_start;
+		k->cstats.start_vat_us += k->cr.t_done - k->cr.t_ready;
+		k->cstats.commit_us += now_us() - k->cr.t_done;
+	}
 	cr_clear(k);
 	k->retries = 0;
 	k->run_done++;
@@ -276,6 +292,7 @@ crank_create(struct kernel *k)
 	}
 	k->in_crank = true;
 	k->cr.creating = true;
+	k->cr.t_start = now_us();
 	id = kst_shift(k, &k->createq);
 	rc = json_is_string(id) ? kcreate_start(k, json_string_value(id), &v,
 	    &vdo) : STORE_ESTATE;
@@ -343,6 +360,8 @@ crank_next(struct kernel *k)
 void
 kernel_vat_ready(struct kernel *k, struct kvat *v)
 {
+	if (k->in_crank && k->cr.vat == v && k->cr.creating)
+		k->cr.t_ready = now_us();
 	if (k->in_crank && k->cr.vat == v)
 		crank_deliver(k);
 }
@@ -362,6 +381,8 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 		crank_store_error(k, k->cr.store_rc);
 		return;
 	}
+	if (k->cr.creating)
+		k->cr.t_done = now_us();
 	if (r->status == SUP_DELIVERY_ERROR) {
 		crank_terminate(k, v, r->message ? r->message : "error", NULL);
 		return;
@@ -657,6 +678,12 @@ kernel_promise(struct kernel *k, const char *kpid)
 	free(state);
 	free(dec);
 	return out;
+}
+
+const struct kernel_creation_stats *
+kernel_creation_stats(const struct kernel *k)
+{
+	return &k->cstats;
 }
 
 uint64_t

@@ -57,6 +57,17 @@ int	 kernel_queue(struct kernel *k, const char *vat, const char *target,
 /* A promise's state as a JSON object (new reference), or NULL. */
 json_t	*kernel_promise(struct kernel *k, const char *kpid);
 
+/* Where pseudo-cranks spend their time (this process, not state): from
+ * the crank's start to the worker's ready handshake, then to startVat's
+ * answer, then to the commit; microseconds, summed. */
+struct kernel_creation_stats {
+	uint64_t	 created;	/* pseudo-cranks committed */
+	uint64_t	 boot_wait_us, start_vat_us, commit_us;
+};
+
+const struct kernel_creation_stats *kernel_creation_stats(
+	    const struct kernel *k);
+
 /* Status fields: run-queue length, vats, halted reason. */
 uint64_t kernel_run_queue_length(struct kernel *k);
 uint64_t kernel_creation_queue_length(struct kernel *k);
@@ -108,6 +119,7 @@ struct crank {
 	int		 store_rc;	/* a store failure inside the crank */
 	json_t		*route_hold;	/* keeps a retargeted kref alive */
 	bool		 creating;	/* a pseudo-crank: vat's startVat */
+	uint64_t	 t_start, t_ready, t_done;	/* its timing, µs */
 	bool		 sent;		/* the worker has the delivery */
 };
 
@@ -139,6 +151,7 @@ struct kernel {
 	unsigned	 retries;	/* machine faults in a row */
 	struct kqueue	 runq;		/* "runQueue" */
 	struct kqueue	 createq;	/* "createQueue": vats to create */
+	struct kernel_creation_stats cstats;
 	bool		 chained;	/* inside a crank started by a commit */
 };
 

@@ -59,11 +59,14 @@ static json_t *
 ops_status_object(struct daemon *d)
 {
 	char	 hash[STORE_HASH_HEXLEN + 1], committed[STORE_HASH_HEXLEN + 1];
+	const struct kernel_creation_stats *cs =
+	    kernel_creation_stats(d->kernel);
 
 	store_activity_hash(d->store, hash);
 	store_committed_activity_hash(d->store, committed);
 	return json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:o, "
-	    "s:s?, s:b, s:{s:s, s:s, s:I, s:I, s:I, s:I}}",
+	    "s:s?, s:b, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
+	    "s:I}}}",
 	    "version", SWINGSETD_VERSION,
 	    "height", (json_int_t)store_height(d->store),
 	    "crankNumber", (json_int_t)store_crank_count(d->store),
@@ -82,7 +85,12 @@ ops_status_object(struct daemon *d)
 	    "pid", (json_int_t)getpid(),
 	    "uptimeSeconds", (json_int_t)(time(NULL) - d->started),
 	    "clients", (json_int_t)control_client_count(d->control),
-	    "mapSize", (json_int_t)store_map_size(d->store));
+	    "mapSize", (json_int_t)store_map_size(d->store),
+	    "creation",
+	    "created", (json_int_t)cs->created,
+	    "bootWaitUs", (json_int_t)cs->boot_wait_us,
+	    "startVatUs", (json_int_t)cs->start_vat_us,
+	    "commitUs", (json_int_t)cs->commit_us);
 }
 
 static void
