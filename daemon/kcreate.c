@@ -311,7 +311,6 @@ kcreate_finish(struct kernel *k, struct kvat *v)
 		rc = args ? kp_send(k, admin, "newVatCallback", args, NULL) :
 		    STORE_ENOMEM;
 	}
-	log_info("kernel", "%s: created (root %s)", v->id, root ? root : "?");
 	json_decref(tail);
 	json_decref(args);
 	free(admin);

@@ -158,6 +158,10 @@ crank_commit(struct kernel *k, uint64_t computrons)
 		return;
 	}
 	k->in_crank = false;
+	if (k->cr.creating && k->cr.vat != NULL && k->cr.exiting == 0)
+		log_info("kernel", "%s: created in crank %" PRIu64 " (startVat: "
+		    "%zu syscalls, %zu vatstore writes)", k->cr.vat->id,
+		    store_crank_count(k->st), k->cr.sc_count, k->cr.vs_writes);
 	if (k->cr.creating && k->cr.t_done != 0) {
 		k->cstats.created++;
 		k->cstats.boot_wait_us += k->cr.t_ready - k->cr.t_start;

@@ -120,6 +120,7 @@ struct crank {
 	json_t		*route_hold;	/* keeps a retargeted kref alive */
 	bool		 creating;	/* a pseudo-crank: vat's startVat */
 	uint64_t	 t_start, t_ready, t_done;	/* its timing, µs */
+	size_t		 vs_writes;	/* vatstoreSet syscalls made */
 	bool		 sent;		/* the worker has the delivery */
 };
 

@@ -95,8 +95,10 @@ ksys_vatstore(struct kernel *k, struct kvat *v, const char *op, json_t *vso)
 		return vs_get(k, &r);
 	if (strcmp(op, "GetNextKey") == 0 && n == 2)
 		return vs_next(k, &r);
-	if (strcmp(op, "Set") == 0 && n == 3 && json_is_string(val))
+	if (strcmp(op, "Set") == 0 && n == 3 && json_is_string(val)) {
+		k->cr.vs_writes++;
 		return vs_write(k, &r, val);
+	}
 	if (strcmp(op, "Delete") == 0 && n == 2)
 		return vs_write(k, &r, NULL);
 	return ksys_illegal(k, v, "vatstore%s: malformed", op);

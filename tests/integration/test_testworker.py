@@ -622,6 +622,7 @@ class TestVatAdmin(WorkerCase):
         w.message("o+0", '#["newVatCallback",["v6",{"rootObject":'
                   '"$0.Alleged: undefined"}]]', ["o-50"], result="p-62")
         self.assertUpcalls(w, [
+            '["testLog","vatAdmin: newVatCallback v6 rootObject"]',
             resolve("p-61", '#{"adminNode":"$0.Alleged: adminNode",'
                     '"root":"$1.Alleged: undefined"}', ["o+11", "o-50"]),
             resolve("p-62", UNDEF)])
@@ -637,7 +638,9 @@ class TestVatAdmin(WorkerCase):
             resolve("p-64", UNDEF)])
         w.message("o+0", '#["vatTerminated",["v6",true,"oops"]]',
                   result="p-65")
-        self.assertUpcalls(w, [resolve("p-63", '#"oops"', rejected=True),
+        self.assertUpcalls(w, ['["testLog","vatAdmin: vatTerminated v6 '
+                               'reject"]',
+                               resolve("p-63", '#"oops"', rejected=True),
                                resolve("p-65", UNDEF)])
         # a later done() gets the same outcome at once
         w.message("o+11", '#["done",[]]', result="p-66")
@@ -650,6 +653,7 @@ class TestVatAdmin(WorkerCase):
                   '"Error: bad vat refuses to start","name":"Error"}]]',
                   result="p-62")
         self.assertUpcalls(w, [
+            '["testLog","vatAdmin: vatTerminated v7 reject"]',
             resolve("p-61", '#{"#error":"Vat Creation Error: Error: Error: '
                     'bad vat refuses to start","name":"Error"}',
                     rejected=True),
@@ -658,7 +662,8 @@ class TestVatAdmin(WorkerCase):
         self.create(w, "v8", "p-63")
         w.message("o+0", '#["newVatCallback",["v8",{"error":"no bundle"}]]',
                   result=None)
-        self.assertUpcalls(w, [resolve(
+        self.assertUpcalls(w, ['["testLog","vatAdmin: newVatCallback v8 '
+                               'error"]', resolve(
             "p-63", '#{"#error":"Vat Creation Error: no bundle",'
             '"name":"Error"}', rejected=True)])
         w.message("o+0", '#["newVatCallback",["v8",{"rootObject":'
@@ -700,7 +705,8 @@ class TestVatAdmin(WorkerCase):
     def test_vat_terminated_for_unknown_vat_is_ignored(self):
         w = self.booted("vatAdmin")
         w.message("o+0", '#["vatTerminated",["v5",false,"x"]]', result=None)
-        self.assertEqual(w.upcalls, [])
+        self.assertEqual(w.upcalls,
+                         [b'["testLog","vatAdmin: vatTerminated v5 resolve"]'])
 
 
 class TestCreateVatScript(WorkerCase):

@@ -255,6 +255,9 @@ va_root_new_vat(struct tw_call *call)
 	if (va_get(call->vat, "pending", vat_id) == NULL)
 		return syscall_test_log(call->vat, "vatAdmin: newVatCallback"
 		    " for %s, which is not pending", vat_id);
+	if (syscall_test_log(call->vat, "vatAdmin: newVatCallback %s %s",
+	    vat_id, root ? "rootObject" : "error") == -1)
+		return -1;
 	if (root == NULL)
 		return va_reject_pending(call->vat, vat_id,
 		    json_object_get(info, "error"));
@@ -288,6 +291,10 @@ va_root_terminated(struct tw_call *call)
 		return 0;
 	}
 	call_return(call, NULL);
+	if (syscall_test_log(call->vat, "vatAdmin: vatTerminated %s %s", vat_id,
+	    json_is_true(json_array_get(call->args, 1)) ? "reject" :
+	    "resolve") == -1)
+		return -1;
 	if (info == NULL)
 		info = undef = marshal_undefined();
 	rc = va_reject_pending(call->vat, vat_id, info);
