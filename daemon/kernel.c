@@ -562,14 +562,7 @@ kernel_close(struct kernel *k)
 	if (ev_is_active(&k->step))
 		ev_idle_stop(k->loop, &k->step);
 	crank_abort(k);
-	for (size_t i = 0; k->vats != NULL && i < k->nvats; i++) {
-		if (k->vats[i] == NULL)		/* a load that failed midway */
-			continue;
-		kvat_offline(k->vats[i]);
-		free(k->vats[i]->name);
-		free(k->vats[i]);
-	}
-	free(k->vats);
+	kvat_free_all(k);
 	free(k->halted);
 	free(k);
 }

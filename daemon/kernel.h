@@ -138,6 +138,8 @@ struct kernel {
 	struct kvat	**vats;		/* each kvat stays put: workers and
 					   the crank hold pointers to it */
 	size_t		 nvats;
+	struct kvat	**graveyard;	/* entries of rolled-back creations */
+	size_t		 ngraveyard;
 	struct crank	 cr;
 	bool		 in_crank;	/* a crank transaction is open */
 	bool		 running;
@@ -240,6 +242,7 @@ void	 kvat_resync(struct kernel *k);
 int	 kvat_terminate(struct kernel *k, struct kvat *v, bool reject,
 	    const json_t *info);
 struct kvat *kvat_add(struct kernel *k, const char *vat_id);
+void	 kvat_free_all(struct kernel *k);
 
 /* kcreate.c — dynamic vats: requests, the pseudo-crank's steps */
 int	 kcreate_request(struct kernel *k, const char *bundle_id,

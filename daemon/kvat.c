@@ -104,6 +104,41 @@ kvat_free(struct kvat *v)
 	free(v);
 }
 
+/*
+ * Take v out of the table (its creation was rolled back).  Callers up the
+ * stack may still hold v, so it is kept, workerless, until kernel_close.
+ * false when the memory for that runs out: v stays in the table, offline.
+ */
+static bool
+kvat_bury(struct kernel *k, struct kvat *v)
+{
+	struct kvat **g = realloc(k->graveyard, (k->ngraveyard + 1) *
+	    sizeof(*g));
+
+	kvat_offline(v);
+	if (g == NULL) {
+		log_error("kernel", "%s: out of memory dropping the entry",
+		    v->id);
+		return false;
+	}
+	k->graveyard = g;
+	g[k->ngraveyard++] = v;
+	return true;
+}
+
+/* Free the table and the graveyard (kernel_close). */
+void
+kvat_free_all(struct kernel *k)
+{
+	for (size_t i = 0; k->vats != NULL && i < k->nvats; i++)
+		if (k->vats[i] != NULL)		/* a load that failed midway */
+			kvat_free(k->vats[i]);
+	for (size_t i = 0; i < k->ngraveyard; i++)
+		kvat_free(k->graveyard[i]);
+	free(k->vats);
+	free(k->graveyard);
+}
+
 /* A dynamic vat's entry, added to the table (its options recorded). */
 struct kvat *
 kvat_add(struct kernel *k, const char *vat_id)
@@ -510,10 +545,8 @@ kvat_resync(struct kernel *k)
 		struct kvat *v = k->vats[i];
 
 		if (v->dynamic && !in_array(term, v->id) &&
-		    !in_array(dyn, v->id)) {
-			kvat_free(v);
+		    !in_array(dyn, v->id) && kvat_bury(k, v))
 			continue;
-		}
 		if (v->state == KVAT_TERMINATED && !in_array(term, v->id))
 			v->state = KVAT_OFFLINE;
 		k->vats[n++] = v;
