@@ -1,9 +1,11 @@
 #!/bin/sh
 # demo.sh BINDIR — `make demo`: run swingsetd on the embedded default
-# (conf/demo.json: five vats on the native test worker; state in ./var,
-# socket ./var/control.sock) the way a block producer drives it: status,
-# run, a queued message, commit, status.  State persists in ./var, so each
-# run continues at the next height.
+# (conf/demo.json: six vats on the native test worker, the bootstrap
+# creating three more through vatAdmin; state in ./var, socket
+# ./var/control.sock) the way a block producer drives it: status, run
+# (watching the vats being created, each in its own pseudo-crank), a
+# queued message, commit, status.  State persists in ./var, so each run
+# continues at the next height.
 set -eu
 bin=${1:-bin}
 mkdir -p var
@@ -12,7 +14,8 @@ export SWINGSET_SOCKET=$sock
 ctl() { "$bin/swingctl" "$@"; }
 
 echo "== starting swingsetd --config conf/demo.json (log: var/demo.log)"
-lines_before=$(wc -l < var/demo.log 2>/dev/null || echo 0)
+lines_before=0
+[ -f var/demo.log ] && lines_before=$(wc -l < var/demo.log)
 "$bin/swingsetd" --config conf/demo.json >>var/demo.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -22,6 +25,10 @@ until ctl status >/dev/null 2>&1; do
 	if [ $i -gt 200 ] || ! kill -0 $pid 2>/dev/null; then
 		echo "swingsetd did not come up; last log lines:" >&2
 		tail -20 var/demo.log >&2
+		if grep -q 'does not match the state' var/demo.log; then
+			echo "(./var holds state made with another conf/demo.json:" \
+			    "remove ./var to start afresh)" >&2
+		fi
 		exit 1
 	fi
 	sleep 0.05
@@ -31,8 +38,26 @@ echo "== swingctl status (before)"
 ctl status
 height=$(ctl --json status | sed 's/.*"height":\([0-9]*\).*/\1/')
 next=$((height + 1))
-echo "== swingctl run   (startVat for each vat, then bootstrap's script)"
-ctl run
+echo "== swingctl run   (startVat for each vat, then bootstrap's script,"
+echo "   which creates vats w0, w1, w2: their workers take 300 ms to boot)"
+ctl run > var/demo-run.out &
+runpid=$!
+# while the run goes on, status still answers: show the vats being made
+last=
+while kill -0 $runpid 2>/dev/null; do
+	now=$(ctl status 2>/dev/null | grep -E ' (creating|queued) ' || true)
+	if [ -n "$now" ] && [ "$now" != "$last" ]; then
+		echo "   status during the run:"
+		echo "$now"
+		last=$now
+	fi
+	sleep 0.05
+done
+wait $runpid
+cat var/demo-run.out
+echo "   the kernel's crank log:"
+tail -n +"$((lines_before + 1))" var/demo.log |
+    sed -n 's/.*kernel: \(v[0-9]*: created in crank .*\)/   \1/p'
 echo "== swingctl queue --vat bob incr; swingctl run"
 kpid=$(ctl --json queue --vat bob incr | sed 's/.*"kpid":"\([^"]*\)".*/\1/')
 ctl run
