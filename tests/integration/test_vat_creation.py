@@ -217,6 +217,15 @@ class Failures(Creation):
         self.assertEqual({v["vatID"]: v["state"] for v in st["vats"]},
                          dict(states, v1="offline", v2="offline",
                               v3="offline", v7="offline"))
+        # ... and rebuilds them by replay (good0's startVat included)
+        kpid = d.ok("queue", vat="bootstrap", method="run", args=capdata([[
+            {"send": "@child:good0", "method": "incr", "log": True}]]))
+        r = d.ok("run")
+        self.assertIsNone(r["halted"], d.log()[-2000:])
+        self.assertEqual(d.ok("promise", kpid=kpid["kpid"])["state"],
+                         "fulfilled")
+        self.assertEqual(outcome(d)["bootstrap"][-1], "child:good0.incr -> 1")
+        self.assertIn("v3: replayed 1 deliveries", d.log())
         d.stop()
 
     def test_terminate_with_failure(self):
