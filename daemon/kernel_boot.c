@@ -476,7 +476,9 @@ kernel_boot(struct daemon *d)
 	if ((rc = store_crank_commit(d->store)) != STORE_OK)
 		goto fail;
 	log_info("kernel", "first start: recorded %zu vats and %zu devices "
-	    "in the open block", d->cfg->nvats, d->cfg->ndevices);
+	    "in the open block", d->cfg->nvats, d->cfg->ndevices +
+	    (find_vat_named(d->cfg, "vatAdmin") &&
+	    !find_device(d->cfg, "vatAdmin")));
 	return 0;
 fail:
 	log_error("kernel", "first-start crank failed: %s: %s",
