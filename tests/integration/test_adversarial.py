@@ -91,6 +91,72 @@ class Vatstore(DaemonTest):
         self.assertIn('answer ["ok","x\\u0000y"]', d.log())
 
 
+def call(dref, method, body="#[]", slots=()):
+    return ["callNow", dref, method, {"body": body, "slots": list(slots)}]
+
+
+class DeviceCalls(DaemonTest):
+    """callNow from the bootstrap vat, which receives the vatAdmin device
+    as d-70 in bootstrap(): a device's error is an answer, not a death;
+    a device node the vat does not hold, or a promise passed to a device,
+    is an illegal syscall."""
+
+    def start_with(self, syscalls):
+        kid = {"moduleFormat": "testworker", "vat": "counter", "options": {}}
+        cfg = default_config(self.tmp, {
+            "bootstrap": fake(on="message", syscalls=syscalls),
+            "vatAdmin": fake()})
+        cfg["bundles"] = {"kid": {"bundle": kid}}
+        cfg["daemon"]["workers"] = {"testworker": FAKE}
+        d = self.daemon(cfg)
+        self.assertEqual(d.ok("run")["stopped"], "idle")
+        return d, {v["name"]: v["state"] for v in d.status()["vats"]}
+
+    def test_device_answers_and_errors(self):
+        d, states = self.start_with([
+            call("d-70", "frob"),
+            call("d-70", "createMeter", '#["+100","+10"]'),
+            call("d-70", "getBundleIDByName", '#["nope"]'),
+            call("d-70", "getNamedBundleCap", '#["kid"]'),
+            call("d-71", "getBundleID"),
+            call("d-71", "explode"),
+            call("d-70", "getBundleCap", '#["b0-00"]'),
+            call("d-70", "getBundleCap", '#["not an id"]'),
+            call("d-70", "createByBundleID", '#["b0-00",{"name":"bad name!"}]'),
+            call("d-70", "createByBundleID", '#["b0-00",{"meterID":"m1"}]'),
+            call("d-70", "terminateWithFailure", '#["v1","x"]'),
+            call("d-70", "terminateWithFailure", '#["v99","x"]')])
+        self.assertEqual(states["bootstrap"], "ready")
+        d.stop()
+        log = d.log()
+        for answer in (
+                "vatAdmin device: unknown method 'frob'",
+                "vatAdmin device: createMeter: meters are not supported",
+                "unregistered bundle name 'nope'",
+                'answer ["ok",{"body":"#\\"$0.Alleged: device node\\"",'
+                '"slots":["d-71"]}]',
+                'answer ["ok",{"body":"#\\"b0-',
+                "bundlecap: unknown method 'explode'",
+                'answer ["ok",{"body":"#\\"#undefined\\"","slots":[]}]',
+                "getBundleCap: not a bundle ID",
+                "option 'name' must match",
+                "meters are not supported by swingsetd yet",
+                "terminateWithFailure: v1 is a static vat",
+                "terminateWithFailure: no vat v99"):
+            self.assertIn(answer, log)
+
+    def test_unknown_device_node_is_illegal(self):
+        d, states = self.start_with([call("d-77", "getBundleID")])
+        self.assertEqual(states["bootstrap"], "terminated")
+        self.assertIn("callNow: unknown device node d-77", d.log())
+
+    def test_promise_to_device_is_illegal(self):
+        d, states = self.start_with([
+            call("d-70", "getBundleIDByName", '#["$0"]', ["p+5"])])
+        self.assertEqual(states["bootstrap"], "terminated")
+        self.assertIn("promises cannot be passed to a device", d.log())
+
+
 class RebuildFailure(DaemonTest):
     def test_rebuild_failure_halts_instead_of_terminating(self):
         marker = os.path.join(self.tmp, "booted")
