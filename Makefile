@@ -99,7 +99,12 @@ $(BIN)/bench_control: $(addprefix $(BUILD)/,$(BENCH_OBJS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/bench_pingpong: $(addprefix $(BUILD)/,bench/bench_pingpong.o \
-    tools/ctl_client.o $(PROTOCOL_OBJS))
+    bench/bench_util.o tools/ctl_client.o $(PROTOCOL_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/bench_create: $(addprefix $(BUILD)/,bench/bench_create.o \
+    bench/bench_util.o tools/ctl_client.o $(PROTOCOL_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -133,7 +138,8 @@ demo: deps
 	@sh tools/demo.sh $(BIN)
 
 bench: deps
-	$(MAKE) all $(BIN)/bench_control $(BIN)/bench_pingpong
+	$(MAKE) all $(BIN)/bench_control $(BIN)/bench_pingpong \
+	    $(BIN)/bench_create
 	@sh bench/run.sh $(BIN)
 
 # ---- install ------------------------------------------------------------

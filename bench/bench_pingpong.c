@@ -28,16 +28,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "tools/ctl_client.h"
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Sum of the first schedstat field (ns on a CPU) over pid's threads. */
 static int64_t
@@ -69,26 +61,11 @@ cpu_ns(long pid)
 	return sum;
 }
 
+/* A control request that must succeed. */
 static json_t *
 call(struct ctl_client *c, const char *op, json_t *fields)
 {
-	json_t	*resp, *res;
-	char	 err[256];
-
-	if (ctl_client_call(c, op, fields, 600000, &resp, err, sizeof(err)) !=
-	    CTL_CLIENT_OK) {
-		fprintf(stderr, "bench_pingpong: %s: %s\n", op, err);
-		exit(1);
-	}
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		char *s = json_dumps(resp, JSON_COMPACT);
-
-		fprintf(stderr, "bench_pingpong: %s failed: %s\n", op, s);
-		exit(1);
-	}
-	res = json_incref(json_object_get(resp, "result"));
-	json_decref(resp);
-	return res;
+	return bench_call("bench_pingpong", c, op, fields);
 }
 
 struct pids {
@@ -151,7 +128,7 @@ main(int argc, char **argv)
 	    "bootstrap", "method", "run", "args", args)));
 	get_pids(&c, &pids, &height);
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	d0 = cpu_ns(pids.daemon);
 	while (!idle) {
 		int64_t tc;
@@ -166,13 +143,13 @@ main(int argc, char **argv)
 			return 1;
 		}
 		json_decref(res);
-		tc = now_ns();
+		tc = bench_now_ns();
 		json_decref(call(&c, "commit", json_pack("{s:I}", "height",
 		    (json_int_t)++height)));
-		commit_ns += now_ns() - tc;
+		commit_ns += bench_now_ns() - tc;
 		blocks++;
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	d1 = cpu_ns(pids.daemon);
 	/*
 	 * Workers start lazily and a rebuilt one has a new pid: read them

@@ -44,14 +44,37 @@
 # 4. The same clean run with daemon.cpuAffinity set to the last CPU (the
 #    daemon pins itself; its workers inherit the mask).
 #
+# 5. Dynamic vat creation: a daemon with a bootstrap vat (parallel
+#    script steps), the vatAdmin vat and a named bundle `kid` (testworker
+#    `counter` whose startVat writes 50 vatstore keys).  bench_create
+#    first creates one vat untimed (boot, the vatAdminService, a warm
+#    binary), then queues bootstrap.run([N createVat steps]) and drives
+#    blocks as a producer does until idle; the figure is committed
+#    creations / wall time from that `queue` to the last commit.  Every
+#    created vat keeps its worker process, so N stays modest (500
+#    processes, a few fds each, well inside this machine's limits).
+#    Each creation is one pseudo-crank (spawn + ready handshake,
+#    startVat, root export + newVatCallback + commit) plus the ordinary
+#    cranks of createVat, callNow and the callbacks; the per-vat split of
+#    the pseudo-crank comes from the daemon's own counters in `status`
+#    (daemon.creation: bootWaitUs, startVatUs, commitUs), differenced
+#    over the timed part: boot wait = spawn to ready, startVat = ready to
+#    its answer (including the kernel executing its syscalls), kernel
+#    work after startVat = root export, newVatCallback, transcript and
+#    the crank's commit.
+#
 # BENCH_PINGPONG_N (default 50000), BENCH_PROFILE_N (20000) and
 # BENCH_BLOCK (cranks per block, 1000) tune the ping-pong;
 # BENCH_PERF_OUT=DIR keeps perf.data and the full split there.
+# BENCH_CREATE_N (vats to create, default 500) and BENCH_CREATE_BLOCK
+# (cranks per block, 200) tune the creation run.
 set -eu
 bin=${1:-bin}
 n=${BENCH_PINGPONG_N:-50000}
 nprof=${BENCH_PROFILE_N:-20000}
 block=${BENCH_BLOCK:-1000}
+ncreate=${BENCH_CREATE_N:-500}
+cblock=${BENCH_CREATE_BLOCK:-200}
 bindir=$(cd "$bin" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
@@ -67,15 +90,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_daemon NAME VATS-JSON: a daemon on $tmp/NAME, run by $launch (a
-# command prefix, or empty); sets $pid, $sock.
+# start_daemon NAME VATS-JSON [MORE-JSON]: a daemon on $tmp/NAME, run by
+# $launch (a command prefix, or empty); MORE-JSON is more top-level keys
+# (`"bundles":{…},`); sets $pid, $sock.
 launch=
 start_daemon() {
 	mkdir -p "$tmp/$1"
 	sock="$tmp/$1/control.sock"
 	cat >"$tmp/$1/config.json" <<CONF
 {"bootstrap":"bootstrap","defaultManagerType":"testworker",
- "vats":{$2},
+ "vats":{$2},${3:-}
  "daemon":{"stateDir":"$tmp/$1/state","socket":"$sock","logLevel":"warn",
   ${affinity:-}"workers":{"testworker":["$bindir/testworker"]}}}
 CONF
@@ -95,8 +119,12 @@ stop_daemon() {
 	pid=
 }
 
+# tw NAME BEHAVIOUR [OPTIONS-JSON]: a vats entry for a testworker vat.
 tw() {
-	printf '"%s":{"bundle":{"moduleFormat":"testworker","vat":"%s"}}' "$1" "$2"
+	opts=
+	[ -z "${3:-}" ] || opts=",\"options\":$3"
+	printf '"%s":{"bundle":{"moduleFormat":"testworker","vat":"%s"%s}}' \
+	    "$1" "$2" "$opts"
 }
 
 # ---- 1. control socket ----------------------------------------------------
@@ -230,3 +258,11 @@ start_daemon pinned "$(tw bootstrap bootstrap),$(tw carol pingpong),$(tw dave pi
     "pingpong with cpuAffinity $cpu" | grep '^bench:'
 stop_daemon
 affinity=
+
+# ---- 5. dynamic vat creation ------------------------------------------------
+kid='{"moduleFormat":"testworker","vat":"counter","options":{"startWrites":50}}'
+start_daemon create \
+    "$(tw bootstrap bootstrap '{"parallel":true}'),$(tw vatAdmin vatAdmin)" \
+    "\"bundles\":{\"kid\":{\"bundle\":$kid}},"
+"$bin/bench_create" "$sock" "$ncreate" "$cblock"
+stop_daemon
