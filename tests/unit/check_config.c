@@ -445,7 +445,8 @@ START_TEST(t_shipped_configs)
 	    errs.n ? errs.v[0].message : "?");
 	ck_assert_str_eq(cfg->default_manager_type, "testworker");
 	ck_assert_str_eq(cfg->bootstrap, "bootstrap");
-	ck_assert_uint_eq(cfg->nvats, 5);
+	ck_assert_uint_eq(cfg->nvats, 6);
+	ck_assert_uint_eq(cfg->nbundles, 1);
 	p = xasprintf("%s/var", cwd);
 	ck_assert_str_eq(cfg->daemon.state_dir, p);
 	free(p);
