@@ -69,10 +69,8 @@ take_option(const char *key, char type, const json_t *v, json_t *rec)
 	if (strcmp(key, "name") == 0 && !name_ok(s))
 		return json_decref(plain), "must match ^[A-Za-z0-9._-]+$ and "
 		    "be shorter than 200 characters";
-	if (strcmp(key, "managerType") == 0 && strcmp(s, "xsnap") &&
-	    strcmp(s, "xs-worker") && strcmp(s, "testworker"))
-		return json_decref(plain), "names a manager swingsetd cannot "
-		    "run (it runs xsnap, xs-worker and testworker)";
+	if (strcmp(key, "managerType") == 0 && strcmp(s, "xs-worker") == 0)
+		json_string_set(plain, "xsnap");
 	if (strcmp(key, "critical") == 0 && json_is_true(plain))
 		return json_decref(plain), "critical dynamic vats are not "
 		    "supported by swingsetd yet";
@@ -81,6 +79,40 @@ take_option(const char *key, char type, const json_t *v, json_t *rec)
 		    "swingsetd yet";
 	json_object_set_new(rec, key, plain);
 	return NULL;
+}
+
+/*
+ * Whether a static vat runs on manager type mt.  A dynamic vat may use
+ * only those: the daemon checked at start that they have workers, and the
+ * answer depends on the state alone, not on this node's worker settings.
+ */
+static bool
+manager_in_use(struct kernel *k, const char *mt)
+{
+	json_t	*names = kst_get_json(k, "vat.names"), *x, *opts;
+	char	*key, *id;
+	size_t	 i;
+	bool	 found = false;
+
+	json_array_foreach(names, i, x) {
+		if (found || asprintf(&key, "vat.name.%s",
+		    json_string_value(x)) < 0)
+			continue;
+		id = kst_get(k, key);
+		free(key);
+		key = NULL;
+		if (id != NULL && asprintf(&key, "%s.options", id) >= 0) {
+			opts = kst_get_json(k, key);
+			found = json_is_string(json_object_get(opts,
+			    "managerType")) && strcmp(json_string_value(
+			    json_object_get(opts, "managerType")), mt) == 0;
+			json_decref(opts);
+			free(key);
+		}
+		free(id);
+	}
+	json_decref(names);
+	return found;
 }
 
 /* The recorded options from the request's options record (encoded);
@@ -122,6 +154,16 @@ options_record(struct kernel *k, const json_t *enc, char **why)
 		json_object_set_new(rec, "managerType", json_string(mt));
 		free(mt);
 	}
+	mt = (char *)(uintptr_t)json_string_value(json_object_get(rec,
+	    "managerType"));
+	if (mt == NULL || !manager_in_use(k, mt)) {
+		if (asprintf(why, "managerType '%s' is not one this kernel's "
+		    "static vats use, so it may have no worker here",
+		    mt ? mt : "?") < 0)
+			*why = NULL;
+		json_decref(rec);
+		return NULL;
+	}
 	return rec;
 }
 
@@ -160,8 +202,10 @@ kcreate_request(struct kernel *k, const char *bundle_id, const json_t *opts,
 		return *why ? STORE_OK : STORE_ENOMEM;
 	}
 	rc = kst_alloc(k, "vat.nextID", 1, &n);
-	if (rc == STORE_OK && asprintf(vid, "v%" PRIu64, n) < 0)
+	if (rc == STORE_OK && asprintf(vid, "v%" PRIu64, n) < 0) {
+		*vid = NULL;
 		rc = STORE_ENOMEM;
+	}
 	src = json_pack("{s:s}", "bundleID", bundle_id);
 	snprintf(key, sizeof(key), "v%" PRIu64 ".options", n);
 	if (rc == STORE_OK)
@@ -254,6 +298,15 @@ kcreate_terminate(struct kernel *k, const char *vid, const json_t *reason,
 		    STORE_ENOMEM : STORE_OK;
 	if (v->state == KVAT_TERMINATED)
 		return STORE_OK;
+	if (k->in_crank && k->cr.vat == v) {
+		/* the caller itself, mid-delivery: end its crank as
+		 * exit(failure, reason) would */
+		if (k->cr.exiting == 0) {
+			k->cr.exiting = 2;
+			k->cr.exit_info = json_deep_copy(reason);
+		}
+		return STORE_OK;
+	}
 	return kvat_terminate(k, v, true, reason);
 }
 

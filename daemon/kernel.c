@@ -55,6 +55,8 @@ step_cb(struct ev_loop *loop, ev_idle *w, int revents)
 
 	(void)revents;
 	ev_idle_stop(loop, w);
+	if (!k->in_crank)
+		kvat_empty_graveyard(k);	/* nothing on the stack holds them */
 	crank_next(k);
 }
 
@@ -197,6 +199,8 @@ crank_terminate(struct kernel *k, struct kvat *v, const char *why,
     const json_t *info)
 {
 	json_t	*reason = info ? json_deep_copy(info) : km_error(why);
+
+	/* reason is built before the abort: why may point into the crank */
 	char	 vid[sizeof(v->id)];
 	bool	 creating = k->cr.creating;
 	int	 rc;
@@ -392,8 +396,11 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 		return;
 	}
 	if (k->cr.illegal) {
+		json_t *e = km_error(KSYS_PREPARE_TO_DIE);
+
 		crank_terminate(k, v, k->cr.why ? k->cr.why :
-		    "illegal syscall", NULL);
+		    "illegal syscall", e);
+		json_decref(e);
 		return;
 	}
 	if (k->cr.exiting == 2) {
@@ -733,6 +740,10 @@ kernel_status_vats(struct kernel *k)
 	}
 	for (uint64_t i = 0; arr != NULL && (id = kst_peek(k, &k->createq,
 	    i)) != NULL; i++) {
+		if (kvat_find(k, json_string_value(id)) != NULL) {
+			json_decref(id);	/* terminated while queued */
+			continue;
+		}
 		json_array_append_new(arr, json_pack("{s:O, s:o, s:s, s:n, "
 		    "s:I}", "vatID", id, "name", queued_name(k, id), "state",
 		    "queued", "pid", "deliveries", (json_int_t)0));

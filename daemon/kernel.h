@@ -190,6 +190,7 @@ const char *km_string(const json_t *v);
 json_t	*km_plain(const json_t *v);
 json_t	*km_extract(const json_t *capdata, const json_t *part);
 json_t	*km_args_with(const char *prefix, const json_t *tail);
+json_t	*km_normalise(const json_t *capdata);
 
 /* clist.c — vat-side refs ⇄ kernel refs */
 int	 clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
@@ -214,6 +215,7 @@ int	 kp_send(struct kernel *k, const char *target, const char *method,
 	    const json_t *args, char **kpid);
 
 /* ksyscall.c — a vat's syscalls during a delivery */
+#define KSYS_PREPARE_TO_DIE "syscall translation error: prepare to die"
 json_t	*ksys_handle(struct kernel *k, struct kvat *v, json_t *vso);
 json_t	*ksys_ok(json_t *v);
 json_t	*ksys_illegal(struct kernel *k, struct kvat *v, const char *fmt, ...)
@@ -243,6 +245,7 @@ int	 kvat_terminate(struct kernel *k, struct kvat *v, bool reject,
 	    const json_t *info);
 struct kvat *kvat_add(struct kernel *k, const char *vat_id);
 void	 kvat_free_all(struct kernel *k);
+void	 kvat_empty_graveyard(struct kernel *k);
 
 /* kcreate.c — dynamic vats: requests, the pseudo-crank's steps */
 int	 kcreate_request(struct kernel *k, const char *bundle_id,

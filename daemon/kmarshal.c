@@ -339,3 +339,41 @@ km_args_with(const char *prefix, const json_t *tail)
 	free(text);
 	return out;
 }
+
+/* Drop liveslots' errorId from every error record in v (in place). */
+static void
+drop_error_ids(json_t *v)
+{
+	const char	*key;
+	json_t		*e;
+	size_t		 i;
+
+	if (json_is_object(v) && json_object_get(v, "#error") != NULL)
+		json_object_del(v, "errorId");
+	if (json_is_object(v))
+		json_object_foreach(v, key, e)
+			drop_error_ids(e);
+	json_array_foreach(v, i, e)
+		drop_error_ids(e);
+}
+
+/*
+ * Capdata a vat handed the kernel to keep and pass on (an exit's info),
+ * unserialized and serialized again: its body must be smallcaps JSON,
+ * unused slots go, error records lose their errorId.  NULL when it is not
+ * capdata.
+ */
+json_t *
+km_normalise(const json_t *cd)
+{
+	json_t	*v = json_is_array(json_object_get(cd, "slots")) ?
+		    km_body(cd) : NULL;
+	json_t	*out;
+
+	if (v == NULL)
+		return NULL;
+	drop_error_ids(v);
+	out = km_extract(cd, v);
+	json_decref(v);
+	return out;
+}

@@ -225,13 +225,16 @@ route_start_vat(struct kernel *k, const json_t *item, struct kvat **vat,
 
 	if (vid == NULL || !kvat_alive(k, vid))
 		return STORE_OK;
-	snprintf(key, sizeof(key), "%s.vatParameters", vid);
-	params = kst_get_json(k, key);
-	cd = km_data(params ? params : json_object());
-	json_decref(params);
-	if (cd == NULL)
-		return STORE_ENOMEM;
 	*vat = kvat_find(k, vid);
+	snprintf(key, sizeof(key), "%s.vatParameters", vid);
+	if ((params = kst_get_json(k, key)) == NULL)
+		params = json_pack("{s:s, s:[]}", "body", "#{}", "slots");
+	cd = params ? clist_capdata_to_vat(k, *vat, params) : NULL;
+	json_decref(params);
+	if (cd == NULL) {
+		*vat = NULL;
+		return STORE_ENOMEM;
+	}
 	*vdo = json_pack("[s, o]", "startVat", cd);
 	return *vdo ? STORE_OK : STORE_ENOMEM;
 }

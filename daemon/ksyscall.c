@@ -18,7 +18,6 @@
 #include "daemon/kernel.h"
 #include "protocol/log.h"
 
-#define PREPARE_TO_DIE	"syscall translation error: prepare to die"
 
 json_t *
 ksys_ok(json_t *v)
@@ -42,7 +41,7 @@ ksys_illegal(struct kernel *k, struct kvat *v, const char *fmt, ...)
 		k->cr.why = why;
 	} else
 		free(why);
-	return json_pack("[s, s]", "error", PREPARE_TO_DIE);
+	return json_pack("[s, s]", "error", KSYS_PREPARE_TO_DIE);
 }
 
 /* A store failure inside a syscall: the crank cannot be kept. */
@@ -261,15 +260,20 @@ sys_resolve(struct kernel *k, struct kvat *v, json_t *vso)
 static json_t *
 sys_exit(struct kernel *k, struct kvat *v, json_t *vso)
 {
-	json_t	*info;
-	bool	 good;
+	json_t	*info, *kinfo;
+	bool	 good = false;
 
 	if (json_array_size(vso) != 3 || !json_is_boolean(json_array_get(vso,
 	    1)))
 		return ksys_illegal(k, v, "exit: malformed");
-	info = clist_capdata_to_kernel(k, v, json_array_get(vso, 2), &good);
-	if (!good)
+	info = km_normalise(json_array_get(vso, 2));
+	kinfo = info ? clist_capdata_to_kernel(k, v, info, &good) : NULL;
+	json_decref(info);
+	info = kinfo;
+	if (info == NULL || !good) {
+		json_decref(info);
 		return ksys_illegal(k, v, "exit: bad info");
+	}
 	if (k->cr.exiting == 0) {
 		k->cr.exiting = json_is_true(json_array_get(vso, 1)) ? 2 : 1;
 		k->cr.exit_info = info;

@@ -126,6 +126,16 @@ kvat_bury(struct kernel *k, struct kvat *v)
 	return true;
 }
 
+/* Free the entries of rolled-back creations, once no caller can hold
+ * them (between cranks, from the loop). */
+void
+kvat_empty_graveyard(struct kernel *k)
+{
+	for (size_t i = 0; i < k->ngraveyard; i++)
+		kvat_free(k->graveyard[i]);
+	k->ngraveyard = 0;
+}
+
 /* Free the table and the graveyard (kernel_close). */
 void
 kvat_free_all(struct kernel *k)
@@ -181,7 +191,11 @@ dynamic_ids(struct kernel *k, const json_t *term)
 		if (json_is_string(x) && kvat_find(k, json_string_value(x)) ==
 		    NULL && !in_array(ids, json_string_value(x)))
 			json_array_append(ids, x);
-	v = calloc(json_array_size(ids) + 1, sizeof(json_t *));
+	if ((v = calloc(json_array_size(ids) + 1, sizeof(json_t *))) == NULL) {
+		json_decref(ids);
+		json_decref(out);
+		return NULL;
+	}
 	json_array_foreach(ids, i, x)
 		if (v != NULL && json_is_string(x) && json_string_value(x)[0]
 		    == 'v')
@@ -199,7 +213,8 @@ int
 kvat_load(struct kernel *k, char *errbuf, size_t errlen)
 {
 	json_t		*names = kst_get_json(k, "vat.names");
-	json_t		*term = kst_get_json(k, "vats.terminated"), *dyn, *x;
+	json_t		*term = kst_get_json(k, "vats.terminated"), *x;
+	json_t		*dyn = NULL;
 	struct kvat	*v;
 	char		 key[256], *id;
 	size_t		 i;
@@ -215,7 +230,8 @@ kvat_load(struct kernel *k, char *errbuf, size_t errlen)
 		if (rc == -1)
 			break;
 	}
-	dyn = rc == 0 ? dynamic_ids(k, term) : NULL;
+	if (rc == 0 && (dyn = dynamic_ids(k, term)) == NULL)
+		rc = -1;
 	json_array_foreach(dyn, i, x)
 		if (rc == 0 && kvat_add(k, json_string_value(x)) == NULL)
 			rc = -1;
@@ -387,6 +403,13 @@ on_failed(struct vatworker *vw, void *arg, enum vatworker_failure why,
 			    worker_fault_is_vat(wf));
 
 	(void)vw;
+	/* the words SwingSet's xsnap manager uses for the meter exits */
+	if (vat_fault && wf == WORKER_FAULT_VAT_COMPUTE)
+		msg = "Compute meter exceeded";
+	else if (vat_fault && wf == WORKER_FAULT_VAT_MEMORY)
+		msg = "Allocate meter exceeded";
+	else if (vat_fault && wf == WORKER_FAULT_VAT_STACK)
+		msg = "Stack meter exceeded";
 	kvat_offline(v);
 	if (rebuilding)
 		log_warnx("kernel", "%s: worker lost while being rebuilt: %s",

@@ -74,8 +74,10 @@ dev_node(struct kernel *k, const char *dev, const char *dref, char **kref)
 		return STORE_OK;
 	if ((rc = kst_alloc(k, "kd.nextID", 30, &n)) != STORE_OK)
 		return rc;
-	if (asprintf(kref, "kd%" PRIu64, n) < 0)
+	if (asprintf(kref, "kd%" PRIu64, n) < 0) {
+		*kref = NULL;
 		return STORE_ENOMEM;
+	}
 	if ((rc = kst_put(k, key, *kref)) != STORE_OK)
 		return rc;
 	snprintf(key, sizeof(key), "%s.c.%s", dev, *kref);
@@ -122,8 +124,10 @@ bundlecap(struct kernel *k, const char *dev, const char *id)
 		n = next ? strtoull(next, NULL, 10) : 1;
 		free(next);
 		rc = kst_putf(k, key, "%" PRIu64, n + 1);
-		if (rc == STORE_OK && asprintf(&dref, "d+%" PRIu64, n) < 0)
+		if (rc == STORE_OK && asprintf(&dref, "d+%" PRIu64, n) < 0) {
+			dref = NULL;
 			rc = STORE_ENOMEM;
+		}
 		snprintf(key, sizeof(key), "%s.vs.id.%s", dev, id);
 		if (rc == STORE_OK)
 			rc = kst_put(k, key, dref);

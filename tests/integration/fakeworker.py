@@ -4,7 +4,7 @@ xsnap framing and answers setBundle with dispatchReady; on the delivery
 named by options.on (default startVat) it makes the syscalls listed in
 options.syscalls, each a JSON value or a raw string sent as it is, then
 answers ["ok",null,null]; each syscall's answer goes to stderr (which
-the daemon logs).  options.marker names a file: when it already
+the daemon logs), and with options.log_deliveries each delivery too.  options.marker names a file: when it already
 exists (the worker is being rebuilt), the worker exits with
 options.rebuild_exit instead of answering setBundle."""
 import json
@@ -55,6 +55,9 @@ def main():
                 open(marker, "w").close()
             write_frame(b'.{"compute":1}\x01["dispatchReady"]')
             continue
+        if opts.get("log_deliveries"):
+            sys.stderr.write("delivery %s\n" % json.dumps(msg[1]))
+            sys.stderr.flush()
         if msg[1][0] == opts.get("on", "startVat"):
             for sc in opts.get("syscalls", []):
                 raw = sc.encode() if isinstance(sc, str) else json.dumps(sc).encode()

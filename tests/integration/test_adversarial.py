@@ -3,6 +3,7 @@ can do to the kernel: each bad syscall terminates that vat only; the
 kernel does not halt, other vats carry on, and the block commits.  And a
 worker that fails while being rebuilt is this machine's fault: the kernel
 halts rather than terminate a vat that had done nothing wrong."""
+import hashlib
 import json
 import os
 import sys
@@ -155,6 +156,71 @@ class DeviceCalls(DaemonTest):
             call("d-70", "getBundleIDByName", '#["$0"]', ["p+5"])])
         self.assertEqual(states["bootstrap"], "terminated")
         self.assertIn("promises cannot be passed to a device", d.log())
+
+
+def bundle_id(bundle):
+    text = json.dumps(bundle, sort_keys=True, separators=(",", ":"))
+    return "b0-" + hashlib.sha256(text.encode()).hexdigest()
+
+
+class Termination(DaemonTest):
+    """Terminations a vat can cause, with a vat-admin vat to tell."""
+
+    def start(self, bootstrap, bundles=None, **vats):
+        cfg = default_config(self.tmp, dict({"bootstrap": bootstrap,
+                                             "vatAdmin": fake()}, **vats))
+        cfg["bundles"] = {n: {"bundle": b} for n, b in (bundles or {}).items()}
+        cfg["daemon"]["workers"] = {"testworker": FAKE}
+        d = self.daemon(cfg)
+        r = d.ok("run")
+        self.assertEqual(r["stopped"], "idle", r)
+        self.assertIsNone(r["halted"])
+        return d, {v["vatID"]: v["state"] for v in d.status()["vats"]}
+
+    def test_static_vat_gets_its_parameters(self):
+        cfg_params = {"x": 1, "s": "$hello"}
+        cfg = default_config(self.tmp, {"bootstrap": fake(),
+                                        "alice": fake(log_deliveries=True)})
+        cfg["vats"]["alice"]["parameters"] = cfg_params
+        cfg["daemon"]["workers"] = {"testworker": FAKE}
+        d = self.daemon(cfg)
+        d.ok("run")
+        d.stop()
+        self.assertIn('delivery ["startVat", {"body": "#{\\"s\\":\\"!$hello'
+                      '\\",\\"x\\":1}", "slots": []}]', d.log())
+
+    def test_exit_with_bad_info_is_illegal(self):
+        for info in ({"body": "bye", "slots": []}, {"body": "#{", "slots": []},
+                     {"body": '#"$0"', "slots": []}):
+            with self.subTest(info=info):
+                self.tearDown()
+                self.setUp()
+                d, states = self.start(fake(), victim=fake(
+                    syscalls=[["exit", False, info]]))
+                self.assertEqual(states, {"v1": "ready", "v2": "ready",
+                                          "v3": "terminated"})
+                self.assertIn("exit: bad info", d.log())
+                self.assertEqual(d.ok("commit", height=1)["height"], 1)
+
+    def test_vat_terminating_itself_through_the_device(self):
+        child = fake(syscalls=[call("d-70", "terminateWithFailure",
+                                    '#["v3","bye"]')])
+        boot = fake(on="message", syscalls=[call(
+            "d-70", "createByBundleID", '#["%s",{"vatParameters":{"dev":'
+            '"$0.Alleged: device"}}]' % bundle_id(child), ["d-70"])])
+        d, states = self.start(boot, {"child": child})
+        self.assertEqual(states["v3"], "terminated")
+        self.assertEqual(d.ok("commit", height=1)["height"], 1)
+
+    def test_manager_type_no_static_vat_uses_is_refused(self):
+        child = fake()
+        boot = fake(on="message", syscalls=[call(
+            "d-70", "createByBundleID", '#["%s",{"managerType":"xs-worker"}]'
+            % bundle_id(child))])
+        d, states = self.start(boot, {"child": child})
+        self.assertNotIn("v3", states)
+        self.assertIn("managerType 'xsnap' is not one this kernel's static "
+                      "vats use", d.log())
 
 
 class RebuildFailure(DaemonTest):
