@@ -125,6 +125,28 @@ DEB_PKGS := libev-dev liblmdb-dev libjansson-dev check libssl-dev \
 deps:
 	@sh tools/install-deps.sh $(DEB_PKGS)
 
+# ---- the real xsnap worker ----------------------------------------------
+# `make xsnap` installs the pinned @agoric packages of workers/xsnap with
+# npm ci and builds Agoric's xsnap-worker from the sources they ship
+# (workers/xsnap/README.md).  Needs the npm registry the first time.  Not
+# part of deps, all or check yet.
+
+XSNAP_DIR    := workers/xsnap
+XSNAP_STAMP  := $(XSNAP_DIR)/node_modules/.swingsetd-npm-ci
+XSNAP_WORKER := $(XSNAP_DIR)/node_modules/@agoric/xsnap/xsnap-native/xsnap/build/bin/lin/release/xsnap-worker
+
+xsnap: $(XSNAP_WORKER)
+	@sh $(XSNAP_DIR)/build.sh verify
+
+$(XSNAP_STAMP): $(XSNAP_DIR)/package.json $(XSNAP_DIR)/package-lock.json
+	@sh $(XSNAP_DIR)/build.sh ci
+
+$(XSNAP_WORKER): $(XSNAP_STAMP)
+	@sh $(XSNAP_DIR)/build.sh worker
+
+clean-xsnap:
+	rm -rf $(XSNAP_DIR)/node_modules
+
 # ---- tests --------------------------------------------------------------
 
 check: deps
@@ -161,5 +183,5 @@ install: all
 clean:
 	rm -rf build build-san bin bin-san
 
-.PHONY: all deps check units demo bench install clean
+.PHONY: all deps check units demo bench install clean xsnap clean-xsnap
 .SECONDARY:

@@ -1,0 +1,130 @@
+#!/bin/sh
+# build.sh STAGE — the steps of `make xsnap` (see README.md here).
+#
+#   ci      npm ci from package-lock.json, with install scripts off
+#   worker  build xsnap-worker (release and debug) from the sources that
+#           @agoric/xsnap ships, with the package's own build step
+#   verify  check that the worker and the lockdown and supervisor bundles
+#           are there and are the pinned ones; print their paths
+#
+# Every stage stops with a message naming what is missing or wrong.
+set -eu
+cd "$(dirname "$0")"
+
+NM=node_modules
+XSNAP=$NM/@agoric/xsnap
+BINDIR=$XSNAP/xsnap-native/xsnap/build/bin/lin
+LOCKDOWN=$NM/@agoric/xsnap-lockdown/dist/lockdown.bundle
+SUPERVISOR=$NM/@agoric/swingset-xsnap-supervisor/dist/supervisor.bundle
+STAMP=$NM/.swingsetd-npm-ci
+
+die() {
+	echo "make xsnap: $*" >&2
+	exit 1
+}
+
+# have_cc — cc is on PATH and finds the C library's headers.
+have_cc() {
+	echo '#include <stdio.h>' | cc -E -x c - >/dev/null 2>&1
+}
+
+# need CMD:PKG … — every CMD must be on PATH (and, for cc, work); the
+# Debian packages of the missing ones are installed with apt-get when
+# root, else named.
+need() {
+	missing=""
+	for cp in "$@"; do
+		command -v "${cp%%:*}" >/dev/null 2>&1 ||
+		    missing="$missing ${cp#*:}"
+		if [ "${cp%%:*}" = cc ] && command -v cc >/dev/null 2>&1 &&
+		    ! have_cc; then
+			missing="$missing libc6-dev"
+		fi
+	done
+	[ -z "$missing" ] && return 0
+	cmd="apt-get install -y --no-install-recommends$missing"
+	if [ "$(id -u)" -ne 0 ]; then
+		die "missing Debian packages:$missing; run as root: apt-get update && $cmd"
+	fi
+	echo "make xsnap: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || die "apt-get update failed"
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing ||
+	    die "apt-get install$missing failed"
+	for cp in "$@"; do
+		command -v "${cp%%:*}" >/dev/null 2>&1 ||
+		    die "'${cp%%:*}' is still not on PATH after installing ${cp#*:}"
+	done
+	case " $* " in
+	*" cc:"*) have_cc || die "cc cannot compile against the C library" ;;
+	esac
+}
+
+case "${1:-}" in
+ci)
+	need node:nodejs npm:npm
+	[ -f package-lock.json ] || die "workers/xsnap/package-lock.json is missing"
+	rm -f "$STAMP"
+	# Install scripts are off, whatever npm's version and allowScripts
+	# policy would do: the only one we need (@agoric/xsnap's postinstall)
+	# is run explicitly by the next stage; the others (better-sqlite3,
+	# microtime: native Node addons for swingset-vat's own kernel) are
+	# not used and would cost a node-gyp build.
+	npm ci --ignore-scripts --no-audit --no-fund ||
+	    die "npm ci failed in workers/xsnap"
+	[ -d "$XSNAP" ] || die "npm ci did not install @agoric/xsnap"
+	touch "$STAMP"
+	;;
+worker)
+	need node:nodejs npm:npm cc:gcc make:make
+	[ -f "$STAMP" ] || die "run the ci stage first (make xsnap does)"
+	[ -f "$XSNAP/moddable/xs/includes/xs.h" ] ||
+	    die "$XSNAP has no XS sources (moddable/xs); the build would try git"
+	rm -f "$BINDIR/release/xsnap-worker" "$BINDIR/debug/xsnap-worker"
+	# The package's build step: `npm run build:from-env` runs
+	# src/build.js, which runs make on xsnap-worker.mk for GOAL=release
+	# and GOAL=debug.  That makefile is not safe under -j (objects do not
+	# depend on their directory), so no make flags of ours reach it.
+	# Its compiler warnings go to the log only.
+	log=$NM/.xsnap-build.log
+	echo "make xsnap: building xsnap-worker (release and debug; log in workers/xsnap/$log)"
+	if ! (cd "$XSNAP" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    npm run build:from-env) >"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "building xsnap-worker failed (whole log: workers/xsnap/$log)"
+	fi
+	for goal in release debug; do
+		[ -x "$BINDIR/$goal/xsnap-worker" ] ||
+		    die "the build made no $BINDIR/$goal/xsnap-worker"
+	done
+	touch "$BINDIR/release/xsnap-worker"
+	;;
+verify)
+	want=$(node -p 'require("./package.json").dependencies["@agoric/xsnap"]')
+	for goal in release debug; do
+		w="$BINDIR/$goal/xsnap-worker"
+		[ -x "$w" ] || die "workers/xsnap/$w is missing (rm -rf workers/xsnap/node_modules and make xsnap)"
+		v=$("$w" -v) || die "$w -v failed"
+		case "$v" in
+		"xsnap $want "*) ;;
+		*) die "$w reports '$v', expected xsnap $want" ;;
+		esac
+		if [ $goal = release ]; then rv=$v; fi
+	done
+	for b in "$LOCKDOWN" "$SUPERVISOR"; do
+		[ -s "$b" ] || die "workers/xsnap/$b is missing"
+		[ -s "$b.sha256" ] || die "workers/xsnap/$b.sha256 is missing"
+		[ "$(sha256sum <"$b" | cut -d' ' -f1)" = "$(cat "$b.sha256")" ] ||
+		    die "workers/xsnap/$b does not match its .sha256"
+	done
+	here=$(pwd)
+	echo "xsnap-worker:      $here/$BINDIR/release/xsnap-worker ($rv)"
+	echo "  debug build:     $here/$BINDIR/debug/xsnap-worker"
+	echo "lockdown bundle:   $here/$LOCKDOWN"
+	echo "supervisor bundle: $here/$SUPERVISOR"
+	;;
+*)
+	die "usage: build.sh ci|worker|verify"
+	;;
+esac
