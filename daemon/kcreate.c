@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "daemon/kernel.h"
+#include "protocol/smallcaps.h"
 #include "protocol/log.h"
 
 /* Options a creation request may carry, and the JSON type each needs
@@ -59,7 +60,7 @@ take_option(const char *key, char type, const json_t *v, json_t *rec)
 
 	if (strcmp(key, "vatParameters") == 0)
 		return NULL;		/* kept as capdata, not an option */
-	if ((plain = km_plain(v)) == NULL)
+	if ((plain = smallcaps_decode_plain(v)) == NULL)
 		return "must be plain data";
 	s = json_string_value(plain);
 	if ((type == 's' && s == NULL) || (type == 'b' &&
@@ -226,20 +227,6 @@ kcreate_request(struct kernel *k, const char *bundle_id, const json_t *opts,
 	return rc;
 }
 
-static bool
-in_list(struct kernel *k, const char *key, const char *vid)
-{
-	json_t	*arr = kst_get_json(k, key), *x;
-	size_t	 i;
-	bool	 found = false;
-
-	json_array_foreach(arr, i, x)
-		if (json_is_string(x) && strcmp(json_string_value(x), vid) == 0)
-			found = true;
-	json_decref(arr);
-	return found;
-}
-
 /* Add vid to (add) or remove it from a JSON list of vat IDs. */
 int
 kcreate_list_edit(struct kernel *k, const char *key, const char *vid,
@@ -326,10 +313,10 @@ kcreate_start(struct kernel *k, const char *vid, struct kvat **vat,
 
 	*vat = NULL;
 	*vdo = NULL;
-	if (in_list(k, "vats.terminated", vid))
-		return STORE_OK;
 	if (strlen(vid) >= sizeof(v->id) || (v = entry_for(k, vid)) == NULL)
 		return STORE_ESTATE;
+	if (v->state == KVAT_TERMINATED)
+		return STORE_OK;
 	if ((rc = kcreate_list_edit(k, "vat.dynamicIDs", vid, true)) !=
 	    STORE_OK)
 		return rc;

@@ -186,8 +186,6 @@ const char *km_single_slot(const json_t *capdata);
 json_t	*km_bootstrap_args(const json_t *names, const json_t *krefs,
 	    const json_t *dev_names, const json_t *dev_krefs);
 json_t	*km_body(const json_t *capdata);
-const char *km_string(const json_t *v);
-json_t	*km_plain(const json_t *v);
 json_t	*km_extract(const json_t *capdata, const json_t *part);
 json_t	*km_args_with(const char *prefix, const json_t *tail);
 json_t	*km_normalise(const json_t *capdata);

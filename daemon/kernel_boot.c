@@ -131,13 +131,22 @@ kernel_boot_vat_order(const struct config *cfg)
 	return names;
 }
 
-static bool
-find_vat_named(const struct config *cfg, const char *name)
+static const struct config_vat *
+find_vat(const struct config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->nvats; i++)
 		if (strcmp(cfg->vats[i].name, name) == 0)
-			return true;
-	return false;
+			return &cfg->vats[i];
+	return NULL;
+}
+
+static const struct config_vat *
+find_entry(const struct config_vat *list, size_t n, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
 }
 
 static int
@@ -160,7 +169,7 @@ device_names(const struct config *cfg)
 
 	for (size_t i = 0; v != NULL && i < cfg->ndevices; i++)
 		v[n++] = cfg->devices[i].name;
-	if (v != NULL && find_vat_named(cfg, "vatAdmin"))
+	if (v != NULL && find_vat(cfg, "vatAdmin") != NULL)
 		v[n++] = "vatAdmin";
 	if (v != NULL)
 		qsort(v, n, sizeof(char *), cmp_str);
@@ -172,24 +181,6 @@ device_names(const struct config *cfg)
 	}
 	free(v);
 	return names;
-}
-
-static const struct config_vat *
-find_vat(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->nvats; i++)
-		if (strcmp(cfg->vats[i].name, name) == 0)
-			return &cfg->vats[i];
-	return NULL;
-}
-
-static const struct config_vat *
-find_entry(const struct config_vat *list, size_t n, const char *name)
-{
-	for (size_t i = 0; name != NULL && i < n; i++)
-		if (strcmp(list[i].name, name) == 0)
-			return &list[i];
-	return NULL;
 }
 
 /* The bundle an entry names (new reference), or NULL with *why set. */
@@ -308,15 +299,6 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
 	return rc;
 }
 
-static const struct config_vat *
-find_device(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->ndevices; i++)
-		if (strcmp(cfg->devices[i].name, name) == 0)
-			return &cfg->devices[i];
-	return NULL;
-}
-
 /* device.name.<n> = dN in name order; dN.deviceParameters for the
  * configured ones.  A configured device may not take the vatAdmin name
  * when the kernel provides that device. */
@@ -330,7 +312,7 @@ record_devices(struct boot_sink *st, const struct config *cfg,
 	size_t			 i;
 	int			 rc = STORE_OK;
 
-	if (find_vat_named(cfg, "vatAdmin") && find_device(cfg, "vatAdmin")) {
+	if (find_vat(cfg, "vatAdmin") != NULL && find_entry(cfg->devices, cfg->ndevices, "vatAdmin")) {
 		if (st->diff == NULL && asprintf(&st->diff, "devices.vatAdmin: "
 		    "swingsetd provides the vatAdmin device itself (there is "
 		    "a vatAdmin vat); remove it from the configuration") < 0)
@@ -345,7 +327,8 @@ record_devices(struct boot_sink *st, const struct config *cfg,
 		rc = kv_put_str(st, key, id);
 		free(key);
 		snprintf(id, sizeof(id), "d%zu.deviceParameters", i + 1);
-		if (rc == STORE_OK && (dev = find_device(cfg, name)) != NULL)
+		if (rc == STORE_OK && (dev = find_entry(cfg->devices,
+		    cfg->ndevices, name)) != NULL)
 			rc = kv_put_json(st, id, dev->parameters);
 	}
 	if (rc == STORE_OK)
@@ -477,8 +460,9 @@ kernel_boot(struct daemon *d)
 		goto fail;
 	log_info("kernel", "first start: recorded %zu vats and %zu devices "
 	    "in the open block", d->cfg->nvats, d->cfg->ndevices +
-	    (find_vat_named(d->cfg, "vatAdmin") &&
-	    !find_device(d->cfg, "vatAdmin")));
+	    (find_vat(d->cfg, "vatAdmin") != NULL &&
+	    find_entry(d->cfg->devices, d->cfg->ndevices,
+	    "vatAdmin") == NULL));
 	return 0;
 fail:
 	log_error("kernel", "first-start crank failed: %s: %s",

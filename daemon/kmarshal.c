@@ -6,7 +6,6 @@
  * capdata (a message's method name; whether data is a single reference).
  * Bodies are "#" + compact JSON; record keys sorted.
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,57 +197,6 @@ km_bootstrap_args(const json_t *names, const json_t *krefs,
 	free(text);
 	json_decref(args);
 	return out;
-}
-
-/* The plain string a smallcaps-encoded value stands for (borrowed from
- * v), or NULL when v is not a string or is a special value ("$0", …). */
-const char *
-km_string(const json_t *v)
-{
-	const char *s = json_string_value(v);
-
-	if (s == NULL || strlen(s) != json_string_length(v))
-		return NULL;
-	if (s[0] == '!')
-		return s + 1;
-	return s[0] != '\0' && strchr(SMALLCAPS_SPECIAL, s[0]) ? NULL : s;
-}
-
-/* The plain JSON a smallcaps value encodes (new reference), or NULL when
- * it holds anything but plain data: references, undefined, bigints, … */
-json_t *
-km_plain(const json_t *v)
-{
-	json_t		*copy = NULL, *e, *mv = (json_t *)(uintptr_t)v;
-	const char	*key, *s;
-	size_t		 i;
-	int		 rc = 0;
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		s = km_string(v);
-		return s ? json_string(s) : NULL;
-	case JSON_ARRAY:
-		copy = json_array();
-		json_array_foreach(mv, i, e)
-			if (copy != NULL)
-				rc |= json_array_append_new(copy, km_plain(e));
-		break;
-	case JSON_OBJECT:
-		copy = json_object();
-		json_object_foreach(mv, key, e)
-			if (copy != NULL)
-				rc |= key[0] == '#' ? -1 : json_object_set_new(
-				    copy, key, km_plain(e));
-		break;
-	default:
-		return json_incref(mv);
-	}
-	if (rc != 0) {
-		json_decref(copy);
-		return NULL;
-	}
-	return copy;
 }
 
 /* Rewrite the slot indexes in v (in place) through map, which numbers

@@ -19,6 +19,7 @@
 
 #include "daemon/bundles.h"
 #include "daemon/kernel.h"
+#include "protocol/smallcaps.h"
 
 static json_t *
 dev_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -165,7 +166,7 @@ named_bundle(struct kernel *k, const char *name)
 static json_t *
 create_by_bundle(struct kernel *k, const json_t *args, const json_t *argv)
 {
-	json_t	*bundle = km_plain(json_array_get(argv, 0)), *r;
+	json_t	*bundle = smallcaps_decode_plain(json_array_get(argv, 0)), *r;
 	char	*id = NULL, *vid = NULL, *why = NULL;
 	int	 rc;
 
@@ -190,7 +191,7 @@ create_by_bundle(struct kernel *k, const json_t *args, const json_t *argv)
 static json_t *
 create_by_id(struct kernel *k, const json_t *args, const json_t *argv)
 {
-	const char	*id = km_string(json_array_get(argv, 0));
+	const char	*id = smallcaps_decode_string(json_array_get(argv, 0));
 	char		*vid = NULL, *why = NULL;
 	json_t		*r;
 	int		 rc;
@@ -210,7 +211,7 @@ create_by_id(struct kernel *k, const json_t *args, const json_t *argv)
 static json_t *
 terminate(struct kernel *k, const json_t *args, const json_t *argv)
 {
-	const char	*vid = km_string(json_array_get(argv, 0));
+	const char	*vid = smallcaps_decode_string(json_array_get(argv, 0));
 	json_t		*reason;
 	char		*why = NULL;
 	int		 rc;
@@ -237,7 +238,7 @@ static json_t *
 root_method(struct kernel *k, const char *dev, const char *method,
     const json_t *args, const json_t *argv)
 {
-	const char	*s = km_string(json_array_get(argv, 0));
+	const char	*s = smallcaps_decode_string(json_array_get(argv, 0));
 	char		*id;
 	json_t		*r;
 
