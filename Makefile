@@ -124,12 +124,13 @@ DEB_PKGS := libev-dev liblmdb-dev libjansson-dev check libssl-dev \
 
 deps:
 	@sh tools/install-deps.sh $(DEB_PKGS)
+	@$(MAKE) --no-print-directory xsnap
 
 # ---- the real xsnap worker ----------------------------------------------
 # `make xsnap` installs the pinned @agoric packages of workers/xsnap with
 # npm ci and builds Agoric's xsnap-worker from the sources they ship
-# (workers/xsnap/README.md).  Needs the npm registry the first time.  Not
-# part of deps, all or check yet.
+# (workers/xsnap/README.md).  Needs the npm registry the first time.  Part
+# of deps, so check, demo and bench have it on a fresh machine.
 
 XSNAP_DIR    := workers/xsnap
 XSNAP_STAMP  := $(XSNAP_DIR)/node_modules/.swingsetd-npm-ci
