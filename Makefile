@@ -47,6 +47,7 @@ KERNEL_OBJS   := daemon/kernel.o daemon/kstate.o daemon/kmarshal.o \
                  daemon/vatadmin_device.o daemon/bundles.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
+                 daemon/xsnap_env.o \
                  $(KERNEL_OBJS) $(WORKERS_OBJS) \
                  $(STORE_OBJS) $(CONF_OBJS) $(PROTOCOL_OBJS)
 SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \

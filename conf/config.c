@@ -447,6 +447,7 @@ config_free(struct config *cfg)
 	conf_free_vats(cfg->devices, cfg->ndevices);
 	free(cfg->daemon.socket_path);
 	free(cfg->daemon.state_dir);
+	free(cfg->daemon.xsnap_dir);
 	free(cfg->daemon.log_level);
 	json_decref(cfg->daemon.workers);
 	json_decref(cfg->raw);

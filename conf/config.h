@@ -73,6 +73,12 @@ struct config_daemon {
 	json_t		*workers;	/* object: manager type -> argv array
 					   of strings; always has "testworker"
 					   (built-in default) */
+	char		*xsnap_dir;	/* workers/xsnap as built by make
+					   xsnap; NULL = found by the daemon
+					   beside its executable */
+	uint64_t	 xsnap_compute_limit; /* computrons per delivery for
+					   every xsnap vat (xsnap-worker -l);
+					   0 = none; default 100000000 */
 };
 
 struct config {

@@ -67,6 +67,9 @@ const struct conf_key conf_daemon_keys[] = {
 	{ "maxRetries", CT_UINT, DMN(max_retries), 0, UINT_MAX, 3, NULL, 0 },
 	{ "cpuAffinity", CT_COUNT, DMN(cpu_affinity), -1, 1023, -1, NULL, 0 },
 	{ "workers", CT_GROUP, 0, 0, 0, 0, NULL, 0 },
+	{ "xsnapDir", CT_PATH, DMN(xsnap_dir), 0, 0, 0, NULL, 0 },
+	{ "xsnapComputeLimit", CT_U64, DMN(xsnap_compute_limit), 0,
+	    INT_MAX, 100000000, NULL, 0 },
 };
 
 /*
@@ -421,7 +424,8 @@ conf_set_default(struct conf_ctx *ctx, void *base, const struct conf_key *k)
 		*(unsigned *)f = (unsigned)k->def;
 		break;
 	case CT_PATH:
-		*(char **)f = conf_abspath(ctx, ctx->cwd, k->sdef);
+		*(char **)f = k->sdef ? conf_abspath(ctx, ctx->cwd, k->sdef) :
+		    NULL;
 		break;
 	case CT_STRING:
 	case CT_LEVEL:

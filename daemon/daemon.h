@@ -58,6 +58,12 @@ int	 kernel_boot(struct daemon *d);
 json_t	*kernel_boot_vat_order(const struct config *cfg);
 json_t	*kernel_kv_json(struct store *st, const char *key);
 
+/* xsnap_env.c — the real xsnap worker's files, found once at start */
+int	 xsnap_env_load(struct config *cfg, char *err, size_t errlen);
+json_t	*xsnap_env_boot(void);	/* NULL when no vat runs on xsnap */
+json_t	*xsnap_bundle_source(const char *entry, char *err, size_t errlen);
+void	 xsnap_env_free(void);
+
 /* notify.c — systemd readiness notification */
 int	 notify_systemd(const char *state);
 

@@ -183,30 +183,40 @@ device_names(const struct config *cfg)
 	return names;
 }
 
-/* The bundle an entry names (new reference), or NULL with *why set. */
+/* The bundle an entry names (new reference), or NULL with *why set
+ * (malloc'd).  A sourceSpec is bundled now, by @endo/bundle-source. */
 static json_t *
 entry_bundle(const struct config *cfg, const struct config_vat *e,
-    const char **why)
+    char **why)
 {
-	json_error_t jerr;
+	json_error_t	 jerr;
+	json_t		*b = NULL;
+	char		 err[1024];
 
 	switch (e->source) {
 	case CONFIG_SRC_BUNDLE:
 		return json_incref(e->bundle);
 	case CONFIG_SRC_BUNDLE_SPEC:
-		*why = "its bundleSpec file is not a JSON bundle";
-		return json_load_file(e->path, 0, &jerr);
+		if ((b = json_load_file(e->path, 0, &jerr)) == NULL)
+			snprintf(err, sizeof(err), "its bundleSpec file is not "
+			    "a JSON bundle (%s)", jerr.text);
+		break;
 	case CONFIG_SRC_BUNDLE_NAME:
 		e = find_entry(cfg->bundles, cfg->nbundles, e->bundle_name);
-		*why = "its bundleName names no bundle";
-		return e != NULL && e->source != CONFIG_SRC_BUNDLE_NAME ?
-		    entry_bundle(cfg, e, why) : NULL;
+		if (e != NULL && e->source != CONFIG_SRC_BUNDLE_NAME)
+			return entry_bundle(cfg, e, why);
+		snprintf(err, sizeof(err), "its bundleName names no bundle");
+		break;
 	case CONFIG_SRC_SOURCE_SPEC:
+		b = xsnap_bundle_source(e->path, err, sizeof(err));
+		break;
 	default:
-		*why = "sourceSpec needs bundling, which swingsetd does not "
-		    "do yet: give a bundleSpec or an inline bundle";
-		return NULL;
+		snprintf(err, sizeof(err), "it has no source");
+		break;
 	}
+	if (b == NULL)
+		*why = strdup(err);
+	return b;
 }
 
 /* vN.source = {"bundleID": …}; the bundle itself into the bundles table
@@ -215,7 +225,7 @@ static int
 record_source(struct boot_sink *bs, const struct config *cfg,
     const struct config_vat *v, const char *key)
 {
-	const char	*why = "out of memory";
+	char		*why = NULL;
 	json_t		*b = entry_bundle(cfg, v, &why), *src = NULL;
 	char		*text = NULL, *id = NULL;
 	int		 rc = STORE_ENOMEM;
@@ -223,8 +233,9 @@ record_source(struct boot_sink *bs, const struct config *cfg,
 	if (b == NULL) {
 		if (bs->diff == NULL && asprintf(&bs->diff, "%s.%s: %s",
 		    strncmp(key, "namedBundleID.", 14) == 0 ? "bundles" :
-		    "vats", v->name, why) < 0)
+		    "vats", v->name, why ? why : "out of memory") < 0)
 			bs->diff = NULL;
+		free(why);
 		return bs->check ? STORE_OK : STORE_EINVAL;
 	}
 	if (bs->check) {

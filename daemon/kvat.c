@@ -474,6 +474,11 @@ kvat_bring_online(struct kernel *k, struct kvat *v, char **why,
 	spec.vat_name = v->name;
 	spec.bundle = bundle;
 	spec.liveslots_options = lso;
+	if (spec.manager_type != NULL && strcmp(spec.manager_type, "xsnap")
+	    == 0) {
+		spec.boot = xsnap_env_boot();
+		spec.compute_limit = k->d->cfg->daemon.xsnap_compute_limit;
+	}
 	spec.max_frame = k->max_frame;
 	spec.timeout = k->timeout;
 	*vat_fault = bundle == NULL;

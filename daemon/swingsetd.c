@@ -330,6 +330,17 @@ resolve_worker_commands(struct config *cfg)
 }
 
 static void
+load_xsnap(struct config *cfg)
+{
+	char err[1024];
+
+	if (xsnap_env_load(cfg, err, sizeof(err)) == -1) {
+		log_error("main", "cannot run JavaScript vats: %s", err);
+		exit(EXIT_CONFIG);
+	}
+}
+
+static void
 open_kernel(struct daemon *d)
 {
 	char err[1024];
@@ -433,6 +444,7 @@ teardown(struct daemon *d)
 	store_close(d->store);
 	lockfile_release(d->lock_fd);
 	config_free(d->cfg);
+	xsnap_env_free();
 	free(d->state_dir);
 	free(d->socket_path);
 	ev_loop_destroy(d->loop);
@@ -461,6 +473,7 @@ main(int argc, char **argv)
 	log_unsupported(d.cfg);
 	set_affinity(d.cfg);
 	resolve_worker_commands(d.cfg);
+	load_xsnap(d.cfg);
 	settle_paths(&d, &cl);
 	take_state_dir(&d);
 	open_store(&d);

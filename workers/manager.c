@@ -5,9 +5,10 @@
  * (vatworker.c) for every kind.
  *
  *   testworker   <command…> <vatID>:<name> [-l LIMIT]; no boot commands
- *
- * The xsnap kind (lockdown and supervisor bundles evaluated with 'e')
- * joins this table with the xsnap manager.
+ *   xsnap        <xsnap-worker…> <vatID>:<name> [-l LIMIT]; boot: the
+ *                lockdown bundle, then the supervisor bundle, each
+ *                evaluated with 'e' (the commands come from the daemon,
+ *                which reads the bundles once: spec->boot)
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,8 +29,15 @@ testworker_boot(const struct vatworker_spec *spec)
 	return json_array();
 }
 
+static json_t *
+xsnap_boot(const struct vatworker_spec *spec)
+{
+	return json_incref(spec->boot);
+}
+
 static const struct manager managers[] = {
 	{ "testworker", testworker_boot },
+	{ "xsnap", xsnap_boot },
 };
 
 static const struct manager *
@@ -101,6 +109,11 @@ manager_prepare(const struct vatworker_spec *spec, char ***argv,
 	if (json_array_size(spec->command) == 0) {
 		snprintf(errbuf, errlen, "no command configured for manager "
 		    "type '%s'", spec->manager_type);
+		return -1;
+	}
+	if (strcmp(m->type, "xsnap") == 0 && spec->boot == NULL) {
+		snprintf(errbuf, errlen, "the xsnap lockdown and supervisor "
+		    "bundles were not loaded");
 		return -1;
 	}
 	if ((*argv = build_argv(spec)) == NULL ||

@@ -68,6 +68,8 @@ struct vatworker_spec {
 	const char	*vat_name;	/* "child", or NULL */
 	const json_t	*bundle;	/* the vat's bundle */
 	const json_t	*liveslots_options;
+	json_t		*boot;		/* xsnap: [["e", text]…], the
+					   lockdown and supervisor */
 	uint64_t	 compute_limit;	/* per delivery; 0 = none */
 	size_t		 max_frame;
 	double		 timeout;	/* seconds per command; 0 = none */

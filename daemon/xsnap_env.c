@@ -1,0 +1,341 @@
+/*
+ * xsnap_env.c — what the daemon needs to run JavaScript vats on the real
+ * xsnap-worker, found once at start-up: the folder `make xsnap` fills
+ * (daemon.xsnapDir, else ../workers/xsnap beside the executable, else
+ * workers/xsnap under the current directory), the worker binary (unless
+ * daemon.workers.xsnap names a command of its own), the lockdown and
+ * supervisor bundles turned into the two boot commands SwingSet
+ * evaluates, the vat-admin vat's bundle (added as the static vat
+ * "vatAdmin" when an xsnap configuration names none, as SwingSet does),
+ * and the bundler that turns a sourceSpec into a bundle.
+ *
+ * A missing piece is a start-up error naming the path and `make xsnap`.
+ * The environment is built only when some static vat runs on xsnap or an
+ * entry is given as a sourceSpec.  One per process (the bundler is
+ * reached from kernel_boot.c through xsnap_bundle_source()).
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "protocol/log.h"
+
+#define NM		"node_modules/"
+#define XSNAP_WORKER	NM "@agoric/xsnap/xsnap-native/xsnap/build/bin/lin/" \
+			"release/xsnap-worker"
+#define XSNAP_LOCKDOWN	NM "@agoric/xsnap-lockdown/dist/lockdown.bundle"
+#define XSNAP_SUPERVISOR NM "@agoric/swingset-xsnap-supervisor/dist/" \
+			"supervisor.bundle"
+#define XSNAP_VATADMIN	"build/vat-admin.bundle.json"
+#define XSNAP_BUNDLER	"bundle.mjs"
+
+extern char **environ;
+
+static struct xsnap_env {
+	char	*dir;		/* absolute */
+	json_t	*boot;		/* [["e", lockdown], ["e", supervisor]] */
+} xenv;
+
+static char *
+join(const char *dir, const char *rel)
+{
+	char *out = NULL;
+
+	return asprintf(&out, "%s/%s", dir, rel) < 0 ? NULL : out;
+}
+
+/* The default folder: beside the executable (bin/../workers/xsnap), or
+ * under the current directory. */
+static char *
+default_dir(void)
+{
+	char	 self[PATH_MAX], *p, *out;
+	ssize_t	 n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct stat sb;
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((p = strrchr(self, '/')) != NULL) {
+			*p = '\0';
+			if ((out = join(self, "../workers/xsnap")) != NULL &&
+			    stat(out, &sb) == 0 && S_ISDIR(sb.st_mode))
+				return out;
+			free(out);
+		}
+	}
+	if (getcwd(self, sizeof(self)) == NULL)
+		return NULL;
+	return join(self, "workers/xsnap");
+}
+
+static int
+need_file(const char *path, int mode, char *err, size_t errlen)
+{
+	if (access(path, mode) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s (build it with `make xsnap`, or set "
+	    "daemon.xsnapDir)", path, strerror(errno));
+	return -1;
+}
+
+/* ["e", "(" + bundle.source + "\n)()"], trimmed, as SwingSet evaluates a
+ * nestedEvaluate bundle in a fresh worker. */
+static json_t *
+boot_command(const char *dir, const char *rel, char *err, size_t errlen)
+{
+	char		*path = join(dir, rel), *text = NULL;
+	json_t		*b = NULL, *cmd = NULL;
+	json_error_t	 jerr;
+	const char	*src, *s, *e;
+
+	if (path == NULL || need_file(path, R_OK, err, errlen) == -1)
+		goto out;
+	if ((b = json_load_file(path, 0, &jerr)) == NULL ||
+	    (src = json_string_value(json_object_get(b, "source"))) == NULL) {
+		snprintf(err, errlen, "%s: not a bundle with a source (%s); "
+		    "rebuild it with `make clean-xsnap xsnap`", path,
+		    b ? "no \"source\" string" : jerr.text);
+		goto out;
+	}
+	for (s = src; *s == ' ' || *s == '\n' || *s == '\t' || *s == '\r'; s++)
+		;
+	for (e = src + strlen(src); e > s && (e[-1] == ' ' || e[-1] == '\n' ||
+	    e[-1] == '\t' || e[-1] == '\r'); e--)
+		;
+	if (asprintf(&text, "(%.*s\n)()", (int)(e - s), s) < 0 ||
+	    (cmd = json_pack("[s, s]", "e", text)) == NULL)
+		snprintf(err, errlen, "out of memory");
+out:
+	free(text);
+	json_decref(b);
+	free(path);
+	return cmd;
+}
+
+/* Does any static vat run on xsnap, or any entry need bundling? */
+static bool
+wanted(const struct config *cfg, bool *bundling)
+{
+	bool xs = false;
+
+	*bundling = false;
+	for (size_t i = 0; i < cfg->nvats; i++) {
+		xs |= strcmp(config_vat_manager_type(cfg, &cfg->vats[i]),
+		    "xsnap") == 0;
+		*bundling |= cfg->vats[i].source == CONFIG_SRC_SOURCE_SPEC;
+	}
+	for (size_t i = 0; i < cfg->nbundles; i++)
+		*bundling |= cfg->bundles[i].source == CONFIG_SRC_SOURCE_SPEC;
+	return xs || strcmp(cfg->default_manager_type, "xsnap") == 0;
+}
+
+/* The static vat vatAdmin from the built vat-vat-admin.js bundle. */
+static int
+add_vat_admin(struct config *cfg, char *err, size_t errlen)
+{
+	struct config_vat	*v, nv = { 0 };
+	size_t			 at = 0;
+
+	if ((nv.path = join(xenv.dir, XSNAP_VATADMIN)) == NULL)
+		goto oom;
+	if (need_file(nv.path, R_OK, err, errlen) == -1) {
+		free(nv.path);
+		return -1;
+	}
+	nv.name = strdup("vatAdmin");
+	nv.source = CONFIG_SRC_BUNDLE_SPEC;
+	nv.creation_options = json_object();
+	nv.parameters = json_object();
+	v = realloc(cfg->vats, (cfg->nvats + 1) * sizeof(*v));
+	if (nv.name == NULL || nv.creation_options == NULL ||
+	    nv.parameters == NULL || v == NULL) {
+		if (v != NULL)
+			cfg->vats = v;
+		free(nv.name);
+		free(nv.path);
+		json_decref(nv.creation_options);
+		json_decref(nv.parameters);
+		goto oom;
+	}
+	cfg->vats = v;
+	while (at < cfg->nvats && strcmp(v[at].name, "vatAdmin") < 0)
+		at++;
+	memmove(&v[at + 1], &v[at], (cfg->nvats - at) * sizeof(*v));
+	v[at] = nv;
+	cfg->nvats++;
+	log_info("main", "vatAdmin: the vat-admin vat of @agoric/swingset-vat "
+	    "(%s)", nv.path);
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* daemon.workers.xsnap, when not configured: [the built worker]. */
+static int
+set_worker(struct config *cfg, char *err, size_t errlen)
+{
+	char	*path;
+	int	 rc = -1;
+
+	if (json_object_get(cfg->daemon.workers, "xsnap") != NULL)
+		return 0;
+	if ((path = join(xenv.dir, XSNAP_WORKER)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	else if (need_file(path, X_OK, err, errlen) == 0)
+		rc = json_object_set_new(cfg->daemon.workers, "xsnap",
+		    json_pack("[s]", path));
+	free(path);
+	return rc;
+}
+
+static int
+load_boot(char *err, size_t errlen)
+{
+	json_t	*l = boot_command(xenv.dir, XSNAP_LOCKDOWN, err, errlen);
+	json_t	*s = l ? boot_command(xenv.dir, XSNAP_SUPERVISOR, err, errlen) :
+		    NULL;
+
+	if (s == NULL || (xenv.boot = json_pack("[o, o]", l, s)) == NULL) {
+		json_decref(l);
+		json_decref(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+xsnap_env_load(struct config *cfg, char *err, size_t errlen)
+{
+	bool bundling, xs = wanted(cfg, &bundling);
+
+	if (!xs && !bundling)
+		return 0;
+	xenv.dir = cfg->daemon.xsnap_dir ? strdup(cfg->daemon.xsnap_dir) :
+	    default_dir();
+	if (xenv.dir == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!xs)
+		return 0;
+	if (set_worker(cfg, err, errlen) == -1 || load_boot(err, errlen) == -1)
+		return -1;
+	if (strcmp(cfg->default_manager_type, "xsnap") == 0) {
+		for (size_t i = 0; i < cfg->nvats; i++)
+			if (strcmp(cfg->vats[i].name, "vatAdmin") == 0)
+				return 0;
+		return add_vat_admin(cfg, err, errlen);
+	}
+	return 0;
+}
+
+json_t *
+xsnap_env_boot(void)
+{
+	return xenv.boot;
+}
+
+void
+xsnap_env_free(void)
+{
+	json_decref(xenv.boot);
+	free(xenv.dir);
+	memset(&xenv, 0, sizeof(xenv));
+}
+
+/* Read fd to EOF into a malloc'd, NUL-terminated buffer. */
+static char *
+slurp(int fd, size_t *len)
+{
+	size_t	 cap = 1 << 16, n = 0;
+	char	*buf = malloc(cap), *nb;
+	ssize_t	 r;
+
+	while (buf != NULL) {
+		if (n + 1 >= cap) {
+			if ((nb = realloc(buf, cap * 2)) == NULL)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		if ((r = read(fd, buf + n, cap - n - 1)) == 0) {
+			buf[n] = '\0';
+			*len = n;
+			return buf;
+		}
+		if (r > 0)
+			n += (size_t)r;
+		else if (errno != EINTR)
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * The bundle of a JavaScript entry file, made by @endo/bundle-source
+ * (node DIR/bundle.mjs ENTRY; its complaints go to our stderr).  NULL
+ * with a reason in err.
+ */
+json_t *
+xsnap_bundle_source(const char *entry, char *err, size_t errlen)
+{
+	char			*script, *out = NULL, *ent = strdup(entry);
+	char			*argv[] = { "node", NULL, ent, NULL };
+	posix_spawn_file_actions_t fa;
+	int			 p[2], st = 0;
+	pid_t			 pid;
+	size_t			 len = 0;
+	json_t			*b = NULL;
+	json_error_t		 jerr;
+
+	if (ent == NULL || xenv.dir == NULL ||
+	    (script = join(xenv.dir, XSNAP_BUNDLER)) == NULL) {
+		snprintf(err, errlen, "no xsnap folder to bundle with");
+		free(ent);
+		return NULL;
+	}
+	argv[1] = script;
+	if (need_file(script, R_OK, err, errlen) == -1 || pipe(p) == -1) {
+		if (access(script, R_OK) == 0)
+			snprintf(err, errlen, "pipe: %s", strerror(errno));
+		free(script);
+		free(ent);
+		return NULL;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addclose(&fa, p[0]);
+	errno = posix_spawnp(&pid, "node", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (errno != 0) {
+		snprintf(err, errlen, "cannot run node to bundle %s: %s", entry,
+		    strerror(errno));
+	} else {
+		out = slurp(p[0], &len);
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || out == NULL)
+			snprintf(err, errlen, "bundling %s failed (node %s %s "
+			    "exited with status %d)", entry, script, entry,
+			    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		else if ((b = json_loadb(out, len, 0, &jerr)) == NULL)
+			snprintf(err, errlen, "bundling %s gave no JSON: %s",
+			    entry, jerr.text);
+	}
+	close(p[0]);
+	free(out);
+	free(script);
+	free(ent);
+	return b;
+}
