@@ -174,6 +174,7 @@ crank_commit(struct kernel *k, uint64_t computrons)
 	k->retries = 0;
 	k->run_done++;
 	k->run_computrons += computrons;
+	k->block_computrons += computrons;
 	/*
 	 * Start the next crank at once, saving a turn of the loop per crank;
 	 * but only one level deep (a crank that needs no worker commits from
@@ -419,6 +420,7 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 		return;
 	}
 	v->tlen++;		/* the entry just appended */
+	v->computrons += r->computrons;
 	crank_commit(k, r->computrons);
 }
 
@@ -720,6 +722,18 @@ queued_name(struct kernel *k, const json_t *id)
 	return name;
 }
 
+uint64_t
+kernel_block_computrons(const struct kernel *k)
+{
+	return k->block_computrons;
+}
+
+void
+kernel_block_committed(struct kernel *k)
+{
+	k->block_computrons = 0;
+}
+
 /* The vats: those in the table (a vat in its pseudo-crank is
  * "creating"), then those waiting in the creation queue ("queued"). */
 json_t *
@@ -734,9 +748,10 @@ kernel_status_vats(struct kernel *k)
 		state = k->in_crank && k->cr.creating && k->cr.vat == v ?
 		    "creating" : kvat_state_name(v->state);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, "
-		    "s:I}", "vatID", v->id, "name", v->name, "state", state,
-		    "pid", v->vw ? json_integer(vatworker_pid(v->vw)) :
-		    json_null(), "deliveries", (json_int_t)v->tlen));
+		    "s:I, s:I}", "vatID", v->id, "name", v->name, "state",
+		    state, "pid", v->vw ? json_integer(vatworker_pid(v->vw)) :
+		    json_null(), "deliveries", (json_int_t)v->tlen,
+		    "computrons", (json_int_t)v->computrons));
 	}
 	for (uint64_t i = 0; arr != NULL && (id = kst_peek(k, &k->createq,
 	    i)) != NULL; i++) {
@@ -745,8 +760,9 @@ kernel_status_vats(struct kernel *k)
 			continue;
 		}
 		json_array_append_new(arr, json_pack("{s:O, s:o, s:s, s:n, "
-		    "s:I}", "vatID", id, "name", queued_name(k, id), "state",
-		    "queued", "pid", "deliveries", (json_int_t)0));
+		    "s:I, s:I}", "vatID", id, "name", queued_name(k, id),
+		    "state", "queued", "pid", "deliveries", (json_int_t)0,
+		    "computrons", (json_int_t)0));
 		json_decref(id);
 	}
 	return arr;

@@ -68,6 +68,11 @@ struct kernel_creation_stats {
 const struct kernel_creation_stats *kernel_creation_stats(
 	    const struct kernel *k);
 
+/* Computrons of the cranks committed in the open block (0 after
+ * kernel_block_committed()). */
+uint64_t kernel_block_computrons(const struct kernel *k);
+void	 kernel_block_committed(struct kernel *k);
+
 /* Status fields: run-queue length, vats, halted reason. */
 uint64_t kernel_run_queue_length(struct kernel *k);
 uint64_t kernel_creation_queue_length(struct kernel *k);
@@ -92,6 +97,8 @@ struct kvat {
 	enum kvat_state	 state;
 	struct vatworker *vw;
 	uint64_t	 tlen;		/* transcript entries committed */
+	uint64_t	 computrons;	/* committed deliveries' computrons,
+					   since this daemon started */
 	uint64_t	 replay_next;	/* next entry to replay */
 	json_t		*replay_entry;	/* entry being replayed */
 	size_t		 replay_sc;	/* its next recorded syscall */
@@ -144,6 +151,7 @@ struct kernel {
 	bool		 in_crank;	/* a crank transaction is open */
 	bool		 running;
 	uint64_t	 run_max, run_done, run_computrons, run_budget_c;
+	uint64_t	 block_computrons;	/* this open block's */
 	kernel_run_cb	 run_cb;
 	void		*run_arg;
 	ev_idle		 step;		/* schedules the next crank */

@@ -64,7 +64,7 @@ ops_status_object(struct daemon *d)
 
 	store_activity_hash(d->store, hash);
 	store_committed_activity_hash(d->store, committed);
-	return json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:o, "
+	return json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:o, "
 	    "s:s?, s:b, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
 	    "s:I}}}",
 	    "version", SWINGSETD_VERSION,
@@ -74,6 +74,8 @@ ops_status_object(struct daemon *d)
 	    "activityHash", hash,
 	    "committedActivityHash", committed,
 	    "runQueueLength", (json_int_t)kernel_run_queue_length(d->kernel),
+	    "blockComputrons",
+	    (json_int_t)kernel_block_computrons(d->kernel),
 	    "creationQueueLength",
 	    (json_int_t)kernel_creation_queue_length(d->kernel),
 	    "vats", kernel_status_vats(d->kernel),
@@ -157,8 +159,10 @@ ops_commit(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	store_committed_activity_hash(d->store, hash);
 	log_info("ops", "committed block %" PRIu64 " activity hash %s",
 	    height, hash);
-	reply_ok(conn, req->id, json_pack("{s:I, s:s}",
-	    "height", (json_int_t)height, "activityHash", hash));
+	reply_ok(conn, req->id, json_pack("{s:I, s:s, s:I}",
+	    "height", (json_int_t)height, "activityHash", hash, "computrons",
+	    (json_int_t)kernel_block_computrons(d->kernel)));
+	kernel_block_committed(d->kernel);
 }
 
 static void

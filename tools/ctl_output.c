@@ -33,7 +33,8 @@ text_vat(FILE *f, json_t *vat)
 		fprintf(f, " pid %-8lld", (long long)json_integer_value(pid));
 	else
 		fprintf(f, " %-12s", "no worker");
-	fprintf(f, " deliveries %lld\n", int_or(vat, "deliveries"));
+	fprintf(f, " deliveries %-6lld computrons %lld\n",
+	    int_or(vat, "deliveries"), int_or(vat, "computrons"));
 }
 
 static void
@@ -55,6 +56,8 @@ text_status(FILE *f, json_t *r)
 	fprintf(f, "run-queue             %lld\n", int_or(r, "runQueueLength"));
 	fprintf(f, "creation queue        %lld\n",
 	    int_or(r, "creationQueueLength"));
+	fprintf(f, "block computrons      %lld\n",
+	    int_or(r, "blockComputrons"));
 	fprintf(f, "halted                %s\n", json_is_string(halted) ?
 	    json_string_value(halted) : "no");
 	fprintf(f, "vats                  %zu\n", json_array_size(vats));
@@ -65,8 +68,9 @@ text_status(FILE *f, json_t *r)
 static void
 text_commit(FILE *f, json_t *r)
 {
-	fprintf(f, "committed block %lld, activity hash %s\n",
-	    int_or(r, "height"), str_or(r, "activityHash", "?"));
+	fprintf(f, "committed block %lld, activity hash %s, %lld computrons\n",
+	    int_or(r, "height"), str_or(r, "activityHash", "?"),
+	    int_or(r, "computrons"));
 }
 
 static void
