@@ -44,7 +44,8 @@ KERNEL_OBJS   := daemon/kernel.o daemon/kstate.o daemon/kmarshal.o \
                  daemon/clist.o daemon/kpromise.o daemon/ksyscall.o \
                  daemon/kvatstore.o daemon/kroute.o daemon/kvat.o \
                  daemon/transcript.o daemon/kcreate.o \
-                 daemon/vatadmin_device.o daemon/bundles.o
+                 daemon/vatadmin_device.o daemon/bundles.o \
+                 daemon/kmeter.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
                  daemon/xsnap_env.o \
@@ -137,8 +138,13 @@ XSNAP_DIR    := workers/xsnap
 XSNAP_STAMP  := $(XSNAP_DIR)/node_modules/.swingsetd-npm-ci
 XSNAP_WORKER := $(XSNAP_DIR)/node_modules/@agoric/xsnap/xsnap-native/xsnap/build/bin/lin/release/xsnap-worker
 
-xsnap: $(XSNAP_WORKER)
+XSNAP_VATADMIN := $(XSNAP_DIR)/build/vat-admin.bundle.json
+
+xsnap: $(XSNAP_WORKER) $(XSNAP_VATADMIN)
 	@sh $(XSNAP_DIR)/build.sh verify
+
+$(XSNAP_VATADMIN): $(XSNAP_STAMP) $(XSNAP_DIR)/bundle.mjs
+	@sh $(XSNAP_DIR)/build.sh vat-admin
 
 $(XSNAP_STAMP): $(XSNAP_DIR)/package.json $(XSNAP_DIR)/package-lock.json
 	@sh $(XSNAP_DIR)/build.sh ci
@@ -147,7 +153,7 @@ $(XSNAP_WORKER): $(XSNAP_STAMP)
 	@sh $(XSNAP_DIR)/build.sh worker
 
 clean-xsnap:
-	rm -rf $(XSNAP_DIR)/node_modules
+	rm -rf $(XSNAP_DIR)/node_modules $(XSNAP_DIR)/build
 
 # ---- tests --------------------------------------------------------------
 

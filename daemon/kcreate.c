@@ -75,9 +75,6 @@ take_option(const char *key, char type, const json_t *v, json_t *rec)
 	if (strcmp(key, "critical") == 0 && json_is_true(plain))
 		return json_decref(plain), "critical dynamic vats are not "
 		    "supported by swingsetd yet";
-	if (strcmp(key, "meterID") == 0)
-		return json_decref(plain), "meters are not supported by "
-		    "swingsetd yet";
 	json_object_set_new(rec, key, plain);
 	return NULL;
 }
@@ -146,6 +143,14 @@ options_record(struct kernel *k, const json_t *enc, char **why)
 	}
 	if (bad != NULL) {
 		if (asprintf(why, "option '%s' %s", key, bad) < 0)
+			*why = NULL;
+		json_decref(rec);
+		return NULL;
+	}
+	mt = (char *)(uintptr_t)json_string_value(json_object_get(rec,
+	    "meterID"));
+	if (mt != NULL && !kmeter_exists(k, mt)) {
+		if (asprintf(why, "option 'meterID': no meter '%s'", mt) < 0)
 			*why = NULL;
 		json_decref(rec);
 		return NULL;

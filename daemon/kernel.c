@@ -31,6 +31,8 @@
 static void	crank_next(struct kernel *);
 static void	crank_terminate(struct kernel *, struct kvat *, const char *,
 		    const json_t *);
+static void	crank_terminate_charged(struct kernel *, struct kvat *,
+		    const char *, const json_t *, uint64_t);
 
 static uint64_t
 now_us(void)
@@ -199,15 +201,25 @@ static void
 crank_terminate(struct kernel *k, struct kvat *v, const char *why,
     const json_t *info)
 {
+	crank_terminate_charged(k, v, why, info, 0);
+}
+
+/* The same, and the vat's meter then pays for the delivery that was
+ * unwound (SwingSet deducts after the abort: an underrun empties it). */
+static void
+crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
+    const json_t *info, uint64_t computrons)
+{
 	json_t	*reason = info ? json_deep_copy(info) : km_error(why);
 
 	/* reason is built before the abort: why may point into the crank */
-	char	 vid[sizeof(v->id)];
+	char	 vid[sizeof(v->id)], meter[sizeof(v->meter_id)];
 	bool	 creating = k->cr.creating;
 	int	 rc;
 
 	log_info("kernel", "%s: terminated: %s", v->id, why);
 	snprintf(vid, sizeof(vid), "%s", v->id);
+	snprintf(meter, sizeof(meter), "%s", v->meter_id);
 	crank_abort(k);			/* v may be gone after this */
 	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
 		json_decref(reason);
@@ -222,6 +234,8 @@ crank_terminate(struct kernel *k, struct kvat *v, const char *why,
 		v = kvat_add(k, vid);
 	rc = reason == NULL || v == NULL ? STORE_ENOMEM :
 	    kvat_terminate(k, v, true, reason);
+	if (rc == STORE_OK && meter[0] != '\0' && computrons > 0)
+		rc = kmeter_deduct(k, meter, computrons);
 	json_decref(reason);
 	if (rc != STORE_OK) {
 		crank_store_error(k, rc);
@@ -404,6 +418,12 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 		json_decref(e);
 		return;
 	}
+	if (v->meter_id[0] != '\0' && r->computrons > 0 &&
+	    !kmeter_check(k, v->meter_id, r->computrons)) {
+		crank_terminate_charged(k, v, "meter underflow, vat terminated",
+		    NULL, r->computrons);
+		return;
+	}
 	if (k->cr.exiting == 2) {
 		crank_terminate(k, v, "exit(failure)", k->cr.exit_info);
 		return;
@@ -411,6 +431,8 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 	rc = k->cr.sc_count > 0 && k->cr.sc == NULL ? STORE_ENOMEM :
 	    transcript_append(k, v, k->cr.vdo_text, k->cr.vdo_len, k->cr.sc,
 	    k->cr.sc_len, r->computrons);
+	if (rc == STORE_OK && v->meter_id[0] != '\0')
+		rc = kmeter_deduct(k, v->meter_id, r->computrons);
 	if (rc == STORE_OK && k->cr.exiting == 1)
 		rc = kvat_terminate(k, v, false, k->cr.exit_info);
 	else if (rc == STORE_OK && k->cr.creating)

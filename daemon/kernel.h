@@ -104,6 +104,7 @@ struct kvat {
 	size_t		 replay_sc;	/* its next recorded syscall */
 	bool		 pipelining;	/* enablePipelining */
 	bool		 dynamic;	/* created at run time */
+	char		 meter_id[24];	/* options.meterID, or "" */
 };
 
 /* The crank in flight. */
@@ -261,6 +262,18 @@ int	 kcreate_terminate(struct kernel *k, const char *vid,
 int	 kcreate_start(struct kernel *k, const char *vid, struct kvat **vat,
 	    json_t **vdo);
 int	 kcreate_finish(struct kernel *k, struct kvat *v);
+/* kmeter.c — meters: mN.remaining / mN.threshold */
+bool	 kmeter_exists(struct kernel *k, const char *id);
+int	 kmeter_create(struct kernel *k, bool unlimited, uint64_t remaining,
+	    uint64_t threshold, char **id);
+int	 kmeter_add(struct kernel *k, const char *id, uint64_t delta);
+int	 kmeter_set_threshold(struct kernel *k, const char *id,
+	    uint64_t threshold);
+int	 kmeter_get(struct kernel *k, const char *id, bool *unlimited,
+	    uint64_t *remaining, uint64_t *threshold);
+bool	 kmeter_check(struct kernel *k, const char *id, uint64_t spent);
+int	 kmeter_deduct(struct kernel *k, const char *id, uint64_t spent);
+
 int	 kcreate_notify_terminated(struct kernel *k, const char *vid,
 	    bool reject, const json_t *info);
 int	 kcreate_list_edit(struct kernel *k, const char *key, const char *vid,

@@ -72,6 +72,9 @@ kvat_init(struct kernel *k, struct kvat *v, const char *id, const char *name,
 	snprintf(key, sizeof(key), "%s.options", v->id);
 	opts = kst_get_json(k, key);
 	v->pipelining = json_is_true(json_object_get(opts, "enablePipelining"));
+	if (json_is_string(json_object_get(opts, "meterID")))
+		snprintf(v->meter_id, sizeof(v->meter_id), "%s",
+		    json_string_value(json_object_get(opts, "meterID")));
 	if (name == NULL)
 		name = json_string_value(json_object_get(opts, "name"));
 	v->name = strdup(name ? name : id);

@@ -7,10 +7,12 @@
  *
  * A method is answered ["ok", capdata] or ["error", message]; an error is
  * the caller's to handle (the vat's method throws), never vat-fatal.
+ * Meter methods act on the kernel's meters (kmeter.c).
  * Device state: dN.vs.nextDev, dN.vs.id.<bundleID> = d+n and
  * dN.vs.slot.d+n = bundleID; its node krefs: kdM.owner = dN,
  * dN.c.kdM = d+n, dN.c.d+n = kdM.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -234,6 +236,94 @@ terminate(struct kernel *k, const json_t *args, const json_t *argv)
 	return dev_ok_undefined();
 }
 
+/* A smallcaps bigint ("+123") that fits 64 bits, into *out. */
+static bool
+nat_arg(const json_t *v, uint64_t *out)
+{
+	const char	*s = json_string_value(v);
+	char		*end;
+
+	if (s == NULL || s[0] != '+' || s[1] < '0' || s[1] > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(s + 1, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+/* getMeter's answer: {remaining, threshold} as bigints ("unlimited"). */
+static json_t *
+meter_record(struct kernel *k, const char *id)
+{
+	bool		 unl;
+	uint64_t	 rem, thr;
+	char		*body = NULL;
+	json_t		*cd;
+
+	if (kmeter_get(k, id, &unl, &rem, &thr) == -1)
+		return dev_error("getMeter: no meter '%s'", id);
+	if ((unl ? asprintf(&body, "#{\"remaining\":\"unlimited\","
+	    "\"threshold\":\"+%" PRIu64 "\"}", thr) : asprintf(&body,
+	    "#{\"remaining\":\"+%" PRIu64 "\",\"threshold\":\"+%" PRIu64
+	    "\"}", rem, thr)) < 0)
+		return NULL;
+	cd = json_pack("{s:s, s:[]}", "body", body, "slots");
+	free(body);
+	return dev_ok(cd);
+}
+
+/* createMeter, createUnlimitedMeter, addMeterRemaining,
+ * setMeterThreshold, getMeter (kernel-semantics §11.1). */
+static json_t *
+meter_method(struct kernel *k, const char *method, const json_t *argv)
+{
+	const char	*id = smallcaps_decode_string(json_array_get(argv, 0));
+	uint64_t	 a = 0, b = 0;
+	char		*nid = NULL;
+	json_t		*r;
+	int		 rc;
+
+	if (strcmp(method, "createMeter") == 0 || strcmp(method,
+	    "createUnlimitedMeter") == 0) {
+		bool unl = method[6] == 'U';
+
+		if (!unl && (!nat_arg(json_array_get(argv, 0), &a) ||
+		    !nat_arg(json_array_get(argv, 1), &b)))
+			return dev_error("createMeter: remaining and threshold "
+			    "must be bigints from 0 to 2^64-1");
+		rc = kmeter_create(k, unl, a, b, &nid);
+		r = rc != STORE_OK ? ksys_store_failed(k, rc) :
+		    dev_ok_string(nid);
+		free(nid);
+		return r;
+	}
+	if (id == NULL)
+		return dev_error("%s: the first argument must be a meter ID",
+		    method);
+	if (strcmp(method, "getMeter") == 0)
+		return meter_record(k, id);
+	if (!nat_arg(json_array_get(argv, 1), &a))
+		return dev_error("%s: the amount must be a bigint from 0 to "
+		    "2^64-1", method);
+	rc = strcmp(method, "addMeterRemaining") == 0 ? kmeter_add(k, id, a) :
+	    kmeter_set_threshold(k, id, a);
+	if (rc == STORE_NOTFOUND)
+		return dev_error("%s: no meter '%s'", method, id);
+	return rc != STORE_OK ? ksys_store_failed(k, rc) : dev_ok_undefined();
+}
+
+static bool
+is_meter_method(const char *m)
+{
+	static const char *const names[] = { "createMeter",
+	    "createUnlimitedMeter", "addMeterRemaining", "setMeterThreshold",
+	    "getMeter" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(m, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static json_t *
 root_method(struct kernel *k, const char *dev, const char *method,
     const json_t *args, const json_t *argv)
@@ -263,9 +353,8 @@ root_method(struct kernel *k, const char *dev, const char *method,
 		free(id);
 		return r;
 	}
-	if (strstr(method, "Meter") != NULL)
-		return dev_error("vatAdmin device: %s: meters are not "
-		    "supported by swingsetd yet", method);
+	if (is_meter_method(method))
+		return meter_method(k, method, argv);
 	return dev_error("vatAdmin device: unknown method '%s'", method);
 }
 

@@ -117,6 +117,13 @@ class DeviceCalls(DaemonTest):
         d, states = self.start_with([
             call("d-70", "frob"),
             call("d-70", "createMeter", '#["+100","+10"]'),
+            call("d-70", "addMeterRemaining", '#["m1","+5"]'),
+            call("d-70", "setMeterThreshold", '#["m1","+7"]'),
+            call("d-70", "getMeter", '#["m1"]'),
+            call("d-70", "createUnlimitedMeter", '#[]'),
+            call("d-70", "getMeter", '#["m2"]'),
+            call("d-70", "createMeter", '#[100,"+10"]'),
+            call("d-70", "getMeter", '#["m9"]'),
             call("d-70", "getBundleIDByName", '#["nope"]'),
             call("d-70", "getNamedBundleCap", '#["kid"]'),
             call("d-71", "getBundleID"),
@@ -124,7 +131,7 @@ class DeviceCalls(DaemonTest):
             call("d-70", "getBundleCap", '#["b0-00"]'),
             call("d-70", "getBundleCap", '#["not an id"]'),
             call("d-70", "createByBundleID", '#["b0-00",{"name":"bad name!"}]'),
-            call("d-70", "createByBundleID", '#["b0-00",{"meterID":"m1"}]'),
+            call("d-70", "createByBundleID", '#["b0-00",{"meterID":"m9"}]'),
             call("d-70", "terminateWithFailure", '#["v1","x"]'),
             call("d-70", "terminateWithFailure", '#["v99","x"]')])
         self.assertEqual(states["bootstrap"], "ready")
@@ -132,7 +139,13 @@ class DeviceCalls(DaemonTest):
         log = d.log()
         for answer in (
                 "vatAdmin device: unknown method 'frob'",
-                "vatAdmin device: createMeter: meters are not supported",
+                'answer ["ok",{"body":"#\\"m1\\"","slots":[]}]',
+                'answer ["ok",{"body":"#{\\"remaining\\":\\"+105\\",'
+                '\\"threshold\\":\\"+7\\"}","slots":[]}]',
+                'answer ["ok",{"body":"#{\\"remaining\\":\\"unlimited\\",'
+                '\\"threshold\\":\\"+0\\"}","slots":[]}]',
+                "createMeter: remaining and threshold must be bigints",
+                "getMeter: no meter 'm9'",
                 "unregistered bundle name 'nope'",
                 'answer ["ok",{"body":"#\\"$0.Alleged: device node\\"",'
                 '"slots":["d-71"]}]',
@@ -141,7 +154,7 @@ class DeviceCalls(DaemonTest):
                 'answer ["ok",{"body":"#\\"#undefined\\"","slots":[]}]',
                 "getBundleCap: not a bundle ID",
                 "option 'name' must match",
-                "meters are not supported by swingsetd yet",
+                "option 'meterID': no meter 'm9'",
                 "terminateWithFailure: v1 is a static vat",
                 "terminateWithFailure: no vat v99"):
             self.assertIn(answer, log)

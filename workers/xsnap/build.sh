@@ -4,6 +4,9 @@
 #   ci      npm ci from package-lock.json, with install scripts off
 #   worker  build xsnap-worker (release and debug) from the sources that
 #           @agoric/xsnap ships, with the package's own build step
+#   vat-admin  bundle @agoric/swingset-vat's vat-vat-admin.js into
+#           build/vat-admin.bundle.json (the static vatAdmin vat of xsnap
+#           configurations), with bundle.mjs
 #   verify  check that the worker and the lockdown and supervisor bundles
 #           are there and are the pinned ones; print their paths
 #
@@ -17,6 +20,8 @@ BINDIR=$XSNAP/xsnap-native/xsnap/build/bin/lin
 LOCKDOWN=$NM/@agoric/xsnap-lockdown/dist/lockdown.bundle
 SUPERVISOR=$NM/@agoric/swingset-xsnap-supervisor/dist/supervisor.bundle
 STAMP=$NM/.swingsetd-npm-ci
+VATADMIN_SRC=$NM/@agoric/swingset-vat/src/vats/vat-admin/vat-vat-admin.js
+VATADMIN=build/vat-admin.bundle.json
 
 die() {
 	echo "make xsnap: $*" >&2
@@ -100,6 +105,13 @@ worker)
 	done
 	touch "$BINDIR/release/xsnap-worker"
 	;;
+vat-admin)
+	need node:nodejs
+	[ -f "$STAMP" ] || die "run the ci stage first (make xsnap does)"
+	mkdir -p build
+	node bundle.mjs "$VATADMIN_SRC" "$VATADMIN" ||
+	    die "bundling $VATADMIN_SRC failed"
+	;;
 verify)
 	want=$(node -p 'require("./package.json").dependencies["@agoric/xsnap"]')
 	for goal in release debug; do
@@ -118,13 +130,15 @@ verify)
 		[ "$(sha256sum <"$b" | cut -d' ' -f1)" = "$(cat "$b.sha256")" ] ||
 		    die "workers/xsnap/$b does not match its .sha256"
 	done
+	[ -s "$VATADMIN" ] || die "workers/xsnap/$VATADMIN is missing"
 	here=$(pwd)
 	echo "xsnap-worker:      $here/$BINDIR/release/xsnap-worker ($rv)"
 	echo "  debug build:     $here/$BINDIR/debug/xsnap-worker"
 	echo "lockdown bundle:   $here/$LOCKDOWN"
 	echo "supervisor bundle: $here/$SUPERVISOR"
+	echo "vat-admin bundle:  $here/$VATADMIN"
 	;;
 *)
-	die "usage: build.sh ci|worker|verify"
+	die "usage: build.sh ci|worker|vat-admin|verify"
 	;;
 esac
