@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh BINDIR — `make demo`: run swingsetd on the embedded default
-# (conf/demo.json: six vats on the native test worker, the bootstrap
-# creating three more through vatAdmin; state in ./var, socket
+# (conf/demo.json: JavaScript vats from conf/demo/, bundled at start-up,
+# on the real xsnap-worker with Agoric's liveslots; the bootstrap creates
+# three more through the vat-admin vat; state in ./var, socket
 # ./var/control.sock) the way a block producer drives it: status, run
 # (watching the vats being created, each in its own pseudo-crank), a
 # queued message, commit, status.  State persists in ./var, so each run
@@ -38,8 +39,8 @@ echo "== swingctl status (before)"
 ctl status
 height=$(ctl --json status | sed 's/.*"height":\([0-9]*\).*/\1/')
 next=$((height + 1))
-echo "== swingctl run   (startVat for each vat, then bootstrap's script,"
-echo "   which creates vats w0, w1, w2: their workers take 300 ms to boot)"
+echo "== swingctl run   (startVat for each vat, then bootstrap(), which"
+echo "   creates vats w0, w1, w2: each xsnap worker boots in its pseudo-crank)"
 ctl run > var/demo-run.out &
 runpid=$!
 # while the run goes on, status still answers: show the vats being made
@@ -75,4 +76,5 @@ rc=0
 wait $pid || rc=$?
 trap - EXIT
 echo "== swingsetd exited $rc; state kept in ./var (run 'make demo' again to"
-echo "   see it resume at height $next: workers are rebuilt from transcripts)"
+echo "   see it resume at height $next: workers are rebuilt from heap"
+echo "   snapshots and transcripts)"

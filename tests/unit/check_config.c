@@ -443,9 +443,9 @@ START_TEST(t_shipped_configs)
 	cfg = config_load("conf/demo.json", &errs);
 	ck_assert_msg(cfg != NULL, "conf/demo.json: %s",
 	    errs.n ? errs.v[0].message : "?");
-	ck_assert_str_eq(cfg->default_manager_type, "testworker");
+	ck_assert_str_eq(cfg->default_manager_type, "xsnap");
 	ck_assert_str_eq(cfg->bootstrap, "bootstrap");
-	ck_assert_uint_eq(cfg->nvats, 6);
+	ck_assert_uint_eq(cfg->nvats, 3);
 	ck_assert_uint_eq(cfg->nbundles, 1);
 	p = xasprintf("%s/var", cwd);
 	ck_assert_str_eq(cfg->daemon.state_dir, p);
