@@ -750,6 +750,13 @@ kernel_block_computrons(const struct kernel *k)
 	return k->block_computrons;
 }
 
+/* The bootstrap message's result promise (malloc'd), or NULL. */
+char *
+kernel_bootstrap_result(struct kernel *k)
+{
+	return kst_get(k, "kernel.bootstrapResult");
+}
+
 void
 kernel_block_committed(struct kernel *k)
 {

@@ -72,6 +72,7 @@ const struct kernel_creation_stats *kernel_creation_stats(
  * kernel_block_committed()). */
 uint64_t kernel_block_computrons(const struct kernel *k);
 void	 kernel_block_committed(struct kernel *k);
+char	*kernel_bootstrap_result(struct kernel *k);
 
 /* Status fields: run-queue length, vats, halted reason. */
 uint64_t kernel_run_queue_length(struct kernel *k);

@@ -51,9 +51,10 @@ reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
  * The status object: the store's committed and in-block counters, the
  * kernel's queue and vats.  Nothing here waits on a crank, so status
  * answers at any time, also while a crank waits on a worker (it then
- * shows the state inside that crank).  Vat creation is not queued yet:
- * creationQueueLength counts vats waiting to be created (not the one in
- * its pseudo-crank, which the vat list shows as "creating").
+ * shows the state inside that crank).  creationQueueLength counts vats
+ * waiting to be created (not the one in its pseudo-crank, which the vat
+ * list shows as "creating"); blockComputrons sums the open block's
+ * committed cranks; bootstrapResult is the kpid of bootstrap()'s result.
  */
 static json_t *
 ops_status_object(struct daemon *d)
@@ -61,12 +62,15 @@ ops_status_object(struct daemon *d)
 	char	 hash[STORE_HASH_HEXLEN + 1], committed[STORE_HASH_HEXLEN + 1];
 	const struct kernel_creation_stats *cs =
 	    kernel_creation_stats(d->kernel);
+	char	*boot;
+	json_t	*st;
 
 	store_activity_hash(d->store, hash);
 	store_committed_activity_hash(d->store, committed);
-	return json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:o, "
-	    "s:s?, s:b, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, "
-	    "s:I}}}",
+	boot = kernel_bootstrap_result(d->kernel);
+	st = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:o, "
+	    "s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, "
+	    "s:I, s:I}}}",
 	    "version", SWINGSETD_VERSION,
 	    "height", (json_int_t)store_height(d->store),
 	    "crankNumber", (json_int_t)store_crank_count(d->store),
@@ -81,6 +85,7 @@ ops_status_object(struct daemon *d)
 	    "vats", kernel_status_vats(d->kernel),
 	    "halted", kernel_halted(d->kernel),
 	    "running", kernel_running(d->kernel),
+	    "bootstrapResult", boot,
 	    "daemon",
 	    "stateDir", d->state_dir,
 	    "socket", d->socket_path,
@@ -93,6 +98,8 @@ ops_status_object(struct daemon *d)
 	    "bootWaitUs", (json_int_t)cs->boot_wait_us,
 	    "startVatUs", (json_int_t)cs->start_vat_us,
 	    "commitUs", (json_int_t)cs->commit_us);
+	free(boot);
+	return st;
 }
 
 static void
