@@ -1,0 +1,229 @@
+"""test_xsnap.py — JavaScript vats (tests/vats/) on the real xsnap-worker
+with Agoric's liveslots, driven by the real daemon; and the same scenarios
+on Agoric's JavaScript SwingSet kernel (tests/jskernel/run-swingset.mjs)
+for comparison.
+
+Each scenario's bundles are made once per run with workers/xsnap/bundle.mjs
+(one test also lets the daemon bundle a sourceSpec itself).  Needs
+`make xsnap` (part of `make deps`); the JavaScript kernel also needs
+`make jskernel` (its better-sqlite3 addon).
+"""
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import ROOT, Daemon, DaemonTest, decode, main  # noqa: E402
+
+VATS = os.path.join(ROOT, "tests", "vats")
+XSNAP_DIR = os.path.join(ROOT, "workers", "xsnap")
+BUNDLER = os.path.join(XSNAP_DIR, "bundle.mjs")
+JSKERNEL = os.path.join(ROOT, "tests", "jskernel", "run-swingset.mjs")
+SLOWBOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "slowboot.py")
+WORKER = os.path.join(XSNAP_DIR, "node_modules", "@agoric", "xsnap",
+                      "xsnap-native", "xsnap", "build", "bin", "lin",
+                      "release", "xsnap-worker")
+
+_bundles = {}
+
+
+def bundle(path):
+    """The bundle file of a JS entry (made once per test run)."""
+    if path not in _bundles:
+        out = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                           "swingsetd-test-bundle-%d-%s.json" % (
+                               os.getpid(),
+                               hashlib.sha256(path.encode()).hexdigest()[:16]))
+        subprocess.run(["node", BUNDLER, path, out], check=True, timeout=120)
+        _bundles[path] = out
+    return _bundles[path]
+
+
+def scenario_config(tmp, name, bundled=True, **daemon):
+    """tests/vats/NAME/config.json with absolute paths (bundleSpecs made
+    here unless bundled is False) and a daemon section in tmp."""
+    base = os.path.join(VATS, name)
+    with open(os.path.join(base, "config.json")) as f:
+        cfg = json.load(f)
+    for section in ("vats", "bundles"):
+        for entry in cfg.get(section, {}).values():
+            if "sourceSpec" in entry:
+                src = os.path.join(base, entry["sourceSpec"])
+                if bundled:
+                    del entry["sourceSpec"]
+                    entry["bundleSpec"] = bundle(src)
+                else:
+                    entry["sourceSpec"] = src
+    cfg["daemon"] = dict({
+        "stateDir": os.path.join(tmp, "state"),
+        "socket": os.path.join(tmp, "control.sock"),
+        "logLevel": "info",
+        "xsnapDir": XSNAP_DIR,
+    }, **daemon)
+    return cfg
+
+
+def js_kernel(name):
+    """The scenario on the JavaScript SwingSet kernel."""
+    p = subprocess.run(["node", JSKERNEL, os.path.join(VATS, name,
+                                                        "config.json")],
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise AssertionError("run-swingset.mjs failed:\n" + p.stderr[-3000:])
+    return json.loads(p.stdout)
+
+
+class XsnapTest(DaemonTest):
+
+    def run_scenario(self, name, **kw):
+        """Start the daemon on the scenario, run to idle; (daemon, run
+        result, testLog texts, bootstrap result promise)."""
+        d = self.daemon(scenario_config(self.tmp, name, **kw))
+        r = d.ok("run")
+        self.assertTrue(r["idle"], r)
+        self.assertIsNone(r["halted"], d.log())
+        kpid = d.status()["bootstrapResult"]
+        p = d.ok("promise", kpid=kpid)
+        return d, r, [t for _, t in d.test_logs()], p
+
+    def test_creator(self):
+        d, r, log, p = self.run_scenario("creator")
+        self.assertEqual(p["state"], "fulfilled", p)
+        self.assertGreater(r["computrons"], 0)
+        for i in range(5):
+            self.assertIn("c%d: buildRootObject hello-%d" % (i, i), log)
+        self.assertIn("pipelined E(E(root).makeCounter()).incr() -> 1", log)
+        self.assertTrue(any(t.startswith("bad createVat rejected: ")
+                            and "refuses to start" in t for t in log), log)
+        self.assertIn("c4 done() rejected: c4 terminated by bootstrap", log)
+        states = {v["name"]: v["state"] for v in d.status()["vats"]}
+        self.assertEqual(states["c4"], "terminated")
+        self.assertEqual(states["bad"], "terminated")
+        self.assertEqual(states["vatAdmin"], "ready")
+        for n in ("c0", "c1", "c2", "c3"):
+            self.assertEqual(states[n], "ready")
+        # every dynamic vat was made in a pseudo-crank of its own
+        self.assertEqual(len([m for m in d.log().splitlines()
+                              if ": created in crank " in m]), 5)
+
+    def test_loop_is_stopped_by_the_meter(self):
+        d, r, log, p = self.run_scenario("loop")
+        self.assertEqual(p["state"], "fulfilled", p)
+        self.assertIn("spin() rejected: vat terminated", log)
+        self.assertIn("looper done() rejected: Compute meter exceeded", log)
+        self.assertIn("meter remaining < start: true", log)
+        self.assertTrue(any(t.startswith("other: ") for t in log), log)
+        states = {v["name"]: v["state"] for v in d.status()["vats"]}
+        self.assertEqual(states["looper"], "terminated")
+        self.assertEqual(states["other"], "ready")
+
+    def test_source_spec_is_bundled_by_the_daemon(self):
+        d, r, log, p = self.run_scenario("creator", bundled=False)
+        self.assertEqual(p["state"], "fulfilled", p)
+        self.assertIn("created 5 children", log)
+
+    def test_computron_budget_stops_between_cranks(self):
+        d = self.daemon(scenario_config(self.tmp, "creator"))
+        r = d.ok("run", budget={"computrons": 30000000})
+        self.assertEqual(r["stopped"], "budget", r)
+        self.assertFalse(r["idle"], r)
+        self.assertGreaterEqual(r["computrons"], 30000000)
+        st = d.status()
+        self.assertEqual(st["blockComputrons"], r["computrons"])
+        total = r["computrons"]
+        while True:
+            r = d.ok("run", budget={"computrons": 30000000})
+            total += r["computrons"]
+            if r["idle"]:
+                break
+        self.assertEqual(d.status()["blockComputrons"], total)
+        c = d.ok("commit", height=1)
+        self.assertEqual(c["computrons"], total)
+        self.assertEqual(d.status()["blockComputrons"], 0)
+
+    def test_missing_worker_is_a_clear_startup_error(self):
+        cfg = scenario_config(self.tmp, "creator")
+        cfg["daemon"]["xsnapDir"] = os.path.join(self.tmp, "nowhere")
+        d = self.other_daemon(cfg, "bad-xsnap", 78)
+        self.assertIn("nowhere/node_modules/@agoric/xsnap", d.log())
+        self.assertIn("make xsnap", d.log())
+
+
+class DeterminismTest(DaemonTest):
+    """The 8-vat creation scenario in JavaScript, ten times, each with its
+    own seeded random delay (0-300 ms) before every worker boots."""
+
+    RUNS = 10
+
+    def run_once(self, seed):
+        tmp = os.path.join(self.tmp, "run%d" % seed)
+        os.makedirs(tmp)
+        cfg = scenario_config(tmp, "eight", workers={
+            "xsnap": [sys.executable, SLOWBOOT, str(seed), WORKER]})
+        d = Daemon(tmp, cfg)  # its own log too
+        self.daemons.append(d)
+        d.start()
+        r = d.ok("run")
+        self.assertTrue(r["idle"], r)
+        st = d.status()
+        p = d.ok("promise", kpid=st["bootstrapResult"])
+        created = [m.split(" kernel: ", 1)[1] for m in d.log().splitlines()
+                   if ": created in crank " in m]
+        out = (r["activityHash"], [t for _, t in d.test_logs()],
+               [(v["vatID"], v["name"], v["state"]) for v in st["vats"]],
+               created, p)
+        d.stop()
+        return out
+
+    def test_eight_vats_ten_runs_same_hash(self):
+        first = self.run_once(0)
+        self.assertEqual(first[4]["state"], "fulfilled", first[4])
+        self.assertGreaterEqual(len(first[3]), 8)
+        for seed in range(1, self.RUNS):
+            again = self.run_once(seed)
+            self.assertEqual(again[0], first[0], "seed %d" % seed)
+            self.assertEqual(again[1:], first[1:], "seed %d" % seed)
+
+
+@unittest.skipUnless(os.path.exists(os.path.join(
+    XSNAP_DIR, "node_modules", "better-sqlite3", "build", "Release",
+    "better_sqlite3.node")), "make jskernel has not built better-sqlite3")
+class CompareWithJsKernel(DaemonTest):
+    """The same scenario gives the same testLog lines and the same
+    resolution of bootstrap()'s result on both kernels."""
+
+    def compare(self, name):
+        ref = js_kernel(name)
+        d = self.daemon(scenario_config(self.tmp, name))
+        r = d.ok("run")
+        self.assertTrue(r["idle"], r)
+        p = d.ok("promise", kpid=d.status()["bootstrapResult"])
+        ours = [t for _, t in d.test_logs()]
+        theirs = [" ".join(str(a) for a in line) if isinstance(line, list)
+                  else str(line) for line in ref["testLog"]]
+        self.assertEqual(ours, theirs)
+        self.assertEqual(p["state"], ref["bootstrapResult"]["status"])
+        self.assertEqual(p["data"]["body"],
+                         ref["bootstrapResult"]["capdata"]["body"])
+        self.assertEqual(decode(p["data"]) if not p["data"]["slots"] else
+                         None, ref["bootstrapResult"]["value"]
+                         if not p["data"]["slots"] else None)
+
+    def test_creator(self):
+        self.compare("creator")
+
+    def test_eight(self):
+        self.compare("eight")
+
+    def test_loop(self):
+        self.compare("loop")
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    main()
