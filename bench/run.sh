@@ -266,3 +266,8 @@ start_daemon create \
     "\"bundles\":{\"kid\":{\"bundle\":$kid}},"
 "$bin/bench_create" "$sock" "$ncreate" "$cblock"
 stop_daemon
+
+# ---- 6. JavaScript vats on xsnap: swingsetd beside the JavaScript kernel ------
+# bench/vats/ on both kernels, same xsnap-worker and bundles, in one run
+# (bench/xsnap_bench.py; the JavaScript kernel needs `make jskernel`).
+SWINGSET_BIN="$bin" python3 "$here/xsnap_bench.py" "$bin"
