@@ -110,6 +110,7 @@ class XsnapTest(DaemonTest):
         # every dynamic vat was made in a pseudo-crank of its own
         self.assertEqual(len([m for m in d.log().splitlines()
                               if ": created in crank " in m]), 5)
+        self.assertEqual(d.stop(), 0, d.log())  # (LeakSanitizer too)
 
     def test_loop_is_stopped_by_the_meter(self):
         d, r, log, p = self.run_scenario("loop")
@@ -121,6 +122,7 @@ class XsnapTest(DaemonTest):
         states = {v["name"]: v["state"] for v in d.status()["vats"]}
         self.assertEqual(states["looper"], "terminated")
         self.assertEqual(states["other"], "ready")
+        self.assertEqual(d.stop(), 0, d.log())
 
     def test_source_spec_is_bundled_by_the_daemon(self):
         d, r, log, p = self.run_scenario("creator", bundled=False)
