@@ -155,6 +155,14 @@ $(XSNAP_WORKER): $(XSNAP_STAMP)
 clean-xsnap:
 	rm -rf $(XSNAP_DIR)/node_modules $(XSNAP_DIR)/build
 
+# `make jskernel` builds better-sqlite3 (and checks microtime), the native
+# addons of Agoric's JavaScript kernel that tests/jskernel/run-swingset.mjs
+# runs as the reference for the daemon.  Not part of deps.
+jskernel: xsnap
+	@sh $(XSNAP_DIR)/build.sh jskernel
+
+.PHONY: jskernel
+
 # ---- tests --------------------------------------------------------------
 
 check: deps

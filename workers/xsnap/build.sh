@@ -9,6 +9,11 @@
 #           configurations), with bundle.mjs
 #   verify  check that the worker and the lockdown and supervisor bundles
 #           are there and are the pinned ones; print their paths
+#   jskernel  build the native addons of swingset-vat's own (JavaScript)
+#           kernel, for tests/jskernel/run-swingset.mjs: better-sqlite3
+#           from source, against the headers node ships; microtime's
+#           prebuilt N-API binary is used when it loads.  Not part of
+#           make xsnap (make jskernel).
 #
 # Every stage stops with a message naming what is missing or wrong.
 set -eu
@@ -138,7 +143,55 @@ verify)
 	echo "supervisor bundle: $here/$SUPERVISOR"
 	echo "vat-admin bundle:  $here/$VATADMIN"
 	;;
+jskernel)
+	need node:nodejs npm:npm cc:gcc c++:g++ make:make python3:python3
+	[ -f "$STAMP" ] || die "run make xsnap first"
+	# `require` both addons and open an in-memory database
+	loads() {
+		node -e 'require("better-sqlite3")(":memory:").close();
+			require("microtime").now()' 2>/dev/null
+	}
+	if loads; then
+		echo "jskernel: better-sqlite3 and microtime load"
+		exit 0
+	fi
+	# node-gyp must not fetch node's headers from the network: give it
+	# the ones installed with node (NodeSource's nodejs and node's own
+	# tarballs put them in <prefix>/include/node), and check they are
+	# for this node's ABI.
+	prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+	nodedir=
+	for d in "$prefix" /usr /usr/local; do
+		if [ -f "$d/include/node/node_version.h" ] &&
+		    [ -f "$d/include/node/common.gypi" ]; then
+			nodedir=$d
+			break
+		fi
+	done
+	[ -n "$nodedir" ] ||
+	    die "node's C headers (include/node/node_version.h) are not under $prefix, /usr or /usr/local; node-gyp would try to download them"
+	abi=$(node -p process.versions.modules)
+	habi=$(sed -n 's/^#define NODE_MODULE_VERSION \([0-9][0-9]*\).*/\1/p' \
+	    "$nodedir/include/node/node_version.h")
+	[ "$habi" = "$abi" ] ||
+	    die "headers in $nodedir/include/node are for NODE_MODULE_VERSION '$habi', node is $abi"
+	log=$NM/.jskernel-build.log
+	echo "make jskernel: building better-sqlite3 with node-gyp (headers from $nodedir/include/node; log in workers/xsnap/$log)"
+	# build_from_source: prebuild-install does not try to download a
+	# binary, and the install script falls back to `node-gyp rebuild`.
+	# microtime's install script (node-gyp-build) builds only when none of
+	# its prebuilt binaries loads.  JOBS: node-gyp's make -j.
+	if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    npm_config_build_from_source=true npm_config_nodedir="$nodedir" \
+	    JOBS=max npm rebuild better-sqlite3 microtime \
+	    --foreground-scripts --no-audit --no-fund >"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "building better-sqlite3 failed (whole log: workers/xsnap/$log)"
+	fi
+	loads || die "better-sqlite3 or microtime still does not load (log: workers/xsnap/$log)"
+	echo "jskernel: better-sqlite3 and microtime load"
+	;;
 *)
-	die "usage: build.sh ci|worker|vat-admin|verify"
+	die "usage: build.sh ci|worker|vat-admin|verify|jskernel"
 	;;
 esac
