@@ -11,9 +11,8 @@
 #           are there and are the pinned ones; print their paths
 #   jskernel  build the native addons of swingset-vat's own (JavaScript)
 #           kernel, for tests/jskernel/run-swingset.mjs: better-sqlite3
-#           from source, against the headers node ships; microtime's
-#           prebuilt N-API binary is used when it loads.  Not part of
-#           make xsnap (make jskernel).
+#           and microtime, from source, against the headers node ships.
+#           Not part of make xsnap (make jskernel).
 #
 # Every stage stops with a message naming what is missing or wrong.
 set -eu
@@ -177,10 +176,12 @@ jskernel)
 	    die "headers in $nodedir/include/node are for NODE_MODULE_VERSION '$habi', node is $abi"
 	log=$NM/.jskernel-build.log
 	echo "make jskernel: building better-sqlite3 with node-gyp (headers from $nodedir/include/node; log in workers/xsnap/$log)"
-	# build_from_source: prebuild-install does not try to download a
-	# binary, and the install script falls back to `node-gyp rebuild`.
-	# microtime's install script (node-gyp-build) builds only when none of
-	# its prebuilt binaries loads.  JOBS: node-gyp's make -j.
+	# build_from_source: better-sqlite3's prebuild-install does not try
+	# to download a binary, so its install script falls back to
+	# `node-gyp rebuild`; microtime's node-gyp-build compiles (2 s)
+	# instead of using the prebuilt binary it ships.  npm warns that it
+	# does not know these two settings, but they reach the scripts as
+	# environment variables all the same.  JOBS: node-gyp's make -j.
 	if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 	    npm_config_build_from_source=true npm_config_nodedir="$nodedir" \
 	    JOBS=max npm rebuild better-sqlite3 microtime \

@@ -119,8 +119,10 @@ const main = async (argv) => {
   }
   try {
     if (out) writeAtomically(out, text);
-    else await new Promise((res, rej) =>
-      process.stdout.write(text, (err) => (err ? rej(err) : res())));
+    else await new Promise((res, rej) => {
+      process.stdout.once('error', rej); // e.g. EPIPE: the reader went away
+      process.stdout.write(text, (err) => (err ? rej(err) : res()));
+    });
   } catch (e) {
     process.stderr.write(`bundle.mjs: cannot write ${out || 'stdout'}: ${e.message}\n`);
     return 1;
@@ -128,7 +130,15 @@ const main = async (argv) => {
   return 0;
 };
 
-if (process.argv[1] &&
-    path.resolve(process.argv[1]) === url.fileURLToPath(import.meta.url)) {
+const isMain = () => {
+  try {
+    return fs.realpathSync(process.argv[1]) ===
+      fs.realpathSync(url.fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+};
+
+if (process.argv[1] && isMain()) {
   process.exitCode = await main(process.argv.slice(2));
 }
