@@ -126,7 +126,7 @@ DEB_PKGS := libev-dev liblmdb-dev libjansson-dev check libssl-dev \
 
 deps:
 	@sh tools/install-deps.sh $(DEB_PKGS)
-	@$(MAKE) --no-print-directory xsnap
+	@$(MAKE) --no-print-directory xsnap jskernel
 
 # ---- the real xsnap worker ----------------------------------------------
 # `make xsnap` installs the pinned @agoric packages of workers/xsnap with
