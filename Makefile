@@ -46,6 +46,7 @@ KERNEL_OBJS   := daemon/kernel.o daemon/kstate.o daemon/kmarshal.o \
                  daemon/transcript.o daemon/kcreate.o \
                  daemon/vatadmin_device.o daemon/bundles.o \
                  daemon/kmeter.o
+KERNEL_OBJS   += daemon/bundle_zip.o daemon/bundle_endo.o daemon/store_aside.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
                  daemon/xsnap_env.o \
@@ -56,7 +57,7 @@ SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
 
 # Unit suites link only what they test (plus protocol/log.o).
 UNIT_TESTS := check_netstring check_control_msg check_config check_store \
-              check_worker
+              check_worker check_bundle
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o \
                           protocol/control_msg.o protocol/control_ops.o
@@ -64,6 +65,9 @@ check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
 check_worker_OBJS      := tests/unit/check_worker.o $(WORKERS_OBJS) \
                           protocol/netstring.o protocol/log.o
+check_bundle_OBJS      := tests/unit/check_bundle.o daemon/bundles.o \
+                          daemon/bundle_zip.o daemon/bundle_endo.o \
+                          daemon/store_aside.o $(STORE_OBJS) protocol/log.o
 
 # The native test worker: every .c under workers/testworker/.
 TESTWORKER_OBJS := $(patsubst %.c,%.o,$(wildcard workers/testworker/*.c)) \

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/bundles.h"
 #include "daemon/daemon.h"
 #include "daemon/kernel.h"
 #include "protocol/log.h"
@@ -257,6 +258,49 @@ ops_promise(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 		reply_ok(conn, req->id, p);
 }
 
+/*
+ * installBundle: check the bundle, then write it to disk before
+ * answering.  Not a crank: the bundles table is not hashed, so the
+ * activity hash and the crank count stay as they are (store_aside.h says
+ * why that is safe).  It may come between blocks or inside an open one,
+ * but not during a run, whose crank owns the store's transactions.
+ */
+static void
+ops_install_bundle(struct daemon *d, struct ctl_conn *conn,
+    struct ctl_request *req)
+{
+	char	 why[1024], *id = NULL;
+	bool	 existed;
+	int	 rc;
+
+	if (kernel_running(d->kernel) || store_crank_is_open(d->store)) {
+		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		    "installBundle after it answers");
+		return;
+	}
+	rc = bundle_check(req->u.install_bundle.bundle,
+	    req->u.install_bundle.bundle_id, &id, why, sizeof(why));
+	if (rc != 0) {
+		log_info("ops", "installBundle refused: %s", why);
+		reply_error(conn, req->id, rc == BUNDLE_REFUSED ?
+		    CTL_E_BAD_BUNDLE : CTL_E_INTERNAL, "%s", why);
+		return;
+	}
+	if ((rc = bundle_install_now(d->store, req->u.install_bundle.bundle,
+	    id, &existed)) != STORE_OK) {
+		log_warnx("ops", "installBundle %s: %s", id,
+		    store_errmsg(d->store));
+		reply_error(conn, req->id, CTL_E_STORE, "bundle %s not "
+		    "installed: %s: %s", id, store_strerror(rc),
+		    store_errmsg(d->store));
+	} else {
+		log_info("ops", "bundle %s %s", id, existed ? "was already "
+		    "installed" : "installed");
+		reply_ok(conn, req->id, json_pack("{s:s}", "bundleID", id));
+	}
+	free(id);
+}
+
 static void
 ops_shutdown(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 {
@@ -298,6 +342,9 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		break;
 	case CTL_OP_PROMISE:
 		ops_promise(d, conn, &req);
+		break;
+	case CTL_OP_INSTALL_BUNDLE:
+		ops_install_bundle(d, conn, &req);
 		break;
 	}
 	ctl_request_clear(&req);

@@ -43,6 +43,8 @@ static const struct ctl_op_def ctl_ops[] = {
 	    { "vat", "target", "method", "args", NULL },	ctl_check_queue },
 	{ "run",	CTL_OP_RUN,	 { "budget", NULL },	ctl_check_run },
 	{ "promise",	CTL_OP_PROMISE,	 { "kpid", NULL },	ctl_check_promise },
+	{ "installBundle", CTL_OP_INSTALL_BUNDLE,
+	    { "bundle", "bundleID", NULL },	ctl_check_install_bundle },
 };
 #define CTL_NOPS	(sizeof(ctl_ops) / sizeof(ctl_ops[0]))
 
@@ -58,6 +60,7 @@ static const char *const ctl_code_names[] = {
 	[CTL_E_NOT_FOUND] = "not_found",
 	[CTL_E_BUSY] = "busy",
 	[CTL_E_INTERNAL] = "internal",
+	[CTL_E_BAD_BUNDLE] = "bad_bundle",
 };
 
 /* json_int_t bounds, as doubles: 2^63 is exact. */

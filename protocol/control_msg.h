@@ -25,6 +25,7 @@ enum ctl_op {
 	CTL_OP_QUEUE,		/* queue a message to a vat's root or a kref */
 	CTL_OP_RUN,		/* run cranks until idle, a budget, or a halt */
 	CTL_OP_PROMISE,		/* show a kernel promise */
+	CTL_OP_INSTALL_BUNDLE,	/* check a bundle, store it durably */
 };
 
 /* Error codes, sent as the strings in ctl_code_name(). */
@@ -41,6 +42,8 @@ enum ctl_code {
 	CTL_E_BUSY,		/* "busy": a run is in progress, or the op
 				   conflicts with it */
 	CTL_E_INTERNAL,		/* "internal" */
+	CTL_E_BAD_BUNDLE,	/* "bad_bundle": installBundle refused the
+				   bundle, or bundleID is not its ID */
 };
 
 struct ctl_request {
@@ -63,6 +66,10 @@ struct ctl_request {
 		struct {
 			char	*kpid;		/* "kp" and digits */
 		} promise;
+		struct {
+			json_t	*bundle;	/* an object */
+			char	*bundle_id;	/* the alleged ID, or NULL */
+		} install_bundle;
 	} u;			/* by op; strings and args owned, released
 				   by ctl_request_clear() */
 };
@@ -101,6 +108,9 @@ struct ctl_parse_error {
  *			each optional and a positive integer; absent is 0,
  *			no limit.
  *   promise		"kpid": kp<digits>.
+ *   installBundle	"bundle": an object (what a bundle must hold is the
+ *			daemon's to check: bad_bundle); "bundleID": optional
+ *			non-empty string.
  * A "\u0000" anywhere is bad_json: strings never hold a NUL.
  */
 int	 ctl_request_parse(const char *line, size_t len, struct ctl_request *req,

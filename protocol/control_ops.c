@@ -1,11 +1,12 @@
 /*
  * control_ops.c — the control protocol's per-op validators: what the
- * fields of commit, queue, run and promise must hold (status and shutdown
- * have none), the field helpers they share (integers, strings, krefs,
- * capdata), and ctl_request_free_u(), which releases what they put in
- * req->u.  Loading the line, finding the op and checking that no unknown
- * field is present happen before, in control_msg.c; so do the error
- * strings' encoding and the building of reply lines.
+ * fields of commit, queue, run, promise and installBundle must hold
+ * (status and shutdown have none), the field helpers they share
+ * (integers, strings, krefs, capdata), and ctl_request_free_u(), which
+ * releases what they put in req->u.  Loading the line, finding the op
+ * and checking that no unknown field is present happen before, in
+ * control_msg.c; so do the error strings' encoding and the building of
+ * reply lines.
  *
  * A validator gets the loaded object and fills req->u, or sets err with
  * the field's name and what was expected, and returns -1; the caller then
@@ -344,6 +345,32 @@ ctl_check_promise(json_t *root, struct ctl_request *req,
 	return ctl_strdup(s, &req->u.promise.kpid, err);
 }
 
+/* The bundle's contents are the daemon's to judge (daemon/bundles.c). */
+int
+ctl_check_install_bundle(json_t *root, struct ctl_request *req,
+    struct ctl_parse_error *err)
+{
+	json_t		*bundle = json_object_get(root, "bundle");
+	json_t		*id = json_object_get(root, "bundleID");
+	const char	*s;
+
+	if (bundle == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'bundle': required, "
+		    "expected a bundle object");
+		return -1;
+	}
+	if (!json_is_object(bundle)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'bundle': expected a "
+		    "bundle object, got %s", ctl_type_name(bundle));
+		return -1;
+	}
+	if (id != NULL && (ctl_string(id, "bundleID", &s, err) == -1 ||
+	    ctl_strdup(s, &req->u.install_bundle.bundle_id, err) == -1))
+		return -1;
+	req->u.install_bundle.bundle = json_incref(bundle);
+	return 0;
+}
+
 /* Release what a validator put in req->u, complete or not. */
 void
 ctl_request_free_u(struct ctl_request *req)
@@ -357,6 +384,10 @@ ctl_request_free_u(struct ctl_request *req)
 		break;
 	case CTL_OP_PROMISE:
 		free(req->u.promise.kpid);
+		break;
+	case CTL_OP_INSTALL_BUNDLE:
+		json_decref(req->u.install_bundle.bundle);
+		free(req->u.install_bundle.bundle_id);
 		break;
 	case CTL_OP_STATUS:
 	case CTL_OP_COMMIT:

@@ -121,6 +121,13 @@ text_promise(FILE *f, json_t *r)
 	fputc('\n', f);
 }
 
+/* The ID alone, for scripts: id=$(swingctl bundle install b.json) */
+static void
+text_bundle(FILE *f, json_t *r)
+{
+	fprintf(f, "%s\n", str_or(r, "bundleID", "?"));
+}
+
 static void
 json_print(FILE *f, json_t *r)
 {
@@ -135,6 +142,7 @@ const struct ctl_output ctl_output_text = {
 	.queue = text_queue,
 	.run = text_run,
 	.promise = text_promise,
+	.bundle = text_bundle,
 };
 
 const struct ctl_output ctl_output_json = {
@@ -144,4 +152,5 @@ const struct ctl_output ctl_output_json = {
 	.queue = json_print,
 	.run = json_print,
 	.promise = json_print,
+	.bundle = json_print,
 };

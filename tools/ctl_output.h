@@ -17,6 +17,7 @@ struct ctl_output {
 	void	(*queue)(FILE *, json_t *result);	/* {kpid} */
 	void	(*run)(FILE *, json_t *result);		/* {cranks, …} */
 	void	(*promise)(FILE *, json_t *result);	/* {kpid, state, …} */
+	void	(*bundle)(FILE *, json_t *result);	/* {bundleID} */
 };
 
 extern const struct ctl_output ctl_output_text;

@@ -8,13 +8,15 @@
  *	METHOD [ARGS]
  *   swingctl [--socket PATH] [--json] run [--cranks N] [--computrons N]
  *   swingctl [--socket PATH] [--json] promise KPID
+ *   swingctl [--socket PATH] [--json] bundle install FILE
  *
  * Global options come before the command, the command's own after its
  * name; --json may also come last.  ARGS is capdata, {"body","slots"}, or
  * a JSON array of plain data that swingctl encodes as smallcaps.
  * The socket defaults to $SWINGSET_SOCKET, else ./var/control.sock.
  * Exit codes: 0 done; 1 the daemon answered with an error; 64 usage;
- * 69 no daemon answers; 70 the conversation broke or made no sense.
+ * 66 FILE cannot be read or is not a JSON object; 69 no daemon answers;
+ * 70 the conversation broke or made no sense.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +38,7 @@ nz(const char *s)
 
 #define EX_DAEMON_SAID_NO	1
 #define EX_USAGE		64
+#define EX_NOINPUT		66
 #define EX_UNAVAILABLE		69
 #define EX_SOFTWARE		70
 
@@ -59,9 +62,11 @@ struct cmd_args {
 
 struct cmd {
 	const char	*name;
+	const char	*op;		/* the control op it sends */
 	int		 minargs, maxargs;	/* operands after options */
 	const char	*usage;
 	const struct option *opts;	/* the command's options, or NULL */
+	/* ok: 1 fine, 0 a usage error, -1 an input file is unusable */
 	json_t		*(*fields)(const struct cmd_args *, int *ok);
 	void		(*print)(const struct ctl_output *, json_t *result);
 };
@@ -234,6 +239,39 @@ promise_fields(const struct cmd_args *a, int *ok)
 	return fields;
 }
 
+/* bundle install FILE: the bundle, as the file has it. */
+static json_t *
+bundle_fields(const struct cmd_args *a, int *ok)
+{
+	json_error_t	 jerr;
+	json_t		*bundle, *fields;
+
+	*ok = 0;
+	if (strcmp(a->argv[0], "install") != 0) {
+		fprintf(stderr, "swingctl: bundle: unknown subcommand '%s'\n",
+		    a->argv[0]);
+		return NULL;
+	}
+	*ok = -1;
+	bundle = json_load_file(a->argv[1], JSON_REJECT_DUPLICATES, &jerr);
+	if (bundle == NULL) {
+		fprintf(stderr, "swingctl: bundle install: %s: %s\n",
+		    a->argv[1], jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(bundle)) {
+		fprintf(stderr, "swingctl: bundle install: %s: not a JSON "
+		    "object\n", a->argv[1]);
+		json_decref(bundle);
+		return NULL;
+	}
+	if ((fields = json_pack("{s:o}", "bundle", bundle)) == NULL)
+		fprintf(stderr, "swingctl: bundle install: out of memory\n");
+	else
+		*ok = 1;
+	return fields;
+}
+
 static void
 print_status(const struct ctl_output *o, json_t *r)
 {
@@ -270,16 +308,27 @@ print_promise(const struct ctl_output *o, json_t *r)
 	o->promise(stdout, r);
 }
 
+static void
+print_bundle(const struct ctl_output *o, json_t *r)
+{
+	o->bundle(stdout, r);
+}
+
 static const struct cmd commands[] = {
-	{ "status", 0, 0, "status", NULL, no_fields, print_status },
-	{ "commit", 1, 1, "commit HEIGHT", NULL, commit_fields, print_commit },
-	{ "shutdown", 0, 0, "shutdown", NULL, no_fields, print_shutdown },
-	{ "queue", 1, 2, "queue (--vat NAME | --target KREF) METHOD [ARGS]",
-	    queue_opts, queue_fields, print_queue },
-	{ "run", 0, 0, "run [--cranks N] [--computrons N]", run_opts,
+	{ "status", "status", 0, 0, "status", NULL, no_fields, print_status },
+	{ "commit", "commit", 1, 1, "commit HEIGHT", NULL, commit_fields,
+	    print_commit },
+	{ "shutdown", "shutdown", 0, 0, "shutdown", NULL, no_fields,
+	    print_shutdown },
+	{ "queue", "queue", 1, 2,
+	    "queue (--vat NAME | --target KREF) METHOD [ARGS]", queue_opts,
+	    queue_fields, print_queue },
+	{ "run", "run", 0, 0, "run [--cranks N] [--computrons N]", run_opts,
 	    run_fields, print_run },
-	{ "promise", 1, 1, "promise KPID", NULL, promise_fields,
+	{ "promise", "promise", 1, 1, "promise KPID", NULL, promise_fields,
 	    print_promise },
+	{ "bundle", "installBundle", 2, 2, "bundle install FILE", NULL,
+	    bundle_fields, print_bundle },
 };
 
 /* Milliseconds, 1 to INT_MAX; anything else is a usage error (0). */
@@ -372,11 +421,11 @@ run(const struct cmd *cmd, const struct cmd_args *args, const char *path,
 	int			 ok, rc;
 
 	fields = cmd->fields(args, &ok);
-	if (!ok)
-		return EX_USAGE;
+	if (ok != 1)
+		return ok == 0 ? EX_USAGE : EX_NOINPUT;
 	rc = ctl_client_connect(&c, path, err, sizeof(err));
 	if (rc == CTL_CLIENT_OK)
-		rc = ctl_client_call(&c, cmd->name, fields, timeout, &resp,
+		rc = ctl_client_call(&c, cmd->op, fields, timeout, &resp,
 		    err, sizeof(err));
 	else
 		json_decref(fields);

@@ -388,6 +388,46 @@ START_TEST(test_promise_errors)
 }
 END_TEST
 
+START_TEST(test_parse_install_bundle)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"installBundle\",\"bundle\":{\"moduleFormat\":"
+	    "\"x\"},\"id\":7}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_INSTALL_BUNDLE);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	    req.u.install_bundle.bundle, "moduleFormat")), "x");
+	ck_assert_ptr_null(req.u.install_bundle.bundle_id);
+	ctl_request_clear(&req);
+	ck_assert_ptr_null(req.u.install_bundle.bundle);
+	parse_ok("{\"op\":\"installBundle\",\"bundle\":{},\"bundleID\":"
+	    "\"b1-ab\"}", &req);
+	ck_assert_str_eq(req.u.install_bundle.bundle_id, "b1-ab");
+	ctl_request_clear(&req);
+}
+END_TEST
+
+/* The form only: what a bundle holds is the daemon's (bad_bundle). */
+START_TEST(test_install_bundle_errors)
+{
+	FAIL("{\"id\":7,\"op\":\"installBundle\"}", CTL_E_BAD_REQUEST,
+	    "field 'bundle': required, expected a bundle object", "7");
+	FAIL("{\"id\":7,\"op\":\"installBundle\",\"bundle\":\"b\"}",
+	    CTL_E_BAD_REQUEST, "field 'bundle': expected a bundle object, "
+	    "got string", "7");
+	FAIL("{\"id\":7,\"op\":\"installBundle\",\"bundle\":{},"
+	    "\"bundleID\":1}", CTL_E_BAD_REQUEST, "field 'bundleID': "
+	    "expected a non-empty string, got integer", "7");
+	FAIL("{\"id\":7,\"op\":\"installBundle\",\"bundle\":{},"
+	    "\"bundleID\":\"\"}", CTL_E_BAD_REQUEST, "field 'bundleID'", "7");
+	FAIL("{\"id\":7,\"op\":\"installBundle\",\"bundle\":{\"a\":1,"
+	    "\"a\":2}}", CTL_E_BAD_REQUEST, "duplicate field 'a'", "7");
+	FAIL("{\"id\":7,\"op\":\"installBundle\",\"bundle\":{},"
+	    "\"bundleId\":\"b1-ab\"}", CTL_E_BAD_REQUEST,
+	    "unknown field 'bundleId' for op 'installBundle'", "7");
+}
+END_TEST
+
 /* The line need not be NUL-terminated. */
 START_TEST(test_parse_not_terminated)
 {
@@ -761,6 +801,7 @@ START_TEST(test_names)
 	ck_assert_str_eq(ctl_op_name(CTL_OP_QUEUE), "queue");
 	ck_assert_str_eq(ctl_op_name(CTL_OP_RUN), "run");
 	ck_assert_str_eq(ctl_op_name(CTL_OP_PROMISE), "promise");
+	ck_assert_str_eq(ctl_op_name(CTL_OP_INSTALL_BUNDLE), "installBundle");
 	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_JSON), "bad_json");
 	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_REQUEST), "bad_request");
 	ck_assert_str_eq(ctl_code_name(CTL_E_UNKNOWN_OP), "unknown_op");
@@ -772,6 +813,7 @@ START_TEST(test_names)
 	ck_assert_str_eq(ctl_code_name(CTL_E_NOT_FOUND), "not_found");
 	ck_assert_str_eq(ctl_code_name(CTL_E_BUSY), "busy");
 	ck_assert_str_eq(ctl_code_name(CTL_E_INTERNAL), "internal");
+	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_BUNDLE), "bad_bundle");
 }
 END_TEST
 
@@ -800,6 +842,8 @@ control_msg_suite(void)
 	tcase_add_test(tc, test_run_errors);
 	tcase_add_test(tc, test_parse_promise);
 	tcase_add_test(tc, test_promise_errors);
+	tcase_add_test(tc, test_parse_install_bundle);
+	tcase_add_test(tc, test_install_bundle_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -1,0 +1,60 @@
+/*
+ * bundle_endo.h — the integrity check of endoZipBase64 bundles, the ones
+ * @endo/bundle-source makes: {"moduleFormat":"endoZipBase64",
+ * "endoZipBase64":"<base64 of a zip>","endoZipBase64Sha512":"<hex>"}.
+ * It does what @endo/check-bundle 1.1.1 (with @endo/compartment-mapper
+ * 2.4.0's parseArchive and @endo/zip) does for SwingSet 0.33's
+ * installBundle, in C; bundles.c decides when to call it.
+ *
+ * The bundle passes when:
+ *   1. every property's value is a string, moduleFormat is
+ *      "endoZipBase64", and endoZipBase64 and endoZipBase64Sha512 exist;
+ *   2. endoZipBase64 is canonical base64 (RFC 4648 §4: padded, no
+ *      whitespace, zero padding bits);
+ *   3. the bytes are a zip archive bundle_zip.c reads (stored entries);
+ *   4. it holds at least two files, one of them compartment-map.json;
+ *   5. endoZipBase64Sha512 is the SHA-512 (lowercase hex) of
+ *      compartment-map.json — of that file, not of the zip: the map lists
+ *      every module's SHA-512, so it pins the whole archive;
+ *   6. the map is JSON of compartment-mapper's file compartment map:
+ *      only "tags" (strings), "entry" ({compartment, module}, strings)
+ *      and "compartments" (non-empty; each {location, name, label,
+ *      modules, policy?}, strings but modules and policy), with the entry
+ *      module in the entry compartment;
+ *   7. every module is a deferred error, an alias ({compartment, module},
+ *      naming a compartment of the map) or a file: parser one of
+ *      pre-mjs-json, pre-cjs-json, json, text, bytes; its file
+ *      "<compartment>/<location>" in the archive; its content's SHA-512
+ *      equal to the module's sha512 when it has one; JSON when its parser
+ *      reads JSON;
+ *   8. every file of the archive is compartment-map.json or some module's.
+ * The ID is then "b1-" + endoZipBase64Sha512.
+ *
+ * Not replicated: parseArchive also evaluates the module records and
+ * walks the imports from the entry module, and only files reached that
+ * way count as used (8 counts every module of the map); a policy is not
+ * checked.  bundle-source writes only modules it reached, so the two agree
+ * on every archive it makes.
+ */
+#ifndef DAEMON_BUNDLE_ENDO_H
+#define DAEMON_BUNDLE_ENDO_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define BUNDLE_ENDO_ID_LEN	(3 + 128)	/* "b1-" and 128 hex digits */
+
+#define BUNDLE_ENDO_REFUSED	(-1)	/* the bundle fails the check */
+#define BUNDLE_ENDO_ESYS	(-2)	/* out of memory, libcrypto failed:
+					   nothing is known of the bundle */
+
+/*
+ * Check [in] bundle.  0 and its ID in [out] id; or BUNDLE_ENDO_REFUSED or
+ * BUNDLE_ENDO_ESYS with the reason in why (at most whylen bytes,
+ * NUL-terminated; 1024 holds every message whole).
+ */
+int	 bundle_endo_check(const json_t *bundle,
+	    char id[BUNDLE_ENDO_ID_LEN + 1], char *why, size_t whylen);
+
+#endif /* DAEMON_BUNDLE_ENDO_H */
