@@ -61,6 +61,7 @@ json_t	*kernel_kv_json(struct store *st, const char *key);
 /* xsnap_env.c — the real xsnap worker's files, found once at start */
 int	 xsnap_env_load(struct config *cfg, char *err, size_t errlen);
 json_t	*xsnap_env_boot(void);	/* NULL when no vat runs on xsnap */
+const json_t *xsnap_env_bundle_ids(void);
 json_t	*xsnap_bundle_source(const char *entry, char *err, size_t errlen);
 void	 xsnap_env_free(void);
 

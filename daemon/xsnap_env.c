@@ -18,12 +18,16 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "daemon/daemon.h"
 #include "protocol/log.h"
@@ -42,6 +46,8 @@ extern char **environ;
 static struct xsnap_env {
 	char	*dir;		/* absolute */
 	json_t	*boot;		/* [["e", lockdown], ["e", supervisor]] */
+	json_t	*ids;		/* their bundle IDs, b0-<sha256 of the file> */
+	json_t	*made;		/* sourceSpec path -> bundle, this start's */
 } xenv;
 
 static char *
@@ -86,35 +92,92 @@ need_file(const char *path, int mode, char *err, size_t errlen)
 	return -1;
 }
 
-/* ["e", "(" + bundle.source + "\n)()"], trimmed, as SwingSet evaluates a
- * nestedEvaluate bundle in a fresh worker. */
+/* The whole file at path (malloc'd, NUL-terminated), or NULL. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE	*f = fopen(path, "rb");
+	char	*buf = NULL;
+	long	 n;
+
+	if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) !=
+	    NULL) {
+		*len = fread(buf, 1, (size_t)n, f);
+		buf[*len] = '\0';
+		if (*len != (size_t)n || ferror(f)) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	return buf;
+}
+
+/* "b0-" + the SHA-256 of the bytes, as SwingSet names these bundles. */
+static char *
+file_id(const char *bytes, size_t len)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	char		*id = malloc(3 + 64 + 1);
+
+	if (id == NULL || EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen != 32) {
+		free(id);
+		return NULL;
+	}
+	memcpy(id, "b0-", 3);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(id + 3 + 2 * i, 3, "%02x", md[i]);
+	return id;
+}
+
+/*
+ * ["e", `(${bundle.source}\n)()`.trim()], as SwingSet evaluates a
+ * nestedEvaluate bundle in a fresh worker; the bundle's ID is appended
+ * to xenv.ids.
+ */
 static json_t *
 boot_command(const char *dir, const char *rel, char *err, size_t errlen)
 {
-	char		*path = join(dir, rel), *text = NULL;
+	char		*path = join(dir, rel), *text = NULL, *bytes = NULL;
+	char		*id = NULL;
 	json_t		*b = NULL, *cmd = NULL;
 	json_error_t	 jerr;
 	const char	*src, *s, *e;
+	size_t		 len = 0;
 
 	if (path == NULL || need_file(path, R_OK, err, errlen) == -1)
 		goto out;
-	if ((b = json_load_file(path, 0, &jerr)) == NULL ||
+	if ((bytes = read_file(path, &len)) == NULL ||
+	    (b = json_loadb(bytes, len, 0, &jerr)) == NULL ||
 	    (src = json_string_value(json_object_get(b, "source"))) == NULL) {
 		snprintf(err, errlen, "%s: not a bundle with a source (%s); "
 		    "rebuild it with `make clean-xsnap xsnap`", path,
-		    b ? "no \"source\" string" : jerr.text);
+		    bytes == NULL ? strerror(errno) : b == NULL ? jerr.text :
+		    "no \"source\" string");
 		goto out;
 	}
-	for (s = src; *s == ' ' || *s == '\n' || *s == '\t' || *s == '\r'; s++)
+	if (asprintf(&text, "(%s\n)()", src) < 0) {
+		text = NULL;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (s = text; *s == ' ' || *s == '\n' || *s == '\t' || *s == '\r'; s++)
 		;
-	for (e = src + strlen(src); e > s && (e[-1] == ' ' || e[-1] == '\n' ||
+	for (e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\n' ||
 	    e[-1] == '\t' || e[-1] == '\r'); e--)
 		;
-	if (asprintf(&text, "(%.*s\n)()", (int)(e - s), s) < 0 ||
-	    (cmd = json_pack("[s, s]", "e", text)) == NULL)
+	if ((id = file_id(bytes, len)) == NULL ||
+	    json_array_append_new(xenv.ids, json_string(id)) == -1 ||
+	    (cmd = json_pack("[s, s#]", "e", s, (int)(e - s))) == NULL)
 		snprintf(err, errlen, "out of memory");
 out:
+	free(id);
 	free(text);
+	free(bytes);
 	json_decref(b);
 	free(path);
 	return cmd;
@@ -200,13 +263,21 @@ set_worker(struct config *cfg, char *err, size_t errlen)
 static int
 load_boot(char *err, size_t errlen)
 {
-	json_t	*l = boot_command(xenv.dir, XSNAP_LOCKDOWN, err, errlen);
-	json_t	*s = l ? boot_command(xenv.dir, XSNAP_SUPERVISOR, err, errlen) :
-		    NULL;
+	json_t	*l, *s;
 
-	if (s == NULL || (xenv.boot = json_pack("[o, o]", l, s)) == NULL) {
+	if ((xenv.ids = json_array()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	l = boot_command(xenv.dir, XSNAP_LOCKDOWN, err, errlen);
+	s = l ? boot_command(xenv.dir, XSNAP_SUPERVISOR, err, errlen) : NULL;
+	if (s == NULL) {
 		json_decref(l);
-		json_decref(s);
+		return -1;
+	}
+	/* "o" steals both references, also when packing fails */
+	if ((xenv.boot = json_pack("[o, o]", l, s)) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -229,13 +300,15 @@ xsnap_env_load(struct config *cfg, char *err, size_t errlen)
 		return 0;
 	if (set_worker(cfg, err, errlen) == -1 || load_boot(err, errlen) == -1)
 		return -1;
-	if (strcmp(cfg->default_manager_type, "xsnap") == 0) {
-		for (size_t i = 0; i < cfg->nvats; i++)
-			if (strcmp(cfg->vats[i].name, "vatAdmin") == 0)
-				return 0;
-		return add_vat_admin(cfg, err, errlen);
-	}
-	return 0;
+	if (strcmp(cfg->default_manager_type, "xsnap") != 0)
+		return 0;
+	for (size_t i = 0; i < cfg->nvats; i++)
+		if (strcmp(cfg->vats[i].name, "vatAdmin") == 0) {
+			log_info("main", "vatAdmin: the configuration's own vat "
+			    "(SwingSet would replace it with vat-vat-admin.js)");
+			return 0;
+		}
+	return add_vat_admin(cfg, err, errlen);
 }
 
 json_t *
@@ -244,10 +317,19 @@ xsnap_env_boot(void)
 	return xenv.boot;
 }
 
+/* ["b0-…lockdown", "b0-…supervisor"], or NULL when xsnap is not used. */
+const json_t *
+xsnap_env_bundle_ids(void)
+{
+	return xenv.ids;
+}
+
 void
 xsnap_env_free(void)
 {
 	json_decref(xenv.boot);
+	json_decref(xenv.ids);
+	json_decref(xenv.made);
 	free(xenv.dir);
 	memset(&xenv, 0, sizeof(xenv));
 }
@@ -281,61 +363,93 @@ slurp(int fd, size_t *len)
 	return NULL;
 }
 
+/* Run node DIR/bundle.mjs entry; its stdout into *out (malloc'd). */
+static int
+run_bundler(const char *script, const char *entry, char **out, size_t *len,
+    char *err, size_t errlen)
+{
+	char			*argv[] = { "node", (char *)(uintptr_t)script,
+				    (char *)(uintptr_t)entry, NULL };
+	posix_spawn_file_actions_t fa;
+	int			 p[2], st = 0, rc;
+	pid_t			 pid, w;
+
+	*out = NULL;
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((rc = posix_spawn_file_actions_init(&fa)) == 0) {
+		if ((rc = posix_spawn_file_actions_adddup2(&fa, p[1], 1)) == 0)
+			rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+		if (rc == 0)
+			rc = posix_spawnp(&pid, "node", &fa, NULL, argv,
+			    environ);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	close(p[1]);
+	if (rc != 0) {
+		close(p[0]);
+		snprintf(err, errlen, "cannot run node (needed to bundle %s): "
+		    "%s", entry, strerror(rc));
+		return -1;
+	}
+	*out = slurp(p[0], len);
+	close(p[0]);		/* before waiting: the child must not block */
+	while ((w = waitpid(pid, &st, 0)) == -1 && errno == EINTR)
+		;
+	if (w == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+	    *out == NULL) {
+		if (w == -1)
+			snprintf(err, errlen, "waitpid: %s", strerror(errno));
+		else if (WIFSIGNALED(st))
+			snprintf(err, errlen, "bundling %s failed: node was "
+			    "killed by signal %d", entry, WTERMSIG(st));
+		else
+			snprintf(err, errlen, "bundling %s failed (node %s "
+			    "exited with status %d; its message is in the log "
+			    "above)", entry, script, WIFEXITED(st) ?
+			    WEXITSTATUS(st) : -1);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * The bundle of a JavaScript entry file, made by @endo/bundle-source
- * (node DIR/bundle.mjs ENTRY; its complaints go to our stderr).  NULL
- * with a reason in err.
+ * The bundle of a JavaScript entry file (new reference), made by
+ * @endo/bundle-source through DIR/bundle.mjs, whose complaints go to our
+ * stderr; once per path and start.  NULL with a reason in err.
  */
 json_t *
 xsnap_bundle_source(const char *entry, char *err, size_t errlen)
 {
-	char			*script, *out = NULL, *ent = strdup(entry);
-	char			*argv[] = { "node", NULL, ent, NULL };
-	posix_spawn_file_actions_t fa;
-	int			 p[2], st = 0;
-	pid_t			 pid;
-	size_t			 len = 0;
-	json_t			*b = NULL;
-	json_error_t		 jerr;
+	char		*script, *out = NULL;
+	size_t		 len = 0;
+	json_t		*b = NULL;
+	json_error_t	 jerr;
 
-	if (ent == NULL || xenv.dir == NULL ||
-	    (script = join(xenv.dir, XSNAP_BUNDLER)) == NULL) {
-		snprintf(err, errlen, "no xsnap folder to bundle with");
-		free(ent);
+	if ((b = json_object_get(xenv.made, entry)) != NULL)
+		return json_incref(b);
+	if (xenv.dir == NULL || (script = join(xenv.dir, XSNAP_BUNDLER)) ==
+	    NULL) {
+		snprintf(err, errlen, "no xsnap folder to bundle %s with",
+		    entry);
 		return NULL;
 	}
-	argv[1] = script;
-	if (need_file(script, R_OK, err, errlen) == -1 || pipe(p) == -1) {
-		if (access(script, R_OK) == 0)
-			snprintf(err, errlen, "pipe: %s", strerror(errno));
-		free(script);
-		free(ent);
-		return NULL;
+	if (need_file(script, R_OK, err, errlen) == 0 &&
+	    run_bundler(script, entry, &out, &len, err, errlen) == 0 &&
+	    (b = json_loadb(out, len, 0, &jerr)) == NULL)
+		snprintf(err, errlen, "bundling %s gave no JSON: %s", entry,
+		    jerr.text);
+	if (b != NULL && ((xenv.made == NULL && (xenv.made = json_object()) ==
+	    NULL) || json_object_set(xenv.made, entry, b) == -1)) {
+		json_decref(b);
+		b = NULL;
+		snprintf(err, errlen, "out of memory");
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addclose(&fa, p[0]);
-	errno = posix_spawnp(&pid, "node", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (errno != 0) {
-		snprintf(err, errlen, "cannot run node to bundle %s: %s", entry,
-		    strerror(errno));
-	} else {
-		out = slurp(p[0], &len);
-		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-			;
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || out == NULL)
-			snprintf(err, errlen, "bundling %s failed (node %s %s "
-			    "exited with status %d)", entry, script, entry,
-			    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		else if ((b = json_loadb(out, len, 0, &jerr)) == NULL)
-			snprintf(err, errlen, "bundling %s gave no JSON: %s",
-			    entry, jerr.text);
-	}
-	close(p[0]);
 	free(out);
 	free(script);
-	free(ent);
 	return b;
 }

@@ -11,12 +11,12 @@
 // the package that contains ENTRY: the nearest package.json above ENTRY
 // must exist, have a "name", and list every package the vat imports in
 // its "dependencies" (tests/vats/package.json and bench/vats/package.json
-// are such packages).  Each dependency is looked for in the node_modules
-// folders above that package, and, when none has it, in this folder's
-// node_modules (the install of `make xsnap`), much like NODE_PATH.  So
-// vats anywhere in the tree use the pinned packages without a
-// node_modules symlink, and a checkout's location does not change the
-// bundle: the archive names packages, not paths.
+// are such packages).  Those dependencies come from this folder's
+// node_modules (the install of `make xsnap`) and from nowhere else: a
+// node_modules folder above the vat's package is not looked at, so the
+// bundle, and the bundle ID the kernel records, is the same on every host
+// and wherever the checkout is (the archive names packages, not paths).
+// A vat may import only packages of the pinned install.
 //
 // Also a module: `bundleFile(path)` returns the bundle object.
 
@@ -40,24 +40,25 @@ const realUrl = async (location) => {
 
 // The compartment mapper finds a dependency NAME of a package by
 // canonicalising DIR/node_modules/NAME/ for DIR = the package's folder and
-// each of its ancestors, up to file:///node_modules/NAME/.  That last
-// step, when it finds nothing, is sent to the pinned install instead.
+// each of its ancestors.  For a package outside the pinned install every
+// such step is sent to the pinned install's NAME (or fails), so the walk
+// never reaches the host's own node_modules folders; inside the install,
+// Node's nesting rules apply as they are.
+const nodeModulesStep = /^(file:\/\/.*?\/)node_modules\/((?:@[^/]+\/)?[^/]+\/)$/;
+const pinnedHref = `${url.pathToFileURL(fallbackModules).href}/`;
+
 const canonical = async (location) => {
+  const m = nodeModulesStep.exec(location);
+  if (m && !location.startsWith(pinnedHref)) {
+    try {
+      return await realUrl(`${pinnedHref}${m[2]}`);
+    } catch {
+      return location; // not pinned: not found
+    }
+  }
   try {
     return await realUrl(location);
   } catch {
-    const m = /^file:\/\/\/node_modules\/((?:@[^/]+\/)?[^/]+\/)$/.exec(
-      location,
-    );
-    if (m) {
-      try {
-        return await realUrl(
-          `${url.pathToFileURL(fallbackModules).href}/${m[1]}`,
-        );
-      } catch {
-        // not there either: fall through
-      }
-    }
     return location;
   }
 };
