@@ -23,6 +23,17 @@ struct meter {
 	uint64_t	 remaining, threshold;
 };
 
+/* A meter ID as SwingSet makes them: ^m[0-9]+$, and short enough to be
+ * kept in a vat's record (struct kvat's meter_id). */
+static bool
+meter_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n >= 2 && n < 20 && id[0] == 'm' && strspn(id + 1,
+	    "0123456789") == n - 1;
+}
+
 /* Read meter id; -1 when there is no such meter. */
 static int
 meter_read(struct kernel *k, const char *id, struct meter *m)
@@ -30,7 +41,7 @@ meter_read(struct kernel *k, const char *id, struct meter *m)
 	char	 key[64], *r, *t;
 	int	 rc = -1;
 
-	if (strlen(id) > 40)
+	if (!meter_id_ok(id))
 		return -1;
 	snprintf(key, sizeof(key), "%s.remaining", id);
 	r = kst_get(k, key);
