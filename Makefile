@@ -39,11 +39,13 @@ CONF_OBJS     := conf/config.o conf/config_keys.o conf/config_entry.o \
 STORE_OBJS    := daemon/store.o daemon/store_txn.o daemon/store_hash.o \
                  daemon/store_open.o daemon/store_redo.o
 WORKERS_OBJS  := workers/worker.o workers/spawn.o workers/worker_output.o \
+                 workers/worker_snap.o \
                  workers/supervisor.o workers/vatworker.o workers/manager.o
 KERNEL_OBJS   := daemon/kernel.o daemon/kstate.o daemon/kmarshal.o \
                  daemon/clist.o daemon/kpromise.o daemon/ksyscall.o \
                  daemon/kvatstore.o daemon/kroute.o daemon/kvat.o \
                  daemon/transcript.o daemon/kcreate.o \
+                 daemon/kworker.o daemon/ksnapshot.o daemon/snapstore.o \
                  daemon/vatadmin_device.o daemon/bundles.o \
                  daemon/kmeter.o
 KERNEL_OBJS   += daemon/bundle_zip.o daemon/bundle_endo.o daemon/store_aside.o

@@ -1,14 +1,16 @@
 /*
  * kernel.c — the crank loop.  One crank at a time: open a crank
  * transaction, take the run-queue's head, route it (kroute.c); if it
- * needs a vat, make sure the vat's worker is online (kvat.c), deliver,
+ * needs a vat, make sure the vat's worker is online (kworker.c), deliver,
  * and — when the worker answers — record the transcript entry and commit.
  * Waiting on a worker is a state of the kernel, resumed by the worker's
  * callbacks; the next crank is scheduled with an idle watcher so the
  * event loop (and status) stays responsive between cranks.
  *
  * What ends a crank:
- *   - success: commit; the crank hash feeds the activity hash.
+ *   - success: commit; the crank hash feeds the activity hash.  When the
+ *     vat's heap snapshot is due, it is taken (and the worker restarted
+ *     from it) first, inside the crank (ksnapshot.c).
  *   - the vat's own fault (illegal syscall, exit(failure), a delivery
  *     error, the worker's meter/memory exit): abort, then terminate the
  *     vat in a crank of its own; a message it did not consume goes back
@@ -71,6 +73,7 @@ cr_clear(struct kernel *k)
 	free(k->cr.vdo_text);
 	json_decref(k->cr.exit_info);
 	free(k->cr.why);
+	ksnap_cancel(k);	/* a snapshot the crank was waiting for */
 	memset(&k->cr, 0, sizeof(k->cr));
 }
 
@@ -383,6 +386,11 @@ crank_next(struct kernel *k)
 void
 kernel_vat_ready(struct kernel *k, struct kvat *v)
 {
+	if (k->in_crank && k->cr.vat == v && k->cr.restarting) {
+		k->cr.restarting = false;	/* restored from its snapshot */
+		kernel_vat_snapshotted(k, v);
+		return;
+	}
 	if (k->in_crank && k->cr.vat == v && k->cr.creating)
 		k->cr.t_ready = now_us();
 	if (k->in_crank && k->cr.vat == v)
@@ -443,7 +451,28 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 	}
 	v->tlen++;		/* the entry just appended */
 	v->computrons += r->computrons;
+	k->cr.computrons = r->computrons;
+	if (ksnap_maybe_start(k, v))
+		return;		/* kernel_vat_snapshotted() commits */
 	crank_commit(k, r->computrons);
+}
+
+/* The heap snapshot taken after v's delivery is stored and the worker
+ * restarted from it, or the snapshot was given up: either way the
+ * delivery's crank commits (ksnapshot.c). */
+void
+kernel_vat_snapshotted(struct kernel *k, struct kvat *v)
+{
+	if (!k->in_crank || k->cr.vat != v) {
+		kernel_halt(k, "can't happen: %s snapshotted outside its "
+		    "delivery's crank", v->id);
+		return;
+	}
+	if (k->cr.store_rc != STORE_OK) {
+		crank_store_error(k, k->cr.store_rc);
+		return;
+	}
+	crank_commit(k, k->cr.computrons);
 }
 
 void
@@ -578,6 +607,7 @@ kernel_open(struct daemon *d, char *errbuf, size_t errlen)
 	ev_idle_init(&k->step, step_cb);
 	k->step.data = k;
 	if (kvat_load(k, errbuf, errlen) == -1 ||
+	    ksnap_open(k, errbuf, errlen) == -1 ||
 	    genesis_crank(k, errbuf, errlen) == -1) {
 		kernel_close(k);
 		return NULL;
@@ -594,6 +624,7 @@ kernel_close(struct kernel *k)
 		ev_idle_stop(k->loop, &k->step);
 	crank_abort(k);
 	kvat_free_all(k);
+	ksnap_close(k);
 	free(k->halted);
 	free(k);
 }
@@ -724,7 +755,8 @@ static const char *
 kvat_state_name(enum kvat_state s)
 {
 	static const char *const names[] = { "offline", "starting",
-	    "replaying", "ready", "delivering", "terminated" };
+	    "replaying", "ready", "delivering", "snapshotting",
+	    "terminated" };
 
 	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
@@ -761,6 +793,7 @@ void
 kernel_block_committed(struct kernel *k)
 {
 	k->block_computrons = 0;
+	ksnap_block_committed(k);	/* superseded snapshot files */
 }
 
 /* The vats: those in the table (a vat in its pseudo-crank is
@@ -777,10 +810,11 @@ kernel_status_vats(struct kernel *k)
 		state = k->in_crank && k->cr.creating && k->cr.vat == v ?
 		    "creating" : kvat_state_name(v->state);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, "
-		    "s:I, s:I}", "vatID", v->id, "name", v->name, "state",
+		    "s:I, s:I, s:o}", "vatID", v->id, "name", v->name, "state",
 		    state, "pid", v->vw ? json_integer(vatworker_pid(v->vw)) :
 		    json_null(), "deliveries", (json_int_t)v->tlen,
-		    "computrons", (json_int_t)v->computrons));
+		    "computrons", (json_int_t)v->computrons, "snapshotPos",
+		    ksnap_status_pos(k, v)));
 	}
 	for (uint64_t i = 0; arr != NULL && (id = kst_peek(k, &k->createq,
 	    i)) != NULL; i++) {
@@ -789,9 +823,9 @@ kernel_status_vats(struct kernel *k)
 			continue;
 		}
 		json_array_append_new(arr, json_pack("{s:O, s:o, s:s, s:n, "
-		    "s:I, s:I}", "vatID", id, "name", queued_name(k, id),
+		    "s:I, s:I, s:n}", "vatID", id, "name", queued_name(k, id),
 		    "state", "queued", "pid", "deliveries", (json_int_t)0,
-		    "computrons", (json_int_t)0));
+		    "computrons", (json_int_t)0, "snapshotPos"));
 		json_decref(id);
 	}
 	return arr;

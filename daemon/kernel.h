@@ -24,6 +24,8 @@
 
 struct daemon;
 struct kernel;
+struct snapstore;
+struct snapstore_writer;
 
 /* ---- entry points (kernel.c) ----------------------------------------- */
 
@@ -88,6 +90,8 @@ enum kvat_state {
 	KVAT_REPLAYING,		/* worker replaying its transcript */
 	KVAT_READY,		/* worker idle */
 	KVAT_DELIVERING,	/* a delivery in flight */
+	KVAT_SNAPSHOTTING,	/* writing a heap snapshot, in the crank of
+				   the delivery that made it due */
 	KVAT_TERMINATED,
 };
 
@@ -100,6 +104,13 @@ struct kvat {
 	uint64_t	 tlen;		/* transcript entries committed */
 	uint64_t	 computrons;	/* committed deliveries' computrons,
 					   since this daemon started */
+	uint64_t	 replay_start;	/* first entry to replay: the position
+					   of the snapshot the worker was
+					   restored from, or 0 */
+	char		 restored[16];	/* that snapshot's hash, 12 hex
+					   digits, or "" */
+	uint64_t	 snap_retry;	/* after a failed snapshot, the
+					   transcript length to try again at */
 	uint64_t	 replay_next;	/* next entry to replay */
 	json_t		*replay_entry;	/* entry being replayed */
 	size_t		 replay_sc;	/* its next recorded syscall */
@@ -131,6 +142,10 @@ struct crank {
 	uint64_t	 t_start, t_ready, t_done;	/* its timing, µs */
 	size_t		 vs_writes;	/* vatstoreSet syscalls made */
 	bool		 sent;		/* the worker has the delivery */
+	uint64_t	 computrons;	/* the delivery's, held while a heap
+					   snapshot is taken */
+	bool		 restarting;	/* …and while the worker restarts
+					   from it */
 };
 
 /* A persisted FIFO: "<key>" = [head, tail], items at "<key>.<i>". */
@@ -166,6 +181,11 @@ struct kernel {
 	struct kqueue	 createq;	/* "createQueue": vats to create */
 	struct kernel_creation_stats cstats;
 	bool		 chained;	/* inside a crank started by a commit */
+	struct snapstore *snaps;	/* heap snapshot files */
+	struct snapstore_writer *snap_w; /* the snapshot being written */
+	uint64_t	 snap_t0;	/* when it started, µs */
+	bool		 snaps_dirty;	/* a snapshot record changed in the
+					   open block: sweep at its commit */
 };
 
 /* kstate.c — typed access to the kernel's kv keys */
@@ -240,20 +260,22 @@ json_t	*ksys_gc(struct kernel *k, struct kvat *v, json_t *vso);
 int	 kroute_item(struct kernel *k, json_t *item, struct kvat **vat,
 	    json_t **vdo);
 
-/* kvat.c — the vat table and its workers */
+/* kvat.c — the vat table */
 int	 kvat_load(struct kernel *k, char *errbuf, size_t errlen);
 struct kvat *kvat_find(struct kernel *k, const char *vat_id);
 size_t	 kvat_index(struct kernel *k, const char *vat_id);
 bool	 kvat_alive(struct kernel *k, const char *vat_id);
-int	 kvat_bring_online(struct kernel *k, struct kvat *v, char **why,
-	    bool *vat_fault);
-void	 kvat_offline(struct kvat *v);
 void	 kvat_resync(struct kernel *k);
 int	 kvat_terminate(struct kernel *k, struct kvat *v, bool reject,
 	    const json_t *info);
 struct kvat *kvat_add(struct kernel *k, const char *vat_id);
 void	 kvat_free_all(struct kernel *k);
 void	 kvat_empty_graveyard(struct kernel *k);
+
+/* kworker.c — a vat's worker: started or restored, then replayed */
+int	 kvat_bring_online(struct kernel *k, struct kvat *v, char **why,
+	    bool *vat_fault);
+void	 kvat_offline(struct kvat *v);
 
 /* kcreate.c — dynamic vats: requests, the pseudo-crank's steps */
 int	 kcreate_request(struct kernel *k, const char *bundle_id,
@@ -285,6 +307,27 @@ int	 vad_genesis(struct kernel *k, json_t *names, json_t *krefs);
 json_t	*vad_invoke(struct kernel *k, const char *dev, const char *dref,
 	    const char *method, const json_t *args);
 
+/* ksnapshot.c — heap snapshots of xsnap vats: policy, records, restore */
+struct ksnap_rec {
+	uint64_t	 pos;		/* transcript entries it includes */
+	uint64_t	 size;		/* bytes */
+	char		 hash[65];	/* SHA-256, hex */
+};
+
+int	 ksnap_open(struct kernel *k, char *errbuf, size_t errlen);
+void	 ksnap_close(struct kernel *k);
+bool	 ksnap_record(struct kernel *k, const char *vat_id,
+	    struct ksnap_rec *out);
+bool	 ksnap_maybe_start(struct kernel *k, struct kvat *v);
+void	 ksnap_data(struct kernel *k, const unsigned char *bytes, size_t len);
+void	 ksnap_done(struct kernel *k, struct kvat *v, uint64_t size);
+void	 ksnap_failed(struct kernel *k, struct kvat *v, const char *why);
+void	 ksnap_cancel(struct kernel *k);
+int	 ksnap_restore(struct kernel *k, struct kvat *v, int *fd,
+	    uint64_t *pos, char **why);
+void	 ksnap_block_committed(struct kernel *k);
+json_t	*ksnap_status_pos(struct kernel *k, struct kvat *v);
+
 /* transcript.c — per-vat delivery records */
 int	 transcript_append(struct kernel *k, struct kvat *v, const char *vdo,
 	    size_t vdo_len, const char *sc, size_t sc_len, uint64_t computrons);
@@ -292,6 +335,9 @@ int	 transcript_record_syscall(struct crank *cr, const char *vso,
 	    size_t vlen, const char *res, size_t rlen);
 json_t	*transcript_entry(struct kernel *k, struct kvat *v, uint64_t pos);
 uint64_t transcript_length(struct kernel *k, struct kvat *v);
+bool	 transcript_has(struct kernel *k, struct kvat *v, uint64_t pos);
+int	 transcript_prune(struct kernel *k, struct kvat *v, uint64_t from,
+	    uint64_t to);
 
 /* kernel.c — the crank loop, called back from kvat.c */
 void	 kernel_vat_ready(struct kernel *k, struct kvat *v);
@@ -299,6 +345,7 @@ void	 kernel_vat_delivered(struct kernel *k, struct kvat *v,
 	    const struct vat_delivery_result *r);
 void	 kernel_vat_failed(struct kernel *k, struct kvat *v, bool vat_fault,
 	    const char *why);
+void	 kernel_vat_snapshotted(struct kernel *k, struct kvat *v);
 void	 kernel_halt(struct kernel *k, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

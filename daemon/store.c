@@ -30,7 +30,7 @@
 #define STORE_AHASH_KEY		"activityhash"
 
 const char *const store_table_names[STORE_NTABLES] = {
-	"kv", "transcripts", "bundles", "meta"
+	"kv", "transcripts", "bundles", "meta", "snapshots"
 };
 
 /* ---- errors ----------------------------------------------------------- */

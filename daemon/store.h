@@ -7,6 +7,9 @@
  *   kv           the kernel's key/value state; every write is hashed
  *   transcripts  vat transcripts (not hashed)
  *   bundles      installed bundles (not hashed)
+ *   snapshots    which heap snapshot stands for which transcript position
+ *                of each vat (not hashed; the snapshots themselves are
+ *                files, see ksnapshot.c)
  *   meta         store bookkeeping: height, activity hash at the last
  *                commit, committed crank count, format version (not hashed)
  *
@@ -52,6 +55,7 @@ enum store_table {
 	STORE_TRANSCRIPTS,
 	STORE_BUNDLES,
 	STORE_META,
+	STORE_SNAPSHOTS,
 	STORE_NTABLES
 };
 

@@ -6,7 +6,10 @@
  *                                 "sc": [{"s": syscall, "r": result}, …],
  *                                 "r": {"status": "ok"|"error", …}}
  *   "vN.length"                = number of entries
- * A worker that went away is rebuilt by replaying its entries in order.
+ * A worker that went away is rebuilt by replaying its entries in order,
+ * from the start or from the position of its heap snapshot; entries a
+ * committed snapshot covers are pruned (ksnapshot.c), so the first
+ * entries may be absent, but positions never change.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -102,4 +105,31 @@ transcript_entry(struct kernel *k, struct kvat *v, uint64_t pos)
 	    &len) != STORE_OK)
 		return NULL;
 	return json_loadb(val, len, 0, NULL);
+}
+
+bool
+transcript_has(struct kernel *k, struct kvat *v, uint64_t pos)
+{
+	char		 key[64];
+	const void	*val;
+	size_t		 len;
+
+	snprintf(key, sizeof(key), "%s.%016" PRIu64, v->id, pos);
+	return store_get(k->st, STORE_TRANSCRIPTS, key, strlen(key), &val,
+	    &len) == STORE_OK;
+}
+
+/* Delete entries [from, to) in the open crank; vN.length is kept. */
+int
+transcript_prune(struct kernel *k, struct kvat *v, uint64_t from,
+    uint64_t to)
+{
+	char	 key[64];
+	int	 rc = STORE_OK;
+
+	for (uint64_t pos = from; rc == STORE_OK && pos < to; pos++) {
+		snprintf(key, sizeof(key), "%s.%016" PRIu64, v->id, pos);
+		rc = store_del(k->st, STORE_TRANSCRIPTS, key, strlen(key));
+	}
+	return rc;
 }

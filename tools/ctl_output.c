@@ -33,8 +33,11 @@ text_vat(FILE *f, json_t *vat)
 		fprintf(f, " pid %-8lld", (long long)json_integer_value(pid));
 	else
 		fprintf(f, " %-12s", "no worker");
-	fprintf(f, " deliveries %-6lld computrons %lld\n",
+	fprintf(f, " deliveries %-6lld computrons %lld",
 	    int_or(vat, "deliveries"), int_or(vat, "computrons"));
+	if (json_is_integer(json_object_get(vat, "snapshotPos")))
+		fprintf(f, " snapshot at %lld", int_or(vat, "snapshotPos"));
+	fputc('\n', f);
 }
 
 static void

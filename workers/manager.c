@@ -1,14 +1,16 @@
 /*
  * manager.c — what differs between worker kinds, and nothing else: the
- * command line each is started with and the boot commands sent before
- * setBundle.  Everything after the ready handshake is the same code path
- * (vatworker.c) for every kind.
+ * command line each is started with, the boot commands sent before
+ * setBundle, and whether it has heap snapshots.  Everything after the
+ * ready handshake is the same code path (vatworker.c) for every kind.
  *
- *   testworker   <command…> <vatID>:<name> [-l LIMIT]; no boot commands
- *   xsnap        <xsnap-worker…> <vatID>:<name> [-l LIMIT]; boot: the
- *                lockdown bundle, then the supervisor bundle, each
- *                evaluated with 'e' (the commands come from the daemon,
- *                which reads the bundles once: spec->boot)
+ *   testworker   <command…> <vatID>:<name> [-l LIMIT]; no boot commands;
+ *                no heap snapshots
+ *   xsnap        <xsnap-worker…> <vatID>:<name> [-r @8:<vatID>-<pos>]
+ *                [-l LIMIT] (SwingSet's order); boot: the lockdown bundle,
+ *                then the supervisor bundle, each evaluated with 'e' (the
+ *                commands come from the daemon, which reads the bundles
+ *                once: spec->boot) — none when restoring from a snapshot
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 struct manager {
 	const char	*type;
 	json_t		*(*boot)(const struct vatworker_spec *);
+	bool		 snapshots;	/* fd 7, `w@7`, `-r @8:…` */
 };
 
 static json_t *
@@ -32,12 +35,12 @@ testworker_boot(const struct vatworker_spec *spec)
 static json_t *
 xsnap_boot(const struct vatworker_spec *spec)
 {
-	return json_incref(spec->boot);
+	return spec->restore ? json_array() : json_incref(spec->boot);
 }
 
 static const struct manager managers[] = {
-	{ "testworker", testworker_boot },
-	{ "xsnap", xsnap_boot },
+	{ "testworker", testworker_boot, false },
+	{ "xsnap", xsnap_boot, true },
 };
 
 static const struct manager *
@@ -47,6 +50,14 @@ manager_find(const char *type)
 		if (strcmp(managers[i].type, type) == 0)
 			return &managers[i];
 	return NULL;
+}
+
+bool
+manager_snapshots(const char *type)
+{
+	const struct manager *m = type ? manager_find(type) : NULL;
+
+	return m != NULL && m->snapshots;
 }
 
 void
@@ -65,13 +76,24 @@ fmt(const char *f, const char *a, const char *b)
 	return asprintf(&s, f, a, b) < 0 ? NULL : s;
 }
 
-/* command… label [-l limit], all copied; the array is NULL-terminated
- * and every slot up to the first failure is valid. */
+/* "@8:<vatID>-<pos>": the snapshot's label (the worker ignores it). */
+static char *
+restore_arg(const struct vatworker_spec *spec)
+{
+	char pos[32];
+
+	snprintf(pos, sizeof(pos), "%llu",
+	    (unsigned long long)spec->restore_pos);
+	return fmt("@8:%s-%s", spec->vat_id, pos);
+}
+
+/* command… label [-r @8:…] [-l limit], all copied; the array is
+ * NULL-terminated and every slot up to the first failure is valid. */
 static char **
 build_argv(const struct vatworker_spec *spec)
 {
 	size_t	 n = json_array_size(spec->command), i;
-	char	**argv = calloc(n + 4, sizeof(char *)), limit[32];
+	char	**argv = calloc(n + 6, sizeof(char *)), limit[32];
 	bool	 ok = argv != NULL;
 
 	for (i = 0; ok && i < n; i++)
@@ -80,6 +102,9 @@ build_argv(const struct vatworker_spec *spec)
 	if (ok)
 		ok = (argv[i++] = fmt("%s:%s", spec->vat_id,
 		    spec->vat_name ? spec->vat_name : "")) != NULL;
+	if (ok && spec->restore)
+		ok = (argv[i++] = strdup("-r")) != NULL &&
+		    (argv[i++] = restore_arg(spec)) != NULL;
 	if (ok && spec->compute_limit > 0) {
 		snprintf(limit, sizeof(limit), "%llu",
 		    (unsigned long long)spec->compute_limit);
@@ -111,7 +136,13 @@ manager_prepare(const struct vatworker_spec *spec, char ***argv,
 		    "type '%s'", spec->manager_type);
 		return -1;
 	}
-	if (strcmp(m->type, "xsnap") == 0 && spec->boot == NULL) {
+	if (spec->restore && !m->snapshots) {
+		snprintf(errbuf, errlen, "manager type '%s' has no heap "
+		    "snapshots", m->type);
+		return -1;
+	}
+	if (strcmp(m->type, "xsnap") == 0 && spec->boot == NULL &&
+	    !spec->restore) {
 		snprintf(errbuf, errlen, "the xsnap lockdown and supervisor "
 		    "bundles were not loaded");
 		return -1;

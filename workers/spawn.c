@@ -1,10 +1,11 @@
 /*
  * spawn.c — fork and exec a worker with the protocol's descriptors and
- * nothing else: the child moves its ends to 0–4, marks every other
- * descriptor close-on-exec, restores default signal handling and the
- * signal mask, starts its own session and execs with a scrubbed
- * environment.  An exec failure comes back through a close-on-exec status
- * pipe, so the caller learns "cannot execute X" synchronously.
+ * nothing else: the child moves its ends to 0–4 (and 7, 8 for the heap
+ * snapshot pipes when asked), marks every other descriptor close-on-exec,
+ * restores default signal handling and the signal mask, starts its own
+ * session and execs with a scrubbed environment.  An exec failure comes
+ * back through a close-on-exec status pipe, so the caller learns "cannot
+ * execute X" synchronously.
  */
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,15 @@ static const char *const env_passed[] = {
 	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL
 };
 
-enum { P_CMD, P_REP, P_OUT, P_ERR, P_STATUS, P_COUNT };
+enum { P_CMD, P_REP, P_OUT, P_ERR, P_STATUS, P_SNAPOUT, P_SNAPIN, P_COUNT };
+
+/* The child's descriptors: where each comes from, which number it gets. */
+#define SPAWN_MAX_FDS	7
+struct fd_map {
+	int	src[SPAWN_MAX_FDS];
+	int	dst[SPAWN_MAX_FDS];
+	int	n;
+};
 
 static void
 close_pair(int p[2])
@@ -81,22 +91,30 @@ cloexec_from(int lowfd)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* In the child: only async-signal-safe calls from here on. */
+/*
+ * In the child: only async-signal-safe calls from here on.  Every source
+ * is first moved above the targets (so no dup2 clobbers another source),
+ * then put in place; the targets above 4 lose close-on-exec last, after
+ * everything from 5 up got it.
+ */
 static void __attribute__((noreturn))
-child_exec(const int src[5], int status_fd, const char *const *argv,
+child_exec(const struct fd_map *m, int status_fd, const char *const *argv,
     char **env)
 {
 	struct sigaction sa;
 	sigset_t	 all;
-	int		 moved[5], err;
+	int		 moved[SPAWN_MAX_FDS], err;
 
-	for (int i = 0; i < 5; i++)
-		if ((moved[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10)) == -1)
+	for (int i = 0; i < m->n; i++)
+		if ((moved[i] = fcntl(m->src[i], F_DUPFD_CLOEXEC, 10)) == -1)
 			goto fail;
-	for (int i = 0; i < 5; i++)
-		if (dup2(moved[i], i) == -1)
+	for (int i = 0; i < m->n; i++)
+		if (dup2(moved[i], m->dst[i]) == -1)
 			goto fail;
 	cloexec_from(5);
+	for (int i = 0; i < m->n; i++)
+		if (m->dst[i] >= 5 && fcntl(m->dst[i], F_SETFD, 0) == -1)
+			goto fail;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++)
@@ -145,11 +163,23 @@ set_nonblock(int fd)
 	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Which pipes this spawn needs: the snapshot pipes only on request. */
+static bool
+pipe_wanted(int i, const struct spawn_options *opt)
+{
+	if (i == P_SNAPOUT)
+		return opt != NULL && opt->snap_out;
+	if (i == P_SNAPIN)
+		return opt != NULL && opt->snap_in;
+	return true;
+}
+
 static int
-open_pipes(int p[P_COUNT][2], int *devnull, char *errbuf, size_t errlen)
+open_pipes(int p[P_COUNT][2], const struct spawn_options *opt, int *devnull,
+    char *errbuf, size_t errlen)
 {
 	for (int i = 0; i < P_COUNT; i++) {
-		if (pipe2(p[i], O_CLOEXEC) == -1) {
+		if (pipe_wanted(i, opt) && pipe2(p[i], O_CLOEXEC) == -1) {
 			snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
 			return -1;
 		}
@@ -158,7 +188,9 @@ open_pipes(int p[P_COUNT][2], int *devnull, char *errbuf, size_t errlen)
 	 * description, so the child's ends stay blocking. */
 	if (set_nonblock(p[P_CMD][1]) == -1 || set_nonblock(p[P_REP][0]) ==
 	    -1 || set_nonblock(p[P_OUT][0]) == -1 ||
-	    set_nonblock(p[P_ERR][0]) == -1) {
+	    set_nonblock(p[P_ERR][0]) == -1 || (p[P_SNAPOUT][0] != -1 &&
+	    set_nonblock(p[P_SNAPOUT][0]) == -1) || (p[P_SNAPIN][1] != -1 &&
+	    set_nonblock(p[P_SNAPIN][1]) == -1)) {
 		snprintf(errbuf, errlen, "fcntl: %s", strerror(errno));
 		return -1;
 	}
@@ -169,13 +201,31 @@ open_pipes(int p[P_COUNT][2], int *devnull, char *errbuf, size_t errlen)
 	return 0;
 }
 
-int
-spawn_process(const char *const *argv, struct spawn_result *res,
-    char *errbuf, size_t errlen)
+/* The child's ends, by the number each gets. */
+static void
+child_fds(int p[P_COUNT][2], int devnull, struct fd_map *m)
 {
-	int	 p[P_COUNT][2], devnull = -1, rc = -1;
-	char	**env = make_env();
-	pid_t	 pid;
+	const int src[] = { devnull, p[P_OUT][1], p[P_ERR][1], p[P_CMD][0],
+	    p[P_REP][1], p[P_SNAPOUT][1], p[P_SNAPIN][0] };
+	const int dst[] = { 0, 1, 2, 3, 4, 7, 8 };
+
+	m->n = 0;
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		if (src[i] == -1)
+			continue;
+		m->src[m->n] = src[i];
+		m->dst[m->n++] = dst[i];
+	}
+}
+
+int
+spawn_process(const char *const *argv, const struct spawn_options *opt,
+    struct spawn_result *res, char *errbuf, size_t errlen)
+{
+	int		 p[P_COUNT][2], devnull = -1, rc = -1;
+	char		**env = make_env();
+	struct fd_map	 m;
+	pid_t		 pid;
 
 	for (int i = 0; i < P_COUNT; i++)
 		p[i][0] = p[i][1] = -1;
@@ -183,17 +233,15 @@ spawn_process(const char *const *argv, struct spawn_result *res,
 		snprintf(errbuf, errlen, "out of memory");
 		goto out;
 	}
-	if (open_pipes(p, &devnull, errbuf, errlen) == -1)
+	if (open_pipes(p, opt, &devnull, errbuf, errlen) == -1)
 		goto out;
+	child_fds(p, devnull, &m);
 	if ((pid = fork()) == -1) {
 		snprintf(errbuf, errlen, "fork: %s", strerror(errno));
 		goto out;
 	}
-	if (pid == 0) {
-		int src[5] = { devnull, p[P_OUT][1], p[P_ERR][1],
-		    p[P_CMD][0], p[P_REP][1] };
-		child_exec(src, p[P_STATUS][1], argv, env);
-	}
+	if (pid == 0)
+		child_exec(&m, p[P_STATUS][1], argv, env);
 	close(p[P_STATUS][1]);
 	p[P_STATUS][1] = -1;
 	if (exec_verdict(p[P_STATUS][0], pid, argv[0], errbuf, errlen) == -1)
@@ -203,7 +251,10 @@ spawn_process(const char *const *argv, struct spawn_result *res,
 	res->rep_fd = p[P_REP][0];
 	res->out_fd = p[P_OUT][0];
 	res->err_fd = p[P_ERR][0];
+	res->snap_out_fd = p[P_SNAPOUT][0];
+	res->snap_in_fd = p[P_SNAPIN][1];
 	p[P_CMD][1] = p[P_REP][0] = p[P_OUT][0] = p[P_ERR][0] = -1;
+	p[P_SNAPOUT][0] = p[P_SNAPIN][1] = -1;
 	rc = 0;
 out:
 	for (int i = 0; i < P_COUNT; i++)

@@ -1,14 +1,23 @@
 /*
  * spawn.h — starting a worker process with exactly the descriptors the
  * protocol gives it: 0 = /dev/null, 1 = stdout pipe, 2 = stderr pipe,
- * 3 = commands (kernel → worker), 4 = replies (worker → kernel), and
- * nothing else.  Private to workers/.
+ * 3 = commands (kernel → worker), 4 = replies (worker → kernel), and, on
+ * request, the heap snapshot pipes 7 (worker → kernel, for `w@7`) and
+ * 8 (kernel → worker, for `-r @8:…`); nothing else.  Private to workers/.
  */
 #ifndef WORKERS_SPAWN_H
 #define WORKERS_SPAWN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* The optional descriptors. */
+struct spawn_options {
+	bool	snap_out;	/* fd 7: a pipe the worker writes snapshots to */
+	bool	snap_in;	/* fd 8: a pipe the kernel streams a snapshot
+				   into */
+};
 
 struct spawn_result {
 	pid_t	pid;
@@ -16,15 +25,17 @@ struct spawn_result {
 	int	rep_fd;		/* our end of fd 4: read replies here */
 	int	out_fd;		/* the child's stdout */
 	int	err_fd;		/* the child's stderr */
+	int	snap_out_fd;	/* our (read) end of fd 7, or -1 */
+	int	snap_in_fd;	/* our (write) end of fd 8, or -1 */
 };
 
 /*
- * Fork and exec argv[0] (a path) with argv.  Our four ends are
- * non-blocking and close-on-exec.  Returns 0, or -1 with a message in
- * errbuf; an exec failure is reported here (not as a child exit), with the
- * child already reaped.
+ * Fork and exec argv[0] (a path) with argv and the descriptors opt asks
+ * for (NULL: only 0–4).  Our ends are non-blocking and close-on-exec.
+ * Returns 0, or -1 with a message in errbuf; an exec failure is reported
+ * here (not as a child exit), with the child already reaped.
  */
-int	spawn_process(const char *const *argv, struct spawn_result *res,
-	    char *errbuf, size_t errlen);
+int	spawn_process(const char *const *argv, const struct spawn_options *opt,
+	    struct spawn_result *res, char *errbuf, size_t errlen);
 
 #endif

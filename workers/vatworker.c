@@ -2,8 +2,14 @@
  * vatworker.c — the vat worker state machine:
  *
  *   BOOTING --boot cmds done--> SETTING_BUNDLE --dispatchReady--> READY
+ *   RESTORING (spawned with -r) --`R` answered--> READY
  *   READY --deliver--> DELIVERING --result--> READY
+ *   READY --`w@7`--> SNAPSHOTTING --byte count--> READY
  *   any --fault / refused setBundle / bad answer--> FAILED
+ *
+ * A restored worker gets neither boot commands nor setBundle: the
+ * snapshot holds lockdown, the supervisor and liveslots with the vat's
+ * state (worker-protocol.md §7.2, §9.1), exactly as SwingSet does.
  *
  * Waiting is a state, never a nested loop: each step sends one command and
  * returns; the worker's reply callback moves the machine on.  Syscall
@@ -12,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "protocol/log.h"
 #include "workers/vatworker.h"
@@ -27,6 +34,7 @@ struct vatworker {
 	size_t			 set_bundle_len;
 	char			*label;
 	bool			 starting;	/* inside vatworker_start() */
+	bool			 snapshots;	/* its manager type has them */
 };
 
 static void
@@ -86,6 +94,18 @@ vw_on_delivered(struct vatworker *vw, const struct worker_reply *r)
 	sup_delivery_clear(&d);
 }
 
+/* `w@7` answered; worker.c checked the byte count against fd 7. */
+static void
+vw_on_snapshotted(struct vatworker *vw, const struct worker_reply *r)
+{
+	uint64_t size = 0;
+
+	for (size_t i = 0; i < r->resultlen; i++)
+		size = size * 10 + (uint64_t)(r->result[i] - '0');
+	vw->state = VATWORKER_READY;
+	vw->cb->snapshotted(vw, vw->arg, size);
+}
+
 static void
 vw_reply_cb(struct worker *w, void *arg, const struct worker_reply *r)
 {
@@ -103,6 +123,13 @@ vw_reply_cb(struct worker *w, void *arg, const struct worker_reply *r)
 	switch (vw->state) {
 	case VATWORKER_BOOTING:
 		vw_boot_step(vw);
+		break;
+	case VATWORKER_RESTORING:
+		vw->state = VATWORKER_READY;
+		vw->cb->ready(vw, vw->arg);
+		break;
+	case VATWORKER_SNAPSHOTTING:
+		vw_on_snapshotted(vw, r);
 		break;
 	case VATWORKER_SETTING_BUNDLE:
 		if (sup_parse_ready(r->result, r->resultlen, err,
@@ -208,10 +235,22 @@ vw_fault_cb(struct worker *w, void *arg, enum worker_fault f, const char *why)
 	vw_fail(vw, VATWORKER_F_WORKER, f, why);
 }
 
+static void
+vw_snapshot_data_cb(struct worker *w, void *arg, const unsigned char *bytes,
+    size_t len)
+{
+	struct vatworker *vw = arg;
+
+	(void)w;
+	if (vw->state == VATWORKER_SNAPSHOTTING)
+		vw->cb->snapshot_data(vw, vw->arg, bytes, len);
+}
+
 static const struct worker_callbacks vw_worker_cb = {
 	.upcall = vw_upcall_cb,
 	.reply = vw_reply_cb,
 	.fault = vw_fault_cb,
+	.snapshot_data = vw_snapshot_data_cb,
 };
 
 static void
@@ -223,6 +262,21 @@ vw_free(struct vatworker *vw)
 	free(vw);
 }
 
+/* The first command: `R` after a restore, else the first boot step. */
+static void
+vw_first_command(struct vatworker *vw, bool restore)
+{
+	if (!restore) {
+		vw->state = VATWORKER_BOOTING;
+		vw_boot_step(vw);
+		return;
+	}
+	vw->state = VATWORKER_RESTORING;
+	if (worker_command(vw->w, 'R', NULL, 0) == -1)
+		vw_fail(vw, VATWORKER_F_WORKER, WORKER_FAULT_IO,
+		    "cannot send R");
+}
+
 int
 vatworker_start(struct ev_loop *loop, const struct vatworker_spec *spec,
     const struct vatworker_callbacks *cb, void *arg, struct vatworker **out,
@@ -232,16 +286,20 @@ vatworker_start(struct ev_loop *loop, const struct vatworker_spec *spec,
 	struct vatworker	*vw = calloc(1, sizeof(*vw));
 	char			**argv = NULL;
 	int			 rc = -1;
+	bool			 handed = false;
 
 	*out = NULL;
 	if (vw == NULL || asprintf(&vw->label, "%s:%s", spec->vat_id,
 	    spec->vat_name ? spec->vat_name : "") < 0) {
 		snprintf(errbuf, errlen, "out of memory");
 		free(vw);
+		if (spec->restore)
+			close(spec->restore_fd);
 		return -1;
 	}
 	vw->cb = cb;
 	vw->arg = arg;
+	vw->snapshots = manager_snapshots(spec->manager_type);
 	vw->set_bundle = sup_set_bundle(spec->vat_id, spec->bundle,
 	    spec->liveslots_options, &vw->set_bundle_len);
 	if (vw->set_bundle == NULL)
@@ -251,17 +309,22 @@ vatworker_start(struct ev_loop *loop, const struct vatworker_spec *spec,
 		ws.label = vw->label;
 		ws.max_frame = spec->max_frame;
 		ws.timeout = spec->timeout;
+		ws.snap_out = vw->snapshots;
+		ws.restore = spec->restore;
+		ws.restore_fd = spec->restore_fd;
+		handed = true;	/* worker_spawn owns restore_fd, even on -1 */
 		rc = worker_spawn(loop, &ws, &vw_worker_cb, vw, &vw->w, errbuf,
 		    errlen);
 	}
+	if (!handed && spec->restore)
+		close(spec->restore_fd);
 	manager_argv_free(argv);
 	if (rc == -1) {
 		vw_free(vw);
 		return -1;
 	}
-	vw->state = VATWORKER_BOOTING;
 	vw->starting = true;
-	vw_boot_step(vw);
+	vw_first_command(vw, spec->restore);
 	vw->starting = false;
 	if (vw->state == VATWORKER_FAILED) {
 		snprintf(errbuf, errlen, "the worker took no boot command");
@@ -306,6 +369,22 @@ vatworker_deliver_text(struct vatworker *vw, const char *vdo, size_t len)
 	if (rc == 0)
 		vw->state = VATWORKER_DELIVERING;
 	return rc;
+}
+
+int
+vatworker_snapshot(struct vatworker *vw)
+{
+	if (vw->state != VATWORKER_READY || !vw->snapshots ||
+	    worker_snapshot(vw->w) == -1)
+		return -1;
+	vw->state = VATWORKER_SNAPSHOTTING;
+	return 0;
+}
+
+bool
+vatworker_can_snapshot(const struct vatworker *vw)
+{
+	return vw->snapshots;
 }
 
 enum vatworker_state

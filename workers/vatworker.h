@@ -1,9 +1,11 @@
 /*
  * vatworker.h — a vat's worker as the kernel drives it: spawn, boot (what
  * differs between manager types lives in manager.c), setBundle and the
- * ready handshake, then one delivery at a time, with every syscall upcall
- * handed to the kernel synchronously and answered with its result.  The
- * same code path drives the xsnap worker and the native test worker.
+ * ready handshake — or, for a manager type with heap snapshots, a restore
+ * from a snapshot (`-r @8:…`, then `R`) — then one delivery at a time,
+ * with every syscall upcall handed to the kernel synchronously and
+ * answered with its result, and heap snapshots on request.  The same code
+ * path drives the xsnap worker and the native test worker.
  */
 #ifndef WORKERS_VATWORKER_H
 #define WORKERS_VATWORKER_H
@@ -22,9 +24,11 @@ struct vatworker;
 
 enum vatworker_state {
 	VATWORKER_BOOTING,	/* spawned; running the boot commands */
+	VATWORKER_RESTORING,	/* spawned from a snapshot; `R` sent */
 	VATWORKER_SETTING_BUNDLE, /* setBundle sent; awaiting dispatchReady */
 	VATWORKER_READY,	/* idle: may deliver */
 	VATWORKER_DELIVERING,	/* a delivery in flight */
+	VATWORKER_SNAPSHOTTING,	/* `w@7` in flight */
 	VATWORKER_FAILED,	/* gone; see the failed callback */
 };
 
@@ -59,6 +63,11 @@ struct vatworker_callbacks {
 		    const struct vat_delivery_result *);
 	void	(*failed)(struct vatworker *, void *arg,
 		    enum vatworker_failure, enum worker_fault, const char *why);
+	/* A snapshot's bytes as they come (borrowed), then its end: size
+	 * bytes were sent in all.  Failures come through failed(). */
+	void	(*snapshot_data)(struct vatworker *, void *arg,
+		    const unsigned char *bytes, size_t len);
+	void	(*snapshotted)(struct vatworker *, void *arg, uint64_t size);
 };
 
 struct vatworker_spec {
@@ -73,6 +82,11 @@ struct vatworker_spec {
 	uint64_t	 compute_limit;	/* per delivery; 0 = none */
 	size_t		 max_frame;
 	double		 timeout;	/* seconds per command; 0 = none */
+	bool		 restore;	/* start from a heap snapshot: */
+	int		 restore_fd;	/* its bytes (owned from the call on) */
+	uint64_t	 restore_pos;	/* the transcript position it stands
+					   for (the `-r @8:<vatID>-<pos>`
+					   label) */
 };
 
 /* Start spawning and booting.  The ready or failed callback follows from
@@ -86,6 +100,11 @@ int	vatworker_deliver(struct vatworker *vw, const json_t *vdo);
 int	vatworker_deliver_text(struct vatworker *vw, const char *vdo,
 	    size_t len);
 
+/* Write a heap snapshot (only in READY, and only for a manager type that
+ * has them): snapshot_data and snapshotted, or failed, follow. */
+int	vatworker_snapshot(struct vatworker *vw);
+bool	vatworker_can_snapshot(const struct vatworker *vw);
+
 enum vatworker_state vatworker_state(const struct vatworker *vw);
 pid_t	vatworker_pid(const struct vatworker *vw);
 
@@ -95,9 +114,12 @@ void	vatworker_stop(struct vatworker *vw);
 /* manager.c: the per-manager-type part of booting.  Fills *argv (malloc'd
  * NULL-terminated array of borrowed/allocated strings, freed with
  * manager_argv_free) and *boot (a JSON array of boot commands, each
- * ["e", text], new reference).  -1 with errbuf for an unknown type. */
+ * ["e", text], new reference; empty for a restore).  -1 with errbuf for an
+ * unknown type, or a restore the type cannot do. */
 int	manager_prepare(const struct vatworker_spec *spec, char ***argv,
 	    json_t **boot, char *errbuf, size_t errlen);
 void	manager_argv_free(char **argv);
+/* Does the manager type have heap snapshots (fd 7, `w@7`, `-r`)? */
+bool	manager_snapshots(const char *type);
 
 #endif

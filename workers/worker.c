@@ -9,6 +9,7 @@
  * hears about it once, when the process has been reaped, so that the
  * exit status can decide between the vat's fault and this machine's.
  * Released workers (worker_stop/worker_kill) stay on a list until reaped.
+ * Heap snapshots (fd 7, fd 8 and the `w@7` command) are worker_snap.c's.
  */
 #include <sys/queue.h>
 #include <sys/types.h>
@@ -25,38 +26,12 @@
 #include "protocol/netstring.h"
 #include "workers/spawn.h"
 #include "workers/worker.h"
+#include "workers/worker_impl.h"
 #include "workers/worker_output.h"
 
 #define WORKER_READ_CHUNK	(64 * 1024)
 #define WORKER_EOF_GRACE	5.0	/* seconds from EOF on fd 4 to a kill */
 
-struct worker {
-	LIST_ENTRY(worker) entry;	/* on the released list */
-	struct ev_loop	*loop;
-	char		*label;
-	pid_t		 pid;
-	int		 cmd_fd, rep_fd;
-	ev_io		 cmd_w, rep_r;
-	ev_child	 child;
-	ev_timer	 deadline;	/* command timeout, or kill grace */
-	double		 timeout;
-	struct netstring_decoder dec;
-	unsigned char	*out;		/* queued bytes for fd 3 */
-	size_t		 outlen, outoff, outcap;
-	struct worker_output stdout_log, stderr_log;
-	const struct worker_callbacks *cb;
-	void		*arg;
-	bool		 busy;		/* a command is in flight */
-	bool		 upcall;	/* an upcall awaits its answer */
-	bool		 reaped;
-	bool		 released;	/* the owner let go */
-	bool		 close_cmd;	/* close fd 3 once flushed */
-	bool		 eof;		/* fd 4 reached end of file */
-	int		 depth;		/* callbacks on the stack */
-	enum worker_fault fault;	/* first trouble seen, if any */
-	char		*why;		/* its description */
-	int		 status;	/* wait status once reaped */
-};
 
 static LIST_HEAD(, worker) released = LIST_HEAD_INITIALIZER(released);
 static size_t nreleased;
@@ -117,6 +92,9 @@ worker_free(struct worker *w)
 		close(w->rep_fd);
 	worker_output_clear(&w->stdout_log);
 	worker_output_clear(&w->stderr_log);
+	worker_snap_in_clear(&w->snap_in);
+	worker_snap_out_clear(&w->snap_out);
+	free(w->snap_reply);
 	netstring_decoder_clear(&w->dec);
 	free(w->out);
 	free(w->why);
@@ -125,7 +103,7 @@ worker_free(struct worker *w)
 }
 
 /* Free a released, reaped worker once no callback of ours is running. */
-static void
+void
 worker_settle(struct worker *w)
 {
 	if (w->released && w->reaped && w->depth == 0)
@@ -134,11 +112,7 @@ worker_settle(struct worker *w)
 
 /* First trouble: remember why, stop talking, kill the process.  The owner
  * hears of it when the process is reaped. */
-static void
-worker_fail(struct worker *w, enum worker_fault f, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+void
 worker_fail(struct worker *w, enum worker_fault f, const char *fmt, ...)
 {
 	va_list ap;
@@ -155,6 +129,8 @@ worker_fail(struct worker *w, enum worker_fault f, const char *fmt, ...)
 	ev_io_stop(w->loop, &w->cmd_w);
 	ev_io_stop(w->loop, &w->rep_r);
 	ev_timer_stop(w->loop, &w->deadline);
+	worker_snap_out_watch(&w->snap_out, false);
+	worker_snap_in_clear(&w->snap_in);
 	if (!w->reaped && kill(w->pid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("worker", "%s: kill %d", w->label, (int)w->pid);
 }
@@ -175,6 +151,8 @@ child_cb(struct ev_loop *loop, ev_child *c, int revents)
 	ev_timer_stop(loop, &w->deadline);
 	ev_io_stop(loop, &w->cmd_w);
 	ev_io_stop(loop, &w->rep_r);
+	worker_snap_out_watch(&w->snap_out, false);
+	worker_snap_in_clear(&w->snap_in);
 	f = w->fault != WORKER_FAULT_NONE ? w->fault : classify_status(w->status);
 	if (WIFSIGNALED(w->status))
 		snprintf(desc, sizeof(desc), "killed by signal %d",
@@ -226,6 +204,11 @@ worker_setup(struct worker *w, const struct worker_spec *spec,
 	w->cmd_w.data = w->rep_r.data = w->child.data = w->deadline.data = w;
 	ev_child_start(w->loop, &w->child);
 	ev_io_start(w->loop, &w->rep_r);
+	worker_snap_out_init(&w->snap_out, w->loop, sr->snap_out_fd,
+	    worker_snap_got, w);
+	if (spec->restore && worker_snap_in_start(&w->snap_in, w->loop,
+	    sr->snap_in_fd, spec->restore_fd, w->label) == -1)
+		return -1;
 	if (worker_output_init(&w->stdout_log, w->loop, sr->out_fd, w->label,
 	    "stdout") == -1 || worker_output_init(&w->stderr_log, w->loop,
 	    sr->err_fd, w->label, "stderr") == -1)
@@ -238,6 +221,7 @@ worker_spawn(struct ev_loop *loop, const struct worker_spec *spec,
     const struct worker_callbacks *cb, void *arg, struct worker **out,
     char *errbuf, size_t errlen)
 {
+	struct spawn_options	 so = { spec->snap_out, spec->restore };
 	struct spawn_result	 sr;
 	struct worker		*w;
 
@@ -246,6 +230,8 @@ worker_spawn(struct ev_loop *loop, const struct worker_spec *spec,
 	    (w->label = strdup(spec->label)) == NULL) {
 		free(w);
 		snprintf(errbuf, errlen, "out of memory");
+		if (spec->restore)
+			close(spec->restore_fd);
 		return -1;
 	}
 	w->loop = loop;
@@ -253,9 +239,12 @@ worker_spawn(struct ev_loop *loop, const struct worker_spec *spec,
 	w->arg = arg;
 	w->cmd_fd = w->rep_fd = -1;
 	w->stdout_log.fd = w->stderr_log.fd = -1;
-	if (spawn_process(spec->argv, &sr, errbuf, errlen) == -1) {
+	w->snap_in.pipe_fd = w->snap_in.src_fd = w->snap_out.fd = -1;
+	if (spawn_process(spec->argv, &so, &sr, errbuf, errlen) == -1) {
 		free(w->label);
 		free(w);
+		if (spec->restore)
+			close(spec->restore_fd);
 		return -1;
 	}
 	if (worker_setup(w, spec, &sr) == -1) {
@@ -377,8 +366,8 @@ worker_answer(struct worker *w, const void *payload, size_t len)
 }
 
 /* A '.' reply: meter JSON up to the first 0x01, result after it. */
-static void
-deliver_reply(struct worker *w, const unsigned char *f, size_t len)
+void
+worker_deliver_reply(struct worker *w, const unsigned char *f, size_t len)
 {
 	struct worker_reply	 r = { .ok = f[0] == '.' };
 	const unsigned char	*sep = NULL;
@@ -403,6 +392,11 @@ deliver_reply(struct worker *w, const unsigned char *f, size_t len)
 static void
 handle_frame(struct worker *w, const unsigned char *f, size_t len)
 {
+	if (w->snap_reply != NULL) {
+		worker_fail(w, WORKER_FAULT_PROTOCOL, "sent a frame after its "
+		    "snapshot's reply");
+		return;
+	}
 	if (!w->busy) {
 		worker_fail(w, WORKER_FAULT_PROTOCOL, "sent a %zu-byte frame "
 		    "with no command in flight", len);
@@ -426,7 +420,10 @@ handle_frame(struct worker *w, const unsigned char *f, size_t len)
 			    "an upcall unanswered");
 			return;
 		}
-		deliver_reply(w, f, len);
+		if (w->snapping)
+			worker_snap_reply(w, f, len);
+		else
+			worker_deliver_reply(w, f, len);
 		break;
 	default:
 		worker_fail(w, WORKER_FAULT_PROTOCOL, "sent a frame with "

@@ -12,6 +12,11 @@
  * owner may call any worker_* function, including worker_free(), from a
  * callback.
  *
+ * Heap snapshots (worker-protocol.md §7): a worker spawned with
+ * snap_out has fd 7, and worker_snapshot() sends `w@7` while draining it,
+ * handing the bytes to the owner; one spawned with restore_fd gets that
+ * file streamed into its fd 8.
+ *
  * Which protocol runs *inside* the commands (the supervisor's tagged
  * arrays) is supervisor.h's business, not this file's.
  */
@@ -70,6 +75,11 @@ struct worker_callbacks {
 	 * none.  why is a human-readable description (borrowed). */
 	void	(*fault)(struct worker *, void *arg, enum worker_fault,
 		    const char *why);
+	/* Bytes of the snapshot being written (worker_snapshot()), in
+	 * order, borrowed for the call.  May be NULL for owners that never
+	 * ask for a snapshot. */
+	void	(*snapshot_data)(struct worker *, void *arg,
+		    const unsigned char *bytes, size_t len);
 };
 
 struct worker_spec {
@@ -78,6 +88,10 @@ struct worker_spec {
 	const char	*label;		/* for logs, e.g. "v6:child" */
 	size_t		 max_frame;	/* largest reply frame accepted */
 	double		 timeout;	/* seconds per command; 0 = none */
+	bool		 snap_out;	/* give it fd 7 for `w@7` */
+	bool		 restore;	/* stream restore_fd into its fd 8 */
+	int		 restore_fd;	/* a readable file, owned from the call
+					   on (closed even on failure) */
 };
 
 /*
@@ -98,6 +112,16 @@ int	worker_spawn(struct ev_loop *loop, const struct worker_spec *spec,
  */
 int	worker_command(struct worker *w, char tag, const void *payload,
 	    size_t len);
+
+/*
+ * Write a heap snapshot: send `w@7` and read fd 7 meanwhile, handing each
+ * chunk to the snapshot_data callback.  The final reply (its result is
+ * the byte count, in decimal) comes through the reply callback only once
+ * exactly that many bytes were read; a different count, or bytes on fd 7
+ * outside a snapshot, is a protocol fault.  -1 with errno ENOTSUP (no
+ * fd 7), EBUSY or EPIPE as for worker_command().
+ */
+int	worker_snapshot(struct worker *w);
 
 /* Answer the pending upcall with '/' + [in] len bytes. -1/EPROTO when no
  * upcall is pending. */

@@ -2,10 +2,13 @@
  * check_worker.c — the kernel side of a worker against real processes:
  * what a spawned worker inherits (descriptors, environment), exec
  * failures, framing and protocol faults, exit classification, deadlines,
- * and orderly stop.  Small /bin/sh scripts play the worker here; the
+ * orderly stop, and the heap snapshot pipes (a file streamed into fd 8;
+ * `w@7` read from fd 7 up to the announced count).  Small /bin/sh scripts play the worker here; the
  * native test worker is exercised in check_vatworker.c.
  */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,9 @@ struct probe {
 	char		 result[256];
 	struct worker	*w;
 	bool		 answer_upcalls;
+	size_t		 snap_bytes;	/* read from fd 7 */
+	size_t		 snap_at_reply;	/* …when the reply came */
+	bool		 snap_ok;	/* every byte was 'x' */
 };
 
 static void
@@ -43,6 +49,7 @@ probe_reply(struct worker *w, void *arg, const struct worker_reply *r)
 
 	(void)w;
 	p->replies++;
+	p->snap_at_reply = p->snap_bytes;
 	snprintf(p->result, sizeof(p->result), "%c%.*s", r->ok ? '.' : '!',
 	    (int)r->resultlen, (const char *)r->result);
 }
@@ -58,8 +65,24 @@ probe_fault(struct worker *w, void *arg, enum worker_fault f, const char *why)
 	snprintf(p->why, sizeof(p->why), "%s", why);
 }
 
+static void
+probe_snapshot(struct worker *w, void *arg, const unsigned char *b, size_t n)
+{
+	struct probe *p = arg;
+
+	(void)w;
+	if (p->snap_bytes == 0)
+		p->snap_ok = true;
+	for (size_t i = 0; i < n; i++)
+		p->snap_ok = p->snap_ok && b[i] == 'x';
+	p->snap_bytes += n;
+}
+
 static const struct worker_callbacks probe_cb = {
-	probe_upcall, probe_reply, probe_fault
+	.upcall = probe_upcall,
+	.reply = probe_reply,
+	.fault = probe_fault,
+	.snapshot_data = probe_snapshot,
 };
 
 static void
@@ -88,18 +111,31 @@ run_until(int *flag)
 	ck_assert_msg(*flag != 0, "timed out waiting");
 }
 
+/* A /bin/sh worker; spec_in (may be NULL) adds the snapshot options. */
 static struct worker *
-spawn_sh(struct probe *p, const char *script, const char *arg1, double tmo)
+spawn_sh_with(struct probe *p, const char *script, const char *arg1,
+    double tmo, const struct worker_spec *spec_in)
 {
 	const char		*argv[] = { "/bin/sh", "-c", script, "sh", arg1,
 				    NULL };
-	struct worker_spec	 spec = { argv, "t1:test", 1 << 20, tmo };
+	struct worker_spec	 spec = { .label = "t1:test" };
 	char			 err[256];
 
+	if (spec_in != NULL)
+		spec = *spec_in;
+	spec.argv = argv;
+	spec.max_frame = 1 << 20;
+	spec.timeout = tmo;
 	memset(p, 0, sizeof(*p));
 	ck_assert_msg(worker_spawn(ev_default_loop(0), &spec, &probe_cb, p,
 	    &p->w, err, sizeof(err)) == 0, "%s", err);
 	return p->w;
+}
+
+static struct worker *
+spawn_sh(struct probe *p, const char *script, const char *arg1, double tmo)
+{
+	return spawn_sh_with(p, script, arg1, tmo, NULL);
 }
 
 /* The descriptors and environment of a live process, from /proc. */
@@ -121,7 +157,8 @@ proc_fds(pid_t pid, char *out, size_t outlen)
 START_TEST(test_inherits_only_protocol_fds_and_scrubbed_env)
 {
 	const char		*argv[] = { "/bin/sleep", "30", NULL };
-	struct worker_spec	 spec = { argv, "t1:sleep", 1 << 20, 0 };
+	struct worker_spec	 spec = { .argv = argv, .label = "t1:sleep",
+				    .max_frame = 1 << 20 };
 	struct probe		 p = { 0 };
 	char			 err[256], fds[256], path[64];
 	FILE			*f;
@@ -149,7 +186,8 @@ END_TEST
 START_TEST(test_exec_failure_is_reported)
 {
 	const char		*argv[] = { "/nonexistent/worker", NULL };
-	struct worker_spec	 spec = { argv, "t2:", 1 << 20, 0 };
+	struct worker_spec	 spec = { .argv = argv, .label = "t2:",
+				    .max_frame = 1 << 20 };
 	struct worker		*w;
 	char			 err[256];
 
@@ -248,6 +286,143 @@ START_TEST(test_stop_hung_worker_is_killed)
 }
 END_TEST
 
+/* ---- heap snapshot pipes ---------------------------------------------- */
+
+static void
+wait_zombies(void)
+{
+	while (worker_zombies() > 0)
+		ev_run(ev_default_loop(0), EVRUN_ONCE);
+}
+
+/* A temporary file of n bytes 'x' (unlinked), open for reading. */
+static int
+x_file(size_t n, char *path, size_t pathlen)
+{
+	FILE	*f;
+	int	 fd;
+
+	snprintf(path, pathlen, "/tmp/check_worker.%d.snap", (int)getpid());
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_ne(fputc('x', f), EOF);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_ge(fd = open(path, O_RDONLY | O_CLOEXEC), 0);
+	return fd;
+}
+
+/* The descriptors a worker spawned with spec gets. */
+static void
+assert_fds(const struct worker_spec *spec, const char *want)
+{
+	struct probe	 p;
+	char		 fds[256];
+
+	spawn_sh_with(&p, "exec sleep 30", NULL, 0, spec);
+	usleep(100000);
+	proc_fds(worker_pid(p.w), fds, sizeof(fds));
+	ck_assert_str_eq(fds, want);
+	worker_kill(p.w);
+	wait_zombies();
+}
+
+START_TEST(test_snapshot_fds_only_when_asked)
+{
+	char			 path[64];
+	struct worker_spec	 spec = { .label = "t1:snap", .snap_out = true,
+				    .restore = true };
+
+	spec.restore_fd = x_file(10, path, sizeof(path));
+	assert_fds(&spec, "0 1 2 3 4 7 8 ");
+	spec.restore = false;
+	assert_fds(&spec, "0 1 2 3 4 7 ");
+	unlink(path);
+}
+END_TEST
+
+/* 300 kB (several pipe buffers) arrive on fd 8, then EOF; the worker
+ * compares them with the file and says so in its reply to R. */
+START_TEST(test_restore_streams_the_file_into_fd8)
+{
+	char			 path[64];
+	struct worker_spec	 spec = { .label = "t1:restore",
+				    .restore = true };
+	struct probe		 p;
+
+	spec.restore_fd = x_file(300000, path, sizeof(path));
+	spawn_sh_with(&p, "cat <&8 >\"$1.got\"; head -c 4 <&3 >/dev/null; "
+	    "if cmp -s \"$1\" \"$1.got\"; then r=same; else r=diff; fi; "
+	    "printf '5:.%s,' $r >&4; cat <&3 >/dev/null", path, 5.0, &spec);
+	ck_assert_int_eq(worker_command(p.w, 'R', NULL, 0), 0);
+	run_until(&p.replies);
+	ck_assert_str_eq(p.result, ".same");
+	worker_stop(p.w, 1.0);
+	wait_zombies();
+	unlink(path);
+	strcat(path, ".got");
+	unlink(path);
+}
+END_TEST
+
+/* The reply comes first, the 300 kB after it: the reply is held until
+ * fd 7 has given all of them. */
+START_TEST(test_snapshot_reply_waits_for_fd7)
+{
+	struct worker_spec	 spec = { .label = "t1:w", .snap_out = true };
+	struct probe		 p;
+
+	spawn_sh_with(&p, "head -c 6 <&3 >/dev/null; "
+	    "printf '10:.{}\001300000,' >&4; "
+	    "head -c 300000 /dev/zero | tr '\\0' x >&7; cat <&3 >/dev/null",
+	    NULL, 5.0, &spec);
+	ck_assert_int_eq(worker_snapshot(p.w), 0);
+	run_until(&p.replies);
+	ck_assert_str_eq(p.result, ".300000");
+	ck_assert_int_eq(p.snap_at_reply, 300000);
+	ck_assert(p.snap_ok);
+	ck_assert(!worker_busy(p.w));
+	worker_stop(p.w, 1.0);
+	wait_zombies();
+}
+END_TEST
+
+/* More bytes on fd 7 than the reply announces, or no count at all. */
+static const char *const snap_broken[] = {
+	"head -c 6 <&3 >/dev/null; printf '6:.{}\00110,' >&4; "
+	    "printf 'xxxxxxxxxxxxxxxxxxxx' >&7; sleep 5",
+	"head -c 6 <&3 >/dev/null; printf 'xxxxxxxxxxxxxxxxxxxx' >&7; "
+	    "sleep 0.3; printf '6:.{}\00110,' >&4; sleep 5",
+	"head -c 6 <&3 >/dev/null; printf '4:.{}\001,' >&4; sleep 5",
+};
+
+START_TEST(test_snapshot_count_mismatch_is_a_protocol_fault)
+{
+	struct worker_spec	 spec = { .label = "t1:w", .snap_out = true };
+	struct probe		 p;
+
+	spawn_sh_with(&p, snap_broken[_i], NULL, 5.0, &spec);
+	ck_assert_int_eq(worker_snapshot(p.w), 0);
+	run_until(&p.faults);
+	ck_assert_msg(p.fault == WORKER_FAULT_PROTOCOL, "case %d: %s (%s)",
+	    _i, worker_fault_name(p.fault), p.why);
+	ck_assert_int_eq(p.replies, 0);
+	worker_stop(p.w, 0);
+	wait_zombies();
+}
+END_TEST
+
+START_TEST(test_snapshot_needs_fd7)
+{
+	struct probe p;
+
+	spawn_sh(&p, "cat <&3 >/dev/null", NULL, 0);
+	ck_assert_int_eq(worker_snapshot(p.w), -1);
+	ck_assert_int_eq(errno, ENOTSUP);
+	worker_stop(p.w, 1.0);
+	wait_zombies();
+}
+END_TEST
+
 static Suite *
 worker_suite(void)
 {
@@ -262,6 +437,12 @@ worker_suite(void)
 	    (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(tc, test_stop_idle_worker_exits_cleanly);
 	tcase_add_test(tc, test_stop_hung_worker_is_killed);
+	tcase_add_test(tc, test_snapshot_fds_only_when_asked);
+	tcase_add_test(tc, test_restore_streams_the_file_into_fd8);
+	tcase_add_test(tc, test_snapshot_reply_waits_for_fd7);
+	tcase_add_loop_test(tc, test_snapshot_count_mismatch_is_a_protocol_fault,
+	    0, (int)(sizeof(snap_broken) / sizeof(snap_broken[0])));
+	tcase_add_test(tc, test_snapshot_needs_fd7);
 	suite_add_tcase(s, tc);
 	return s;
 }
