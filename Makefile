@@ -163,7 +163,8 @@ clean-xsnap:
 
 # `make jskernel` builds better-sqlite3 (and checks microtime), the native
 # addons of Agoric's JavaScript kernel that tests/jskernel/run-swingset.mjs
-# runs as the reference for the daemon.  Not part of deps.
+# runs as the reference for the daemon.  Part of deps (test_xsnap.py and
+# make bench compare with it).
 jskernel: xsnap
 	@sh $(XSNAP_DIR)/build.sh jskernel
 

@@ -76,9 +76,6 @@ struct config_daemon {
 	char		*xsnap_dir;	/* workers/xsnap as built by make
 					   xsnap; NULL = found by the daemon
 					   beside its executable */
-	uint64_t	 xsnap_compute_limit; /* computrons per delivery for
-					   every xsnap vat (xsnap-worker -l);
-					   0 = none; default 100000000 */
 };
 
 struct config {

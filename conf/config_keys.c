@@ -68,8 +68,6 @@ const struct conf_key conf_daemon_keys[] = {
 	{ "cpuAffinity", CT_COUNT, DMN(cpu_affinity), -1, 1023, -1, NULL, 0 },
 	{ "workers", CT_GROUP, 0, 0, 0, 0, NULL, 0 },
 	{ "xsnapDir", CT_PATH, DMN(xsnap_dir), 0, 0, 0, NULL, 0 },
-	{ "xsnapComputeLimit", CT_U64, DMN(xsnap_compute_limit), 0,
-	    INT_MAX, 100000000, NULL, 0 },
 };
 
 /*

@@ -119,7 +119,7 @@ static json_t *
 options_record(struct kernel *k, const json_t *enc, char **why)
 {
 	json_t		*rec = json_object(), *v;
-	const char	*key, *bad = NULL;
+	const char	*key, *bad = NULL, *meter;
 	char		*mt;
 	size_t		 i;
 
@@ -147,10 +147,9 @@ options_record(struct kernel *k, const json_t *enc, char **why)
 		json_decref(rec);
 		return NULL;
 	}
-	mt = (char *)(uintptr_t)json_string_value(json_object_get(rec,
-	    "meterID"));
-	if (mt != NULL && !kmeter_exists(k, mt)) {
-		if (asprintf(why, "option 'meterID': no meter '%s'", mt) < 0)
+	meter = json_string_value(json_object_get(rec, "meterID"));
+	if (meter != NULL && !kmeter_exists(k, meter)) {
+		if (asprintf(why, "option 'meterID': no meter '%s'", meter) < 0)
 			*why = NULL;
 		json_decref(rec);
 		return NULL;

@@ -207,8 +207,12 @@ crank_terminate(struct kernel *k, struct kvat *v, const char *why,
 	crank_terminate_charged(k, v, why, info, 0);
 }
 
-/* The same, and the vat's meter then pays for the delivery that was
- * unwound (SwingSet deducts after the abort: an underrun empties it). */
+/*
+ * The same, after a delivery that spent computrons: the vat's meter pays
+ * for it although its effects were unwound, before the vat is terminated
+ * (kernel-semantics §6.4 steps 4 and 6: an underrun empties the meter),
+ * and the crank counts them.
+ */
 static void
 crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
     const json_t *info, uint64_t computrons)
@@ -235,16 +239,17 @@ crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
 	v = kvat_find(k, vid);
 	if (v == NULL)
 		v = kvat_add(k, vid);
-	rc = reason == NULL || v == NULL ? STORE_ENOMEM :
-	    kvat_terminate(k, v, true, reason);
+	rc = reason == NULL || v == NULL ? STORE_ENOMEM : STORE_OK;
 	if (rc == STORE_OK && meter[0] != '\0' && computrons > 0)
 		rc = kmeter_deduct(k, meter, computrons);
+	if (rc == STORE_OK)
+		rc = kvat_terminate(k, v, true, reason);
 	json_decref(reason);
 	if (rc != STORE_OK) {
 		crank_store_error(k, rc);
 		return;
 	}
-	crank_commit(k, 0);
+	crank_commit(k, computrons);
 }
 
 /*
@@ -415,14 +420,15 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 	if (k->cr.creating)
 		k->cr.t_done = now_us();
 	if (r->status == SUP_DELIVERY_ERROR) {
-		crank_terminate(k, v, r->message ? r->message : "error", NULL);
+		crank_terminate_charged(k, v, r->message ? r->message :
+		    "error", NULL, r->computrons);
 		return;
 	}
 	if (k->cr.illegal) {
 		json_t *e = km_error(KSYS_PREPARE_TO_DIE);
 
-		crank_terminate(k, v, k->cr.why ? k->cr.why :
-		    "illegal syscall", e);
+		crank_terminate_charged(k, v, k->cr.why ? k->cr.why :
+		    "illegal syscall", e, r->computrons);
 		json_decref(e);
 		return;
 	}
@@ -433,7 +439,8 @@ kernel_vat_delivered(struct kernel *k, struct kvat *v,
 		return;
 	}
 	if (k->cr.exiting == 2) {
-		crank_terminate(k, v, "exit(failure)", k->cr.exit_info);
+		crank_terminate_charged(k, v, "exit(failure)", k->cr.exit_info,
+		    r->computrons);
 		return;
 	}
 	rc = k->cr.sc_count > 0 && k->cr.sc == NULL ? STORE_ENOMEM :

@@ -219,18 +219,33 @@ entry_bundle(const struct config *cfg, const struct config_vat *e,
 	return b;
 }
 
-/* vN.source = {"bundleID": …}; the bundle itself into the bundles table
- * (first start only: a later start just compares the ID). */
+/* Is the entry's code a sourceSpec (itself, or through bundleName)? */
+static bool
+from_source(const struct config *cfg, const struct config_vat *e)
+{
+	if (e->source == CONFIG_SRC_BUNDLE_NAME)
+		e = find_entry(cfg->bundles, cfg->nbundles, e->bundle_name);
+	return e != NULL && e->source == CONFIG_SRC_SOURCE_SPEC;
+}
+
+/*
+ * vN.source = {"bundleID": …}; the bundle itself into the bundles table.
+ * That is the first start; a later one compares the ID, except for a
+ * sourceSpec, which is bundled at the first start only, as SwingSet does
+ * (the recorded bundle is the vat's code from then on).
+ */
 static int
 record_source(struct boot_sink *bs, const struct config *cfg,
     const struct config_vat *v, const char *key)
 {
 	char		*why = NULL;
-	json_t		*b = entry_bundle(cfg, v, &why), *src = NULL;
+	json_t		*b, *src = NULL;
 	char		*text = NULL, *id = NULL;
 	int		 rc = STORE_ENOMEM;
 
-	if (b == NULL) {
+	if (bs->check && from_source(cfg, v))
+		return STORE_OK;
+	if ((b = entry_bundle(cfg, v, &why)) == NULL) {
 		if (bs->diff == NULL && asprintf(&bs->diff, "%s.%s: %s",
 		    strncmp(key, "namedBundleID.", 14) == 0 ? "bundles" :
 		    "vats", v->name, why ? why : "out of memory") < 0)
@@ -364,6 +379,12 @@ record_settings(struct boot_sink *st, const struct config *cfg)
 	if (rc == STORE_OK)
 		rc = kv_put_str(st, "kernel.pinBootstrapRoot",
 		    cfg->pin_bootstrap_root ? "true" : "false");
+	/* the lockdown and supervisor every xsnap worker evaluates: a
+	 * replay on other ones would not be the same vat (SwingSet records
+	 * them in each vat's workerOptions) */
+	if (rc == STORE_OK && xsnap_env_bundle_ids() != NULL)
+		rc = kv_put_json(st, "kernel.xsnapBundleIDs",
+		    xsnap_env_bundle_ids());
 	return rc;
 }
 

@@ -312,7 +312,9 @@ kvat_bring_online(struct kernel *k, struct kvat *v, char **why,
 	if (spec.manager_type != NULL && strcmp(spec.manager_type, "xsnap")
 	    == 0) {
 		spec.boot = xsnap_env_boot();
-		spec.compute_limit = k->d->cfg->daemon.xsnap_compute_limit;
+		/* SwingSet's DEFAULT_CRANK_METERING_LIMIT, for metered vats
+		 * only: an unmetered vat is never stopped by the worker */
+		spec.compute_limit = v->meter_id[0] != '\0' ? 100000000 : 0;
 	}
 	spec.max_frame = k->max_frame;
 	spec.timeout = k->timeout;

@@ -8,13 +8,13 @@ Each scenario's bundles are made once per run with workers/xsnap/bundle.mjs
 `make xsnap` (part of `make deps`); the JavaScript kernel also needs
 `make jskernel` (its better-sqlite3 addon).
 """
+import atexit
 import hashlib
 import json
 import os
-import random
+import shutil
 import subprocess
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ROOT, Daemon, DaemonTest, decode, main  # noqa: E402
@@ -40,6 +40,7 @@ def bundle(path):
                                os.getpid(),
                                hashlib.sha256(path.encode()).hexdigest()[:16]))
         subprocess.run(["node", BUNDLER, path, out], check=True, timeout=120)
+        atexit.register(os.unlink, out)
         _bundles[path] = out
     return _bundles[path]
 
@@ -124,10 +125,80 @@ class XsnapTest(DaemonTest):
         self.assertEqual(states["other"], "ready")
         self.assertEqual(d.stop(), 0, d.log())
 
+    def test_meters_are_charged(self):
+        d, r, log, p = self.run_scenario("meter")
+        self.assertEqual(p["state"], "fulfilled", p)
+        self.assertTrue(any(t.startswith("startVat cost ") for t in log))
+        self.assertIn("quitter done() rejected: worker quits", log)
+        self.assertIn("quit() charged: true", log)
+        self.assertIn("w3 left after startVat: 1000", log)
+        self.assertIn("work(100000) rejected: vat terminated", log)
+        self.assertIn("w3 done() rejected: meter underflow, vat terminated",
+                      log)
+        self.assertIn("w3 meter after underflow: 0", log)
+        self.assertTrue(any(t.startswith("unlimited: work(100000) = ") and
+                            t.endswith("remaining unlimited") for t in log))
+        self.assertEqual(d.stop(), 0, d.log())
+
     def test_source_spec_is_bundled_by_the_daemon(self):
         d, r, log, p = self.run_scenario("creator", bundled=False)
         self.assertEqual(p["state"], "fulfilled", p)
         self.assertIn("created 5 children", log)
+
+    def test_restart_keeps_the_first_bundles(self):
+        """A sourceSpec is bundled at first start only, as in SwingSet:
+        editing the file later does not stop a restart; the vats go on
+        from their recorded bundles."""
+        vats = os.path.join(self.tmp, "vats")
+        shutil.copytree(os.path.join(VATS, "creator"),
+                        os.path.join(vats, "creator"))
+        shutil.copytree(os.path.join(VATS, "lib"), os.path.join(vats, "lib"))
+        shutil.copy(os.path.join(VATS, "package.json"), vats)
+        cfg = scenario_config(self.tmp, "creator", bundled=False)
+        for entry in list(cfg["vats"].values()) + list(
+                cfg["bundles"].values()):
+            entry["sourceSpec"] = entry["sourceSpec"].replace(VATS, vats)
+        d = self.daemon(cfg)
+        self.assertTrue(d.ok("run")["idle"])
+        d.ok("commit", height=1)
+        before = d.status()
+        self.assertEqual(d.stop(), 0, d.log())
+        with open(os.path.join(vats, "creator", "child.js"), "a") as f:
+            f.write("\n// edited after the first start\n")
+        d.start()
+        after = d.status()
+        self.assertEqual(after["committedActivityHash"],
+                         before["committedActivityHash"])
+        self.assertEqual([(v["vatID"], v["state"] == "terminated")
+                          for v in after["vats"]],
+                         [(v["vatID"], v["state"] == "terminated")
+                          for v in before["vats"]])
+
+    def test_other_supervisor_is_refused(self):
+        """The lockdown and supervisor bundles are recorded at first
+        start; a restart with other ones is refused."""
+        d = self.daemon(scenario_config(self.tmp, "creator"))
+        d.ok("commit", height=1)
+        self.assertEqual(d.stop(), 0, d.log())
+        fake = os.path.join(self.tmp, "xsnap")
+        for rel in ("build", os.path.join("node_modules", "@agoric",
+                                           "xsnap"),
+                    os.path.join("node_modules", "@agoric",
+                                 "swingset-xsnap-supervisor")):
+            os.makedirs(os.path.dirname(os.path.join(fake, rel)),
+                        exist_ok=True)
+            os.symlink(os.path.join(XSNAP_DIR, rel), os.path.join(fake, rel))
+        lockdown = os.path.join("node_modules", "@agoric", "xsnap-lockdown",
+                                "dist", "lockdown.bundle")
+        os.makedirs(os.path.dirname(os.path.join(fake, lockdown)))
+        with open(os.path.join(XSNAP_DIR, lockdown)) as f:
+            b = json.load(f)
+        b["note"] = "not the pinned lockdown bundle"
+        with open(os.path.join(fake, lockdown), "w") as f:
+            json.dump(b, f)
+        cfg = scenario_config(self.tmp, "creator", xsnapDir=fake)
+        other = self.other_daemon(cfg, "other-xsnap", 78)
+        self.assertIn("kernel.xsnapBundleIDs", other.log())
 
     def test_computron_budget_stops_between_cranks(self):
         d = self.daemon(scenario_config(self.tmp, "creator"))
@@ -225,7 +296,10 @@ class CompareWithJsKernel(DaemonTest):
     def test_loop(self):
         self.compare("loop")
 
+    def test_meter(self):
+        """Exact computrons charged to meters, as the JS kernel charges."""
+        self.compare("meter")
+
 
 if __name__ == "__main__":
-    random.seed(0)
     main()
