@@ -109,8 +109,6 @@ struct kvat {
 					   restored from, or 0 */
 	char		 restored[16];	/* that snapshot's hash, 12 hex
 					   digits, or "" */
-	uint64_t	 snap_retry;	/* after a failed snapshot, the
-					   transcript length to try again at */
 	uint64_t	 replay_next;	/* next entry to replay */
 	json_t		*replay_entry;	/* entry being replayed */
 	size_t		 replay_sc;	/* its next recorded syscall */

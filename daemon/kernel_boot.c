@@ -365,11 +365,20 @@ record_devices(struct boot_sink *st, const struct config *cfg,
 static int
 record_settings(struct boot_sink *st, const struct config *cfg)
 {
-	/* snapshotInitial and snapshotInterval are not recorded: heap
-	 * snapshots are this node's business, not kernel state
-	 * (ksnapshot.c), and may be tuned between restarts. */
+	/* snapshotInitial and snapshotInterval are consensus, as in
+	 * SwingSet: a heap snapshot and the restart from it change the
+	 * computrons of later deliveries (XS collects garbage, liveslots
+	 * then finalizes it in metered code), and computrons reach meters
+	 * and run budgets (ksnapshot.c). */
 	int rc = kv_put_str(st, "kernel.defaultManagerType",
 	    cfg->default_manager_type);
+
+	if (rc == STORE_OK)
+		rc = kv_put_fmt(st, "kernel.snapshotInitial", "%lld",
+		    (long long)cfg->snapshot_initial);
+	if (rc == STORE_OK)
+		rc = kv_put_fmt(st, "kernel.snapshotInterval", "%lld",
+		    (long long)cfg->snapshot_interval);
 
 	if (rc == STORE_OK && cfg->default_reap_interval == CONFIG_NEVER)
 		rc = kv_put_str(st, "kernel.defaultReapInterval", "never");

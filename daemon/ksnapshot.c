@@ -30,20 +30,25 @@
  * block, and only after the file is durable (snapstore.c).  Superseded
  * files are removed after the block commits (ksnap_block_committed).
  *
- * Not in the hashed kv: nothing about a snapshot is consensus.  Its bytes
- * depend on the xsnap build and heap layout; whether one exists depends
- * on this node (a full disk, a policy changed between restarts); no vat
- * can observe it.  SwingSet keeps its snapStore out of the crank hash for
- * the same reason.  So snapshotInitial and snapshotInterval are this
- * node's settings, read from the configuration at every start.
+ * The record is not in the hashed kv: a snapshot's bytes depend on the
+ * xsnap build and heap layout.  SwingSet keeps its snapStore out of the
+ * crank hash too.  *When* snapshots are taken is consensus, though: `w`
+ * makes XS collect garbage and the worker is restarted from the
+ * snapshot, so the computrons of later deliveries (liveslots finalizes
+ * collected objects in metered code) depend on it, and computrons reach
+ * meters (hashed) and run budgets (crank boundaries).  So
+ * snapshotInitial and snapshotInterval are recorded at first start
+ * (kernel_boot.c), as SwingSet records them, and every node snapshots
+ * after the same deliveries.
  *
  * Failures.  A snapshot that cannot be written (disk full, worker lost
- * during `w`) costs time only: the delivery's crank commits without it,
- * and the next try comes snapshotInterval deliveries later.  One that
- * cannot be read back (missing, wrong size, wrong hash) is replaced by a
- * replay of the whole transcript if the transcript is still whole; once
- * the entries it covers were pruned, the vat cannot be rebuilt and the
- * kernel halts, naming the file (there is no silent fallback).
+ * during `w`) is a machine fault: the crank is abandoned and retried on a
+ * rebuilt worker, then the kernel halts (a node that went on without the
+ * snapshot would meter differently from the others).  One that cannot be
+ * read back (missing, wrong size, wrong hash) is replaced by a replay of
+ * the whole transcript if the transcript is still whole; once the entries
+ * it covers were pruned, the vat cannot be rebuilt and the kernel halts,
+ * naming the file (there is no silent fallback).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -239,16 +244,16 @@ ksnap_block_committed(struct kernel *k)
 
 /* ---- taking one ----------------------------------------------------------- */
 
-/* No snapshot now: say why, try again snapshotInterval deliveries on. */
+/* No snapshot now: a machine fault (see Failures above); the crank is
+ * abandoned and retried, or the kernel halts. */
 static void
-snap_skip(struct kernel *k, struct kvat *v, const char *why)
+snap_fail(struct kernel *k, struct kvat *v, const char *why)
 {
-	uint64_t every = (uint64_t)k->d->cfg->snapshot_interval;
+	char msg[768];
 
-	v->snap_retry = v->tlen + every;
-	log_warnx("kernel", "%s: no heap snapshot at delivery %" PRIu64 ": %s; "
-	    "next try after delivery %" PRIu64, v->id, v->tlen, why,
-	    v->snap_retry);
+	snprintf(msg, sizeof(msg), "no heap snapshot at delivery %" PRIu64
+	    ": %s", v->tlen, why);
+	kernel_vat_failed(k, v, false, msg);
 }
 
 /* Is a snapshot due after v's last delivery? */
@@ -263,7 +268,7 @@ snap_due(struct kernel *k, struct kvat *v)
 				    cfg->snapshot_interval :
 				    cfg->snapshot_initial);
 
-	return v->tlen >= from + every && v->tlen >= v->snap_retry;
+	return v->tlen >= from + every;
 }
 
 /*
@@ -281,13 +286,13 @@ ksnap_maybe_start(struct kernel *k, struct kvat *v)
 		return false;
 	if ((k->snap_w = snapstore_begin(k->snaps, err, sizeof(err))) ==
 	    NULL) {
-		snap_skip(k, v, err);
-		return false;
+		snap_fail(k, v, err);
+		return true;	/* the crank was abandoned */
 	}
 	if (vatworker_snapshot(v->vw) == -1) {
 		ksnap_cancel(k);
-		snap_skip(k, v, "the worker took no snapshot command");
-		return false;
+		snap_fail(k, v, "the worker took no snapshot command");
+		return true;
 	}
 	v->state = KVAT_SNAPSHOTTING;
 	k->snap_t0 = mono_us();
@@ -354,18 +359,18 @@ ksnap_done(struct kernel *k, struct kvat *v, uint64_t size)
 	k->snap_w = NULL;
 	v->state = KVAT_READY;
 	if (sw == NULL)
-		snap_skip(k, v, "can't happen: no snapshot file open");
+		snap_fail(k, v, "can't happen: no snapshot file open");
 	else if (snapstore_commit(sw, rec.hash, &rec.size, err,
 	    sizeof(err)) == -1)
-		snap_skip(k, v, err);
-	else if (rec.size != size)
-		snap_skip(k, v, "the byte count does not match");
-	else {
+		snap_fail(k, v, err);
+	else if (rec.size != size) {
+		snprintf(err, sizeof(err), "the worker announced %" PRIu64
+		    " bytes and sent %" PRIu64, size, rec.size);
+		snap_fail(k, v, err);
+	} else {
 		snap_record(k, v, &rec);
 		snap_restart(k, v);
-		return;
 	}
-	kernel_vat_snapshotted(k, v);
 }
 
 /* The worker was lost while writing (it is offline already). */
@@ -373,8 +378,7 @@ void
 ksnap_failed(struct kernel *k, struct kvat *v, const char *why)
 {
 	ksnap_cancel(k);
-	snap_skip(k, v, why);
-	kernel_vat_snapshotted(k, v);
+	snap_fail(k, v, why);
 }
 
 void

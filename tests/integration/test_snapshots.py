@@ -3,10 +3,14 @@ the real xsnap-worker: taken every snapshotInitial / snapshotInterval
 deliveries, a restart restores from the latest and replays only the tail,
 superseded snapshots and covered transcript entries are removed, a broken
 snapshot is a clear halt, a kill -9 at any moment leaves a startable state,
-and the activity hash does not depend on snapshots at all.
+and restoring from snapshots (daemon restarts) changes nothing committed.
+The snapshot settings are recorded at first start: taking a snapshot
+changes later deliveries' computrons, so they are consensus.
 
 The vat is a counter kept both in baggage (durable) and in a plain variable
-(heap only), so a worker rebuilt wrongly answers wrongly.  Its bundle is
+(heap only), so a worker rebuilt wrongly answers wrongly; each incr()
+also leaves garbage (collections it drops), whose collection after a
+snapshot shows up in computrons.  Its bundle is
 made once per run, from a package written into a temporary folder, with
 workers/xsnap/bundle.mjs.  Needs `make xsnap` (part of `make deps`).
 """
@@ -32,11 +36,13 @@ WORKER = os.path.join(XSNAP_DIR, "node_modules", "@agoric", "xsnap",
 
 COUNTER_JS = """\
 import { Far } from '@endo/far';
+import { makeScalarBigMapStore } from '@agoric/vat-data';
 export const buildRootObject = (_vatPowers, _params, baggage) => {
   if (!baggage.has('count')) baggage.init('count', 0);
   let inHeap = 0;
   return Far('counter', {
     incr() {
+      for (let i = 0; i < 5; i += 1) makeScalarBigMapStore('junk');
       inHeap += 1;
       const n = baggage.get('count') + 1;
       baggage.set('count', n);
@@ -48,7 +54,8 @@ export const buildRootObject = (_vatPowers, _params, baggage) => {
 """
 
 PACKAGE_JSON = {"name": "swingsetd-snapshot-test-vats", "private": True,
-                "type": "module", "dependencies": {"@endo/far": "*"}}
+                "type": "module", "dependencies": {"@endo/far": "*",
+                                 "@agoric/vat-data": "*"}}
 
 _bundle_dir = None
 
@@ -229,15 +236,14 @@ class Snapshots(DaemonTest):
         _, _, halted = self.broken_snapshot(flip)
         self.assertIn("its bytes hash to", halted)
 
-    def test_activity_hash_does_not_depend_on_snapshots(self):
+    def test_restoring_from_snapshots_changes_nothing(self):
         """The same inputs, block by block, with snapshots every 2-3
-        deliveries (and daemon restarts, so workers are restored) and with
-        none: same activity hash, computrons and answers."""
+        deliveries: with daemon restarts between blocks (so workers are
+        restored from snapshots and replay their tails) and without: same
+        activity hash, computrons and answers."""
         runs = {}
-        for name, (initial, interval) in (("snap", (2, 3)),
-                                          ("none", (100000, 100000))):
-            d = self.named_daemon(name, config(self.tmp, initial, interval,
-                                               state=name))
+        for name in ("restarts", "straight"):
+            d = self.named_daemon(name, config(self.tmp, 2, 3, state=name))
             out = [d.ok("run")["activityHash"]]
             for height in range(1, 5):
                 self.incr(d, 3)
@@ -245,15 +251,25 @@ class Snapshots(DaemonTest):
                 c = d.ok("commit", height=height)
                 out.append((c["activityHash"], c["computrons"],
                             decode(p["data"])))
-                if name == "snap" and height % 2 == 0:
+                if name == "restarts":
                     self.restart(d)
-            out.append([(v["vatID"], v["deliveries"])
+            out.append([(v["vatID"], v["deliveries"], v["snapshotPos"])
                         for v in d.status()["vats"]])
             runs[name] = out
-            if name == "snap":
+            if name == "restarts":
                 self.assertRegex(d.log(), r"restored from snapshot .* "
                                           r"replayed [1-9]\d* deliveries")
-        self.assertEqual(runs["snap"], runs["none"])
+        self.assertEqual(runs["restarts"], runs["straight"])
+
+    def test_snapshot_settings_are_recorded(self):
+        """snapshotInitial and snapshotInterval decide when workers are
+        snapshotted and restarted, which shows in computrons: a restart
+        with other values is refused."""
+        d = self.named_daemon("a", config(self.tmp, 2, 3))
+        d.ok("commit", height=1)
+        self.assertEqual(d.stop(), 0, d.log())
+        other = self.other_daemon(config(self.tmp, 2, 50), "b", 78)
+        self.assertIn("kernel.snapshotInterval", other.log())
 
     def test_kill9_at_any_moment_leaves_a_startable_state(self):
         """kill -9 while a block holds new snapshots (their files written,
