@@ -25,6 +25,8 @@
 struct endo_check {
 	struct bundle_zip	 zip;
 	bool			*used;	/* parallel to zip.entries */
+	char			**sha;	/* …: its SHA-512 once checked */
+	bool			*json_ok; /* …: parsed as JSON once */
 	json_t			*comps;	/* the map's "compartments" */
 	const char		*entry_c, *entry_m;	/* its entry */
 	char			*why;
@@ -270,6 +272,7 @@ endo_file_module(const char *cname, const char *spec, const json_t *m,
 	json_error_t	 jerr;
 	char		*path = NULL, hex[ENDO_HEXLEN + 1];
 	int		 n, rc = -1;
+	size_t		 idx;
 
 	for (size_t i = 0; i < sizeof(endo_parsers) / sizeof(*endo_parsers);
 	    i++)
@@ -293,22 +296,33 @@ endo_file_module(const char *cname, const char *spec, const json_t *m,
 		    "archive", spec, cname, path);
 		goto out;
 	}
-	ec->used[f - ec->zip.entries] = true;
+	idx = (size_t)(f - ec->zip.entries);
+	ec->used[idx] = true;
 	sha = json_object_get(m, "sha512");
-	if (sha != NULL && endo_sha512(f->data, f->dlen, hex) == -1) {
-		rc = endo_sys(ec->why, ec->whylen, "SHA-512 failed");
+	if (!json_is_string(sha)) {
+		endo_fail(ec->why, ec->whylen, "module \"%.80s\" of "
+		    "compartment \"%.80s\" ('%.160s') has no sha512 string "
+		    "(bundle-source always writes one; without it the bundle "
+		    "ID would not pin the file)", spec, cname, path);
 		goto out;
 	}
-	if (sha != NULL && (!json_is_string(sha) ||
-	    strcmp(json_string_value(sha), hex) != 0)) {
+	/* each file is hashed and parsed once, however many modules name it */
+	if (ec->sha[idx] == NULL) {
+		if (endo_sha512(f->data, f->dlen, hex) == -1 ||
+		    (ec->sha[idx] = strdup(hex)) == NULL) {
+			rc = endo_sys(ec->why, ec->whylen, "SHA-512 failed");
+			goto out;
+		}
+	}
+	if (strcmp(json_string_value(sha), ec->sha[idx]) != 0) {
 		endo_fail(ec->why, ec->whylen, "module \"%.80s\" of "
 		    "compartment \"%.80s\" ('%.160s') failed its SHA-512 "
 		    "check: the compartment map says %.128s, the file hashes "
-		    "to %s", spec, cname, path, json_is_string(sha) ?
-		    json_string_value(sha) : endo_type(sha), hex);
+		    "to %s", spec, cname, path, json_string_value(sha),
+		    ec->sha[idx]);
 		goto out;
 	}
-	if (p->json) {
+	if (p->json && !ec->json_ok[idx]) {
 		rec = json_loadb((const char *)f->data, f->dlen,
 		    JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
 		if (rec == NULL && json_error_code(&jerr) ==
@@ -324,6 +338,7 @@ endo_file_module(const char *cname, const char *spec, const json_t *m,
 			goto out;
 		}
 		json_decref(rec);
+		ec->json_ok[idx] = true;
 	}
 	rc = 0;
 out:
@@ -496,7 +511,10 @@ bundle_endo_check(const json_t *bundle, char id[BUNDLE_ENDO_ID_LEN + 1],
 		rc = endo_fail(why, whylen, "bundle endoZipBase64 is not an "
 		    "archive endo can read: %s", zwhy);
 	else if (ec.zip.nentries > 0 &&
-	    (ec.used = calloc(ec.zip.nentries, sizeof(*ec.used))) == NULL)
+	    ((ec.used = calloc(ec.zip.nentries, sizeof(*ec.used))) == NULL ||
+	    (ec.sha = calloc(ec.zip.nentries, sizeof(*ec.sha))) == NULL ||
+	    (ec.json_ok = calloc(ec.zip.nentries, sizeof(*ec.json_ok))) ==
+	    NULL))
 		rc = endo_sys(why, whylen, "out of memory");
 	else
 		rc = endo_archive(json_string_value(json_object_get(bundle,
@@ -506,6 +524,10 @@ bundle_endo_check(const json_t *bundle, char id[BUNDLE_ENDO_ID_LEN + 1],
 	(void)snprintf(id, BUNDLE_ENDO_ID_LEN + 1, "b1-%s", hex);
 	rc = 0;
 out:
+	for (size_t i = 0; ec.sha != NULL && i < ec.zip.nentries; i++)
+		free(ec.sha[i]);
+	free(ec.sha);
+	free(ec.json_ok);
 	free(ec.used);
 	bundle_zip_clear(&ec.zip);
 	free(bytes);
