@@ -206,12 +206,16 @@ worker_setup(struct worker *w, const struct worker_spec *spec,
 	ev_io_start(w->loop, &w->rep_r);
 	worker_snap_out_init(&w->snap_out, w->loop, sr->snap_out_fd,
 	    worker_snap_got, w);
-	if (spec->restore && worker_snap_in_start(&w->snap_in, w->loop,
-	    sr->snap_in_fd, spec->restore_fd, w->label) == -1)
-		return -1;
+	/* every fd has its owner in w before anything can fail: the
+	 * caller's worker_kill() then closes them all */
+	w->stdout_log.fd = sr->out_fd;
+	w->stderr_log.fd = sr->err_fd;
 	if (worker_output_init(&w->stdout_log, w->loop, sr->out_fd, w->label,
 	    "stdout") == -1 || worker_output_init(&w->stderr_log, w->loop,
 	    sr->err_fd, w->label, "stderr") == -1)
+		return -1;
+	if (spec->restore && worker_snap_in_start(&w->snap_in, w->loop,
+	    sr->snap_in_fd, spec->restore_fd, w->label) == -1)
 		return -1;
 	return 0;
 }
