@@ -318,8 +318,11 @@ snap_record(struct kernel *k, struct kvat *v, const struct ksnap_rec *rec)
 
 	if (rc == STORE_OK)
 		rc = transcript_prune(k, v, from, rec->pos);
-	if (rc != STORE_OK && k->cr.store_rc == STORE_OK)
-		k->cr.store_rc = rc;	/* the crank is abandoned */
+	if (rc != STORE_OK) {
+		if (k->cr.store_rc == STORE_OK)
+			k->cr.store_rc = rc;	/* the crank is abandoned */
+		return;
+	}
 	log_info("kernel", "%s: heap snapshot %.12s at delivery %" PRIu64
 	    " (%" PRIu64 " bytes, %" PRIu64 " ms); transcript entries %"
 	    PRIu64 "-%" PRIu64 " pruned", v->id, rec->hash, rec->pos,

@@ -17,6 +17,8 @@
 #include "workers/worker_impl.h"
 #include "workers/worker_snap.h"
 
+#define WORKER_SNAP_MAX	((uint64_t)1 << 31)	/* bytes in one snapshot */
+
 /* ---- fd 8: file → worker ---------------------------------------------- */
 
 static void
@@ -251,6 +253,11 @@ worker_snap_got(void *arg, const unsigned char *bytes, size_t len, int err)
 		worker_fail(w, WORKER_FAULT_PROTOCOL, "wrote more snapshot "
 		    "bytes than the %llu it announced",
 		    (unsigned long long)w->snap_want);
+	else if (w->snap_got + len > WORKER_SNAP_MAX)
+		/* xsnap announces the size with %d: more is a broken worker,
+		 * which must not fill the disk */
+		worker_fail(w, WORKER_FAULT_PROTOCOL, "wrote more than %llu "
+		    "snapshot bytes", (unsigned long long)WORKER_SNAP_MAX);
 	else {
 		w->snap_got += len;
 		if (!w->released && w->cb->snapshot_data != NULL)
