@@ -324,6 +324,7 @@ void	 ksnap_cancel(struct kernel *k);
 int	 ksnap_restore(struct kernel *k, struct kvat *v, int *fd,
 	    uint64_t *pos, char **why);
 void	 ksnap_block_committed(struct kernel *k);
+int	 ksnap_forget(struct kernel *k, const char *vat_id);
 json_t	*ksnap_status_pos(struct kernel *k, struct kvat *v);
 
 /* transcript.c — per-vat delivery records */

@@ -242,6 +242,23 @@ ksnap_block_committed(struct kernel *k)
 	ksnap_sweep(k);
 }
 
+/* A terminated vat's snapshot is not needed any more: its record goes
+ * with the open crank, its file with the sweep after the block commits. */
+int
+ksnap_forget(struct kernel *k, const char *vat_id)
+{
+	int rc;
+
+	if (k->snaps == NULL)
+		return STORE_OK;
+	rc = store_del(k->st, STORE_SNAPSHOTS, vat_id, strlen(vat_id));
+	if (rc == STORE_NOTFOUND)
+		return STORE_OK;
+	if (rc == STORE_OK)
+		k->snaps_dirty = true;
+	return rc;
+}
+
 /* ---- taking one ----------------------------------------------------------- */
 
 /* No snapshot now: a machine fault (see Failures above); the crank is

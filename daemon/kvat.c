@@ -333,6 +333,8 @@ kvat_terminate(struct kernel *k, struct kvat *v, bool reject,
 		rc = reject_decided(k, v);
 	if (rc == STORE_OK)
 		rc = kcreate_notify_terminated(k, v->id, reject, info);
+	if (rc == STORE_OK)
+		rc = ksnap_forget(k, v->id);
 	if (rc == STORE_OK) {
 		kvat_offline(v);
 		v->state = KVAT_TERMINATED;

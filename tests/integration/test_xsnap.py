@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ROOT, Daemon, DaemonTest, decode, main  # noqa: E402
@@ -138,6 +139,31 @@ class XsnapTest(DaemonTest):
         self.assertIn("w3 meter after underflow: 0", log)
         self.assertTrue(any(t.startswith("unlimited: work(100000) = ") and
                             t.endswith("remaining unlimited") for t in log))
+        self.assertEqual(d.stop(), 0, d.log())
+
+    def test_terminated_vat_loses_its_snapshot(self):
+        """Every vat is snapshotted after its first delivery; the looper,
+        terminated by its meter, keeps no snapshot record, and its file
+        is removed once the block commits."""
+        cfg = scenario_config(self.tmp, "loop")
+        cfg["snapshotInitial"], cfg["snapshotInterval"] = 1, 1000
+        d = self.daemon(cfg)
+        self.assertTrue(d.ok("run")["idle"])
+        d.ok("commit", height=1)
+        vats = {v["name"]: v for v in d.status()["vats"]}
+        self.assertEqual(vats["looper"]["state"], "terminated")
+        self.assertIsNone(vats["looper"]["snapshotPos"])
+        self.assertEqual(vats["other"]["snapshotPos"], 1)
+        live = sum(1 for v in vats.values() if v["snapshotPos"] is not None)
+        self.assertIn("%s: heap snapshot " % vats["looper"]["vatID"],
+                      d.log())
+        snaps = os.path.join(cfg["daemon"]["stateDir"], "snapshots")
+        for _ in range(100):
+            files = [f for f in os.listdir(snaps) if not f.startswith("tmp")]
+            if len(files) == live:
+                break
+            time.sleep(0.05)
+        self.assertEqual(len(files), live, files)
         self.assertEqual(d.stop(), 0, d.log())
 
     def test_source_spec_is_bundled_by_the_daemon(self):
