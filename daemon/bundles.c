@@ -30,16 +30,15 @@ bundle_text(const json_t *bundle)
 	return json_dumps(bundle, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
-/* "b0-" + SHA-256 of the canonical text (malloc'd), or NULL. */
-static char *
-bundle_b0(const char *text)
+char *
+bundle_b0_of(const void *bytes, size_t len)
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
 	char		*id = malloc(3 + 64 + 1);
 
-	if (id == NULL || EVP_Digest(text, strlen(text), md, &mdlen,
-	    EVP_sha256(), NULL) != 1 || mdlen != 32) {
+	if (id == NULL || EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen != 32) {
 		free(id);
 		return NULL;
 	}
@@ -47,6 +46,13 @@ bundle_b0(const char *text)
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(id + 3 + 2 * i, 3, "%02x", md[i]);
 	return id;
+}
+
+/* "b0-" + SHA-256 of the canonical text (malloc'd), or NULL. */
+static char *
+bundle_b0(const char *text)
+{
+	return bundle_b0_of(text, strlen(text));
 }
 
 static bool

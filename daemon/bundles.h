@@ -30,6 +30,10 @@ char	*bundle_text(const json_t *bundle);
  * b1- or b0- as above. */
 char	*bundle_id(const char *text);
 
+/* "b0-" + the SHA-256 of len bytes (malloc'd), or NULL: also how
+ * SwingSet names the lockdown and supervisor bundle files. */
+char	*bundle_b0_of(const void *bytes, size_t len);
+
 /*
  * Store bundle (if its ID is new) in the open crank; *id gets its ID
  * (malloc'd).  Never refuses a bundle: an endoZipBase64 bundle that fails

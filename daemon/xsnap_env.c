@@ -27,8 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "daemon/bundles.h"
 #include "daemon/daemon.h"
 #include "protocol/log.h"
 
@@ -115,25 +114,6 @@ read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* "b0-" + the SHA-256 of the bytes, as SwingSet names these bundles. */
-static char *
-file_id(const char *bytes, size_t len)
-{
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
-	char		*id = malloc(3 + 64 + 1);
-
-	if (id == NULL || EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(),
-	    NULL) != 1 || mdlen != 32) {
-		free(id);
-		return NULL;
-	}
-	memcpy(id, "b0-", 3);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(id + 3 + 2 * i, 3, "%02x", md[i]);
-	return id;
-}
-
 /*
  * ["e", `(${bundle.source}\n)()`.trim()], as SwingSet evaluates a
  * nestedEvaluate bundle in a fresh worker; the bundle's ID is appended
@@ -170,7 +150,7 @@ boot_command(const char *dir, const char *rel, char *err, size_t errlen)
 	for (e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\n' ||
 	    e[-1] == '\t' || e[-1] == '\r'); e--)
 		;
-	if ((id = file_id(bytes, len)) == NULL ||
+	if ((id = bundle_b0_of(bytes, len)) == NULL ||
 	    json_array_append_new(xenv.ids, json_string(id)) == -1 ||
 	    (cmd = json_pack("[s, s#]", "e", s, (int)(e - s))) == NULL)
 		snprintf(err, errlen, "out of memory");
