@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -19,6 +20,7 @@ BIN = os.path.join(ROOT, os.environ.get("SWINGSET_BIN", "bin"))
 SWINGSETD = os.path.join(BIN, "swingsetd")
 SWINGCTL = os.path.join(BIN, "swingctl")
 TESTWORKER = os.path.join(BIN, "testworker")
+HASH_LOG = os.environ.get("SWINGSET_HASH_LOG")
 
 # Default vats: name -> testworker behaviour.
 BEHAVIOURS = {"bootstrap": "bootstrap", "alice": "echo", "bob": "counter",
@@ -117,6 +119,13 @@ class Client:
         self.send_raw(json.dumps(req).encode() + b"\n")
         resp = self.read_line()
         assert resp["id"] == req["id"], (resp, req)
+        if op == "commit" and resp.get("ok") and HASH_LOG:
+            # SWINGSET_HASH_LOG=FILE: every committed block's hash, in
+            # order, so two builds can be compared suite by suite.
+            with open(HASH_LOG, "a") as f:
+                f.write("%s %s %s\n" % (os.path.basename(sys.argv[0]),
+                    resp["result"].get("height"),
+                    resp["result"].get("activityHash")))
         return resp
 
     def ok(self, op, **fields):
