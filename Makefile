@@ -33,27 +33,37 @@ endif
 
 PROTOCOL_OBJS := protocol/netstring.o protocol/control_msg.o \
                  protocol/control_ops.o protocol/log.o \
-                 protocol/smallcaps.o
+                 protocol/smallcaps.o protocol/capdata.o
 CONF_OBJS     := conf/config.o conf/config_keys.o conf/config_entry.o \
                  conf/config_dump.o
-STORE_OBJS    := daemon/store.o daemon/store_txn.o daemon/store_hash.o \
-                 daemon/store_open.o daemon/store_redo.o
 WORKERS_OBJS  := workers/worker.o workers/spawn.o workers/worker_output.o \
                  workers/worker_snap.o \
                  workers/supervisor.o workers/vatworker.o workers/manager.o
-KERNEL_OBJS   := daemon/kernel.o daemon/kstate.o daemon/kmarshal.o \
-                 daemon/clist.o daemon/kpromise.o daemon/ksyscall.o \
-                 daemon/kvatstore.o daemon/kroute.o daemon/kvat.o \
-                 daemon/transcript.o daemon/kcreate.o \
-                 daemon/kworker.o daemon/ksnapshot.o daemon/snapstore.o \
-                 daemon/vatadmin_device.o daemon/bundles.o \
-                 daemon/kmeter.o
-KERNEL_OBJS   += daemon/bundle_zip.o daemon/bundle_endo.o daemon/store_aside.o
+# daemon/ and its rooms, one list a folder (each folder has one contract
+# header).  Calls run downward: process → kernel → vats and
+# devices → workers; everything may use store and bundles.
+STORE_OBJS    := daemon/store/store.o daemon/store/txn.o \
+                 daemon/store/hash.o daemon/store/open.o \
+                 daemon/store/redo.o daemon/store/aside.o \
+                 daemon/store/kv.o daemon/store/snapshots.o
+BUNDLES_OBJS  := daemon/bundles/bundles.o daemon/bundles/endo.o \
+                 daemon/bundles/zip.o
+VATS_OBJS     := daemon/vats/table.o daemon/vats/online.o \
+                 daemon/vats/snapshot.o daemon/vats/transcript.o
+DEVICES_OBJS  := daemon/devices/vat_admin.o
+KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
+                 daemon/kernel/terminate.o daemon/kernel/create.o \
+                 daemon/kernel/genesis.o daemon/kernel/boot.o \
+                 daemon/kernel/host.o daemon/kernel/route.o \
+                 daemon/kernel/syscall.o daemon/kernel/vatstore.o \
+                 daemon/kernel/promise.o daemon/kernel/clist.o \
+                 daemon/kernel/state.o daemon/kernel/meter.o \
+                 daemon/kernel/device_host.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
-                 daemon/notify.o daemon/lockfile.o daemon/kernel_boot.o \
-                 daemon/xsnap_env.o \
-                 $(KERNEL_OBJS) $(WORKERS_OBJS) \
-                 $(STORE_OBJS) $(CONF_OBJS) $(PROTOCOL_OBJS)
+                 daemon/notify.o daemon/lockfile.o daemon/xsnap_env.o \
+                 $(KERNEL_OBJS) $(VATS_OBJS) $(DEVICES_OBJS) \
+                 $(BUNDLES_OBJS) $(STORE_OBJS) $(WORKERS_OBJS) \
+                 $(CONF_OBJS) $(PROTOCOL_OBJS)
 SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
                  $(PROTOCOL_OBJS)
 
@@ -67,9 +77,8 @@ check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
 check_worker_OBJS      := tests/unit/check_worker.o $(WORKERS_OBJS) \
                           protocol/netstring.o protocol/log.o
-check_bundle_OBJS      := tests/unit/check_bundle.o daemon/bundles.o \
-                          daemon/bundle_zip.o daemon/bundle_endo.o \
-                          daemon/store_aside.o $(STORE_OBJS) protocol/log.o
+check_bundle_OBJS      := tests/unit/check_bundle.o $(BUNDLES_OBJS) \
+                          $(STORE_OBJS) protocol/log.o
 
 # The native test worker: every .c under workers/testworker/.
 TESTWORKER_OBJS := $(patsubst %.c,%.o,$(wildcard workers/testworker/*.c)) \

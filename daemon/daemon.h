@@ -1,7 +1,9 @@
 /*
- * daemon.h — swingsetd's table of contents: the daemon struct every part
- * shares, and the entry points of each file in daemon/, grouped by file.
- * The store has its own contract header (store.h).
+ * daemon.h — the process's table of contents: the daemon struct its parts
+ * share, and the entry points of each file directly in daemon/, grouped
+ * by file.  The rooms below have their own doors: daemon/kernel/kernel.h
+ * (the kernel), daemon/store/store.h, daemon/bundles/bundles.h; the
+ * kernel alone uses daemon/vats/ and daemon/devices/.
  */
 #ifndef DAEMON_DAEMON_H
 #define DAEMON_DAEMON_H
@@ -13,12 +15,12 @@
 #include <ev.h>
 
 #include "conf/config.h"
-#include "daemon/store.h"
+#include "daemon/kernel/kernel.h"
+#include "daemon/store/store.h"
 #include "protocol/control_msg.h"
 
 struct control;
 struct ctl_conn;
-struct kernel;
 
 struct daemon {
 	struct ev_loop	*loop;
@@ -26,6 +28,7 @@ struct daemon {
 	struct store	*store;
 	struct control	*control;
 	struct kernel	*kernel;
+	struct kernel_params kparams;	/* what the kernel borrows */
 	char		*socket_path;	/* absolute */
 	char		*state_dir;	/* absolute */
 	int		 lock_fd;	/* flock'd state_dir/LOCK */
@@ -52,11 +55,6 @@ bool	 control_idle(const struct control *c);
 /* ops.c — one handler per control op */
 void	 ops_dispatch(struct daemon *d, struct ctl_conn *conn,
 	    const char *line, size_t len);
-
-/* kernel_boot.c — first start and the consistency check of later ones */
-int	 kernel_boot(struct daemon *d);
-json_t	*kernel_boot_vat_order(const struct config *cfg);
-json_t	*kernel_kv_json(struct store *st, const char *key);
 
 /* xsnap_env.c — the real xsnap worker's files, found once at start */
 int	 xsnap_env_load(struct config *cfg, char *err, size_t errlen);

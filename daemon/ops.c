@@ -11,9 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/bundles.h"
+#include "daemon/bundles/bundles.h"
 #include "daemon/daemon.h"
-#include "daemon/kernel.h"
 #include "protocol/log.h"
 
 #define SWINGSETD_VERSION "0.1.0"

@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
-#include "daemon/kernel.h"
 #include "workers/worker.h"
 #include "protocol/log.h"
 
@@ -340,12 +339,27 @@ load_xsnap(struct config *cfg)
 	}
 }
 
+/* What the kernel borrows of the process (the loop comes later). */
+static void
+fill_kernel_params(struct daemon *d)
+{
+	d->kparams = (struct kernel_params) {
+		.st = d->store,
+		.cfg = d->cfg,
+		.state_dir = d->state_dir,
+		.xsnap_boot = xsnap_env_boot(),
+		.xsnap_bundle_ids = xsnap_env_bundle_ids(),
+		.bundle_source = xsnap_bundle_source,
+	};
+}
+
 static void
 open_kernel(struct daemon *d)
 {
 	char err[1024];
 
-	if ((d->kernel = kernel_open(d, err, sizeof(err))) == NULL) {
+	d->kparams.loop = d->loop;
+	if ((d->kernel = kernel_open(&d->kparams, err, sizeof(err))) == NULL) {
 		log_error("main", "cannot start the kernel: %s", err);
 		exit(EXIT_SYSTEM);
 	}
@@ -477,7 +491,8 @@ main(int argc, char **argv)
 	settle_paths(&d, &cl);
 	take_state_dir(&d);
 	open_store(&d);
-	if (kernel_boot(&d) == -1)
+	fill_kernel_params(&d);
+	if (kernel_boot(&d.kparams) == -1)
 		exit(EXIT_CONFIG);
 	if ((d.loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("main", "cannot initialise libev");

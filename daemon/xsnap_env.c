@@ -12,7 +12,7 @@
  * A missing piece is a start-up error naming the path and `make xsnap`.
  * The environment is built only when some static vat runs on xsnap or an
  * entry is given as a sourceSpec.  One per process (the bundler is
- * reached from kernel_boot.c through xsnap_bundle_source()).
+ * reached from daemon/kernel/boot.c through xsnap_bundle_source()).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/bundles.h"
+#include "daemon/bundles/bundles.h"
 #include "daemon/daemon.h"
 #include "protocol/log.h"
 

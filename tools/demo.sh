@@ -20,10 +20,13 @@ lines_before=0
 "$bin/swingsetd" --config conf/demo.json >>var/demo.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
+# the first start bundles conf/demo/ with node first: on a busy machine
+# that takes well over ten seconds, so wait up to two minutes (or until
+# the daemon exits)
 i=0
 until ctl status >/dev/null 2>&1; do
 	i=$((i + 1))
-	if [ $i -gt 200 ] || ! kill -0 $pid 2>/dev/null; then
+	if [ $i -gt 2400 ] || ! kill -0 $pid 2>/dev/null; then
 		echo "swingsetd did not come up; last log lines:" >&2
 		tail -20 var/demo.log >&2
 		if grep -q 'does not match the state' var/demo.log; then

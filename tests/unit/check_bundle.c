@@ -21,11 +21,9 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "daemon/bundle_endo.h"
-#include "daemon/bundle_zip.h"
-#include "daemon/bundles.h"
-#include "daemon/store.h"
-#include "daemon/store_aside.h"
+#include "daemon/bundles/bundles_impl.h"
+#include "daemon/bundles/bundles.h"
+#include "daemon/store/store.h"
 
 #define FIXTURE		"tests/unit/data/endo-tiny.json"
 #define FIXTURE_HEX							\

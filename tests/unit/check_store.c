@@ -20,7 +20,7 @@
 #include <lmdb.h>
 #include <openssl/evp.h>
 
-#include "daemon/store.h"
+#include "daemon/store/store.h"
 
 #define MiB		((size_t)1 << 20)
 #define ZERO_HASH	\

@@ -1,0 +1,73 @@
+/*
+ * devices.h — the door of daemon/devices/: the kernel's native devices
+ * (kernel-semantics.md §11), reached by a vat's callNow syscall.  Today the
+ * vatAdmin device (vat_admin.c); the timer, bridge and mailbox devices
+ * come here next.
+ *
+ * Calls run downward: the kernel's syscall layer calls vad_invoke(); a
+ * device reads and writes its own state in the kv table through the store
+ * (inside the calling vat's crank), and asks the kernel for what only the
+ * kernel can do — create or terminate a vat, act on a meter — through the
+ * struct device_kernel table the kernel fills in.  Devices never include
+ * a kernel header.
+ *
+ * A method's answer is ["ok", capdata] (kernel slots: the caller
+ * translates them for the vat) or ["error", message], a new reference the
+ * caller owns; an error is the calling vat's to handle (its method
+ * throws), never vat-fatal.  A store failure is answered with whatever
+ * dk->store_failed returns (the kernel then abandons the crank).
+ */
+#ifndef DAEMON_DEVICES_DEVICES_H
+#define DAEMON_DEVICES_DEVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "daemon/store/store.h"
+
+/*
+ * The kernel's services a device may use, with the kernel's arg.  Each
+ * returns a store code (STORE_OK on success); *why (malloc'd) set with
+ * STORE_OK means the request was refused and says why.
+ *   create_vat      queue the creation of a dynamic vat from bundle_id,
+ *                   opts (encoded: a piece of args) and args (the call's
+ *                   capdata, for vatParameters' slots); [out] *vid;
+ *   terminate_vat   terminate dynamic vat vid with reason (capdata);
+ *   meter_*         the kernel's meters (mN.remaining, mN.threshold);
+ *                   meter_get returns -1 for an unknown meter;
+ *   store_failed    the answer to give for a store failure rc.
+ */
+struct device_kernel {
+	struct store	*st;
+	void		*arg;
+	int	 (*create_vat)(void *arg, const char *bundle_id,
+		    const json_t *opts, const json_t *args, char **vid,
+		    char **why);
+	int	 (*terminate_vat)(void *arg, const char *vid,
+		    const json_t *reason, char **why);
+	int	 (*meter_create)(void *arg, bool unlimited, uint64_t remaining,
+		    uint64_t threshold, char **id);
+	int	 (*meter_add)(void *arg, const char *id, uint64_t delta);
+	int	 (*meter_set_threshold)(void *arg, const char *id,
+		    uint64_t threshold);
+	int	 (*meter_get)(void *arg, const char *id, bool *unlimited,
+		    uint64_t *remaining, uint64_t *threshold);
+	json_t	*(*store_failed)(void *arg, int rc);
+};
+
+/* ---- vat_admin.c: the vatAdmin device ---------------------------------- */
+
+/* At the first cranks, when the vatAdmin device exists: append its name
+ * and its root node's kref to the bootstrap message's device record
+ * (parallel arrays names, krefs).  A store code. */
+int	 vad_genesis(const struct device_kernel *dk, json_t *names,
+	    json_t *krefs);
+
+/* Method method(args) of node dref of device dev (kernel capdata args);
+ * the answer as above, or NULL when memory ran out. */
+json_t	*vad_invoke(const struct device_kernel *dk, const char *dev,
+	    const char *dref, const char *method, const json_t *args);
+
+#endif

@@ -1,0 +1,297 @@
+/*
+ * crank.c — the crank loop.  One crank at a time: open a crank
+ * transaction, take the run-queue's head, route it (route.c); if it
+ * needs a vat, make sure the vat's worker is online (daemon/vats/), deliver,
+ * and — when the worker answers — record the transcript entry and commit.
+ * Waiting on a worker is a state of the kernel, resumed by the worker's
+ * callbacks; the next crank is scheduled with an idle watcher so the
+ * event loop (and status) stays responsive between cranks.
+ *
+ * What ends a crank:
+ *   - success: commit; the crank hash feeds the activity hash.  When the
+ *     vat's heap snapshot is due, it is taken (and the worker restarted
+ *     from it) first, inside the crank (daemon/vats/snapshot.c).
+ *   - the vat's own fault (illegal syscall, exit(failure), a delivery
+ *     error, the worker's meter/memory exit): abort, then terminate the
+ *     vat in a crank of its own; a message it did not consume goes back
+ *     to the queue's head and splats against the dead vat next crank.
+ *   - a fault of this machine (worker killed, pipe error, timeout): abort,
+ *     rebuild the worker from its transcript, retry; after max_retries the
+ *     kernel halts with the reason in status.  It never guesses.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/kernel/kernel_impl.h"
+#include "protocol/log.h"
+
+uint64_t
+crank_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void
+crank_schedule(struct kernel *k)
+{
+	if (!ev_is_active(&k->step))
+		ev_idle_start(k->loop, &k->step);
+}
+
+static void
+step_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct kernel *k = w->data;
+
+	(void)revents;
+	ev_idle_stop(loop, w);
+	if (!k->in_crank)
+		vats_empty_graveyard(&k->vats);	/* nothing on the stack holds them */
+	crank_next(k);
+}
+
+static void
+cr_clear(struct kernel *k)
+{
+	json_decref(k->cr.item);
+	json_decref(k->cr.vdo);
+	free(k->cr.sc);
+	free(k->cr.vdo_text);
+	json_decref(k->cr.exit_info);
+	free(k->cr.why);
+	snapshot_cancel(&k->vats);	/* a snapshot the crank was waiting for */
+	memset(&k->cr, 0, sizeof(k->cr));
+}
+
+/*
+ * Drop the crank.  A worker that already received its delivery is ahead
+ * of the committed transcript now: let it go, so that the next delivery
+ * rebuilds it by replay.
+ */
+void
+crank_abort(struct kernel *k)
+{
+	struct kvat *v = k->cr.vat;
+
+	if (k->in_crank)
+		store_crank_abort(k->st);
+	kst_forget_queue(k);
+	if (v != NULL) {
+		if (k->cr.sent || k->cr.creating)
+			vat_offline(v);
+		v->tlen = transcript_length(v);
+	}
+	cr_clear(k);
+	if (k->in_crank)
+		vats_resync(&k->vats);		/* may drop v: the crank added it */
+	k->in_crank = false;
+}
+
+/* Nothing left to do: both queues empty, no crank in flight. */
+static bool
+kernel_idle(struct kernel *k)
+{
+	return kst_queue_length(k) == 0 && kst_length(k, &k->createq) == 0 &&
+	    !k->in_crank;
+}
+
+static void
+run_finish(struct kernel *k, const char *stopped, const char *error)
+{
+	struct kernel_run_result r = {
+		.cranks = k->run_done,
+		.computrons = k->run_computrons,
+		.idle = kernel_idle(k),
+		.stopped = stopped,
+		.error = error,
+	};
+
+	if (!k->running)
+		return;
+	k->running = false;
+	k->run_cb(k->run_arg, &r);
+}
+
+void
+kernel_halt(struct kernel *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (k->halted == NULL) {
+		va_start(ap, fmt);
+		if (vasprintf(&k->halted, fmt, ap) < 0)
+			k->halted = strdup("halted (reason lost: no memory)");
+		va_end(ap);
+		log_error("kernel", "halted: %s", k->halted);
+	}
+	crank_abort(k);
+	run_finish(k, "halted", NULL);
+}
+
+/* A store failure ends the run; the crank leaves no trace. */
+void
+crank_store_error(struct kernel *k, int rc)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s: %s", store_strerror(rc),
+	    store_errmsg(k->st));
+	log_error("kernel", "crank abandoned: %s", msg);
+	crank_abort(k);
+	run_finish(k, "error", msg);
+}
+
+void
+crank_commit(struct kernel *k, uint64_t computrons)
+{
+	int rc;
+
+	if ((rc = store_crank_commit(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = false;
+	if (k->cr.creating && k->cr.vat != NULL && k->cr.exiting == 0)
+		log_info("kernel", "%s: created in crank %" PRIu64 " (startVat: "
+		    "%zu syscalls, %zu vatstore writes)", k->cr.vat->id,
+		    store_crank_count(k->st), k->cr.sc_count, k->cr.vs_writes);
+	if (k->cr.creating && k->cr.t_done != 0) {
+		k->cstats.created++;
+		k->cstats.boot_wait_us += k->cr.t_ready - k->cr.t_start;
+		k->cstats.start_vat_us += k->cr.t_done - k->cr.t_ready;
+		k->cstats.commit_us += crank_now_us() - k->cr.t_done;
+	}
+	cr_clear(k);
+	k->retries = 0;
+	k->run_done++;
+	k->run_computrons += computrons;
+	k->block_computrons += computrons;
+	/*
+	 * Start the next crank at once, saving a turn of the loop per crank;
+	 * but only one level deep (a crank that needs no worker commits from
+	 * inside crank_next), so the stack stays flat and the loop still
+	 * turns at every worker round trip.
+	 */
+	if (k->chained) {
+		crank_schedule(k);
+		return;
+	}
+	k->chained = true;
+	crank_next(k);
+	k->chained = false;
+}
+
+void
+crank_next(struct kernel *k)
+{
+	struct kvat	*v;
+	json_t		*vdo;
+	int		 rc;
+
+	if (!k->running || k->in_crank)
+		return;
+	if (k->halted != NULL) {
+		run_finish(k, "halted", NULL);
+		return;
+	}
+	if ((k->run_max && k->run_done >= k->run_max) ||
+	    (k->run_budget_c && k->run_computrons >= k->run_budget_c)) {
+		run_finish(k, "budget", NULL);
+		return;
+	}
+	if (kst_length(k, &k->createq) > 0) {
+		crank_create(k);
+		return;
+	}
+	if (kst_queue_length(k) == 0) {
+		run_finish(k, "idle", NULL);
+		return;
+	}
+	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = true;
+	k->cr.item = kst_dequeue(k);
+	rc = k->cr.item ? kroute_item(k, k->cr.item, &v, &vdo) : STORE_EIO;
+	if (rc != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	if (v == NULL) {
+		crank_commit(k, 0);
+		return;
+	}
+	k->cr.vat = v;
+	k->cr.vdo = vdo;
+	crank_deliver(k);
+}
+
+struct kernel *
+kernel_open(const struct kernel_params *p, char *errbuf, size_t errlen)
+{
+	struct kernel *k = calloc(1, sizeof(*k));
+
+	if (k == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	k->p = p;
+	k->st = p->st;
+	k->loop = p->loop;
+	k->max_retries = p->cfg->daemon.max_retries;
+	k->runq.key = "runQueue";
+	k->createq.key = "createQueue";
+	ev_idle_init(&k->step, step_cb);
+	k->step.data = k;
+	device_host_init(k);
+	if (vats_open(&k->vats, p->loop, p->st, p->cfg, p->state_dir,
+	    p->xsnap_boot, &kernel_vat_events, k, errbuf, errlen) == -1 ||
+	    genesis_crank(k, errbuf, errlen) == -1) {
+		kernel_close(k);
+		return NULL;
+	}
+	return k;
+}
+
+void
+kernel_close(struct kernel *k)
+{
+	if (k == NULL)
+		return;
+	if (ev_is_active(&k->step))
+		ev_idle_stop(k->loop, &k->step);
+	crank_abort(k);
+	vats_close(&k->vats);
+	free(k->halted);
+	free(k);
+}
+
+int
+kernel_run(struct kernel *k, uint64_t max_cranks, uint64_t computrons,
+    kernel_run_cb cb, void *arg)
+{
+	if (k->running)
+		return -1;
+	k->running = true;
+	k->run_max = max_cranks;
+	k->run_budget_c = computrons;
+	k->run_done = k->run_computrons = 0;
+	k->run_cb = cb;
+	k->run_arg = arg;
+	crank_schedule(k);
+	return 0;
+}
+
+bool
+kernel_running(const struct kernel *k)
+{
+	return k->running;
+}

@@ -1,0 +1,266 @@
+/*
+ * deliver.c — a crank's delivery and its outcome: making sure the vat's
+ * worker is online, sending the delivery, and handling what daemon/vats/
+ * reports back through the events registered here (kernel_vat_events):
+ * the worker ready, each syscall of the live delivery (answered by
+ * syscall.c, recorded for the transcript), the delivery's result (the
+ * vat's faults in SwingSet's order, the transcript entry, the meter, a
+ * heap snapshot when one is due, then the commit), failures (the vat's
+ * fault: terminate; this machine's: retry, then halt).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/kernel/kernel_impl.h"
+#include "protocol/log.h"
+
+static void	on_failed(void *, struct kvat *, bool, const char *);
+
+/*
+ * Start v's worker for the crank.  A vat being created whose bundle is
+ * not installed is terminated; any other failure to start is this
+ * machine's, and the kernel halts.
+ */
+static void
+crank_bring_online(struct kernel *k, struct kvat *v)
+{
+	char	*why = NULL;
+	bool	 vat_fault = false;
+
+	if (vat_online(v, &why, &vat_fault) == 0)
+		return;
+	if (vat_fault && k->cr.creating)
+		crank_terminate(k, v, why ? why : "cannot start", NULL);
+	else
+		kernel_halt(k, "%s: cannot start its worker: %s", v->id,
+		    why ? why : "?");
+	free(why);
+}
+
+void
+crank_deliver(struct kernel *k)
+{
+	struct kvat *v = k->cr.vat;
+
+	switch (v->state) {
+	case KVAT_READY:
+		k->cr.sc_len = k->cr.sc_count = 0;
+		k->cr.recording = true;
+		v->state = KVAT_DELIVERING;
+		if (k->cr.vdo_text == NULL)
+			k->cr.vdo_text = sup_encode(k->cr.vdo, &k->cr.vdo_len);
+		if (k->cr.vdo_text == NULL || vatworker_deliver_text(v->vw,
+		    k->cr.vdo_text, k->cr.vdo_len) == -1) {
+			vat_offline(v);	/* retry on a fresh worker */
+			on_failed(k, v, false, "cannot send the delivery");
+		} else
+			k->cr.sent = true;
+		break;
+	case KVAT_OFFLINE:
+		crank_bring_online(k, v);
+		break;
+	case KVAT_STARTING:
+	case KVAT_REPLAYING:
+		break;			/* on_ready() resumes */
+	default:
+		kernel_halt(k, "can't happen: delivery to %s in state %d",
+		    v->id, (int)v->state);
+	}
+}
+
+/* v's worker is online and replayed: the crank waiting for it goes on. */
+static void
+on_ready(void *arg, struct kvat *v)
+{
+	struct kernel *k = arg;
+
+	if (k->in_crank && k->cr.vat == v && k->cr.creating)
+		k->cr.t_ready = crank_now_us();
+	if (k->in_crank && k->cr.vat == v)
+		crank_deliver(k);
+}
+
+/* The delivery is answered: the vat's faults first, in SwingSet's order,
+ * then the transcript entry, the meter, the vat's exit or its creation's
+ * end, and the commit (after a heap snapshot, when one is due). */
+static void
+on_delivered(void *arg, struct kvat *v, const struct vat_delivery_result *r)
+{
+	struct kernel	*k = arg;
+	int		 rc;
+
+	if (!k->in_crank || k->cr.vat != v) {
+		kernel_halt(k, "can't happen: %s answered a delivery "
+		    "the kernel did not make", v->id);
+		return;
+	}
+	if (k->cr.store_rc != STORE_OK) {
+		crank_store_error(k, k->cr.store_rc);
+		return;
+	}
+	if (k->cr.creating)
+		k->cr.t_done = crank_now_us();
+	if (r->status == SUP_DELIVERY_ERROR) {
+		crank_terminate_charged(k, v, r->message ? r->message :
+		    "error", NULL, r->computrons);
+		return;
+	}
+	if (k->cr.illegal) {
+		json_t *e = capdata_error(KSYS_PREPARE_TO_DIE);
+
+		crank_terminate_charged(k, v, k->cr.why ? k->cr.why :
+		    "illegal syscall", e, r->computrons);
+		json_decref(e);
+		return;
+	}
+	if (v->meter_id[0] != '\0' && r->computrons > 0 &&
+	    !kmeter_check(k, v->meter_id, r->computrons)) {
+		crank_terminate_charged(k, v, "meter underflow, vat terminated",
+		    NULL, r->computrons);
+		return;
+	}
+	if (k->cr.exiting == 2) {
+		crank_terminate_charged(k, v, "exit(failure)", k->cr.exit_info,
+		    r->computrons);
+		return;
+	}
+	rc = k->cr.sc_count > 0 && k->cr.sc == NULL ? STORE_ENOMEM :
+	    transcript_append(v, k->cr.vdo_text, k->cr.vdo_len, k->cr.sc,
+	    k->cr.sc_len, r->computrons);
+	if (rc == STORE_OK && v->meter_id[0] != '\0')
+		rc = kmeter_deduct(k, v->meter_id, r->computrons);
+	if (rc == STORE_OK && k->cr.exiting == 1)
+		rc = terminate_vat(k, v, false, k->cr.exit_info);
+	else if (rc == STORE_OK && k->cr.creating)
+		rc = kcreate_finish(k, v);
+	if (rc != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	v->tlen++;		/* the entry just appended */
+	v->computrons += r->computrons;
+	k->cr.computrons = r->computrons;
+	if (snapshot_maybe_start(v))
+		return;		/* on_snapshotted() commits */
+	crank_commit(k, r->computrons);
+}
+
+/* The heap snapshot taken after v's delivery is stored and the worker
+ * restarted from it: the delivery's crank commits, unless the snapshot's
+ * record could not be written (store_rc). */
+static void
+on_snapshotted(void *arg, struct kvat *v, int store_rc)
+{
+	struct kernel *k = arg;
+
+	if (!k->in_crank || k->cr.vat != v) {
+		kernel_halt(k, "can't happen: %s snapshotted outside its "
+		    "delivery's crank", v->id);
+		return;
+	}
+	if (store_rc == STORE_OK)
+		store_rc = k->cr.store_rc;
+	if (store_rc != STORE_OK) {
+		crank_store_error(k, store_rc);
+		return;
+	}
+	crank_commit(k, k->cr.computrons);
+}
+
+/* v's worker was lost or refused: the vat's fault terminates it; this
+ * machine's aborts the crank, to be retried on a rebuilt worker. */
+static void
+on_failed(void *arg, struct kvat *v, bool vat_fault, const char *why)
+{
+	struct kernel *k = arg;
+
+	if (!k->in_crank || k->cr.vat != v) {
+		log_info("kernel", "%s: worker went away while idle: %s", v->id,
+		    why);
+		return;
+	}
+	if (vat_fault) {
+		crank_terminate(k, v, why, NULL);
+		return;
+	}
+	crank_abort(k);
+	if (++k->retries > k->max_retries) {
+		kernel_halt(k, "%s: its worker failed %u times in a "
+		    "row; last: %s", v->id, k->retries, why);
+		return;
+	}
+	log_warnx("kernel", "%s: machine fault (%s); crank aborted, retry %u "
+	    "of %u on a rebuilt worker", v->id, why, k->retries,
+	    k->max_retries);
+	crank_schedule(k);
+}
+
+/*
+ * Append {"s":vso,"r":result} to the crank's "sc" text.  The syscall's
+ * text is the worker's own bytes and the result's is what the worker was
+ * sent, so the transcript holds exactly what crossed the pipe.
+ */
+static int
+record_syscall(struct crank *cr, const char *vso, size_t vlen,
+    const char *res, size_t rlen)
+{
+	size_t	 need = cr->sc_len + vlen + rlen + 16, cap;
+	char	*p;
+
+	if (need > cr->sc_cap) {
+		for (cap = cr->sc_cap ? cr->sc_cap : 1024; cap < need; cap *= 2)
+			;
+		if ((p = realloc(cr->sc, cap)) == NULL)
+			return -1;
+		cr->sc = p;
+		cr->sc_cap = cap;
+	}
+	p = cr->sc + cr->sc_len;
+	p += sprintf(p, "%s{\"s\":", cr->sc_count > 0 ? "," : "");
+	memcpy(p, vso, vlen);
+	p += vlen;
+	p += sprintf(p, ",\"r\":");
+	memcpy(p, res, rlen);
+	p += rlen;
+	*p++ = '}';
+	cr->sc_len = (size_t)(p - cr->sc);
+	cr->sc_count++;
+	return 0;
+}
+
+/* A syscall of v's live delivery: answered (syscall.c), encoded, and
+ * recorded for the transcript as the worker sent it and as answered. */
+static char *
+on_syscall(void *arg, struct kvat *v, json_t *vso, const char *raw,
+    size_t rawlen, size_t *len)
+{
+	struct kernel	*k = arg;
+	json_t		*r = ksys_handle(k, v, vso);
+	char		*text = r != NULL ? sup_encode(r, len) : NULL;
+
+	json_decref(r);
+	if (text != NULL && k->cr.recording && record_syscall(&k->cr, raw,
+	    rawlen, text, *len) == -1 && k->cr.store_rc == STORE_OK)
+		k->cr.store_rc = STORE_ENOMEM;
+	return text;
+}
+
+/* A divergence on replay, or a worker that cannot be rebuilt. */
+static void
+on_halt(void *arg, const char *why)
+{
+	kernel_halt(arg, "%s", why);
+}
+
+const struct vats_events kernel_vat_events = {
+	.ready = on_ready,
+	.syscall = on_syscall,
+	.delivered = on_delivered,
+	.failed = on_failed,
+	.snapshotted = on_snapshotted,
+	.halt = on_halt,
+};

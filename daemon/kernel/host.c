@@ -1,0 +1,196 @@
+/*
+ * host.c — what the process asks of the kernel between cranks: the
+ * producer's queue and promise requests, and the figures status shows
+ * (queue lengths, the vats with their states, creation timings, the
+ * open block's computrons, the halted reason).  Reads the committed
+ * state plus the open block; writes only in kernel_queue's own crank.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/kernel/kernel_impl.h"
+#include "protocol/log.h"
+
+const char *
+kernel_halted(const struct kernel *k)
+{
+	return k->halted;
+}
+
+uint64_t
+kernel_run_queue_length(struct kernel *k)
+{
+	return kst_queue_length(k);
+}
+
+/* The kref a queue op addresses: a static vat's root, or an existing
+ * object or promise.  NULL when there is none. */
+static char *
+queue_target(struct kernel *k, const char *vat, const char *target)
+{
+	char	 key[256], *id, *kref = NULL;
+
+	if (vat != NULL) {
+		snprintf(key, sizeof(key), "vat.name.%s", vat);
+		if ((id = kv_get(k->st, key)) == NULL)
+			return NULL;
+		snprintf(key, sizeof(key), "%s.c.o+0", id);
+		free(id);
+		return kv_get(k->st, key);
+	}
+	snprintf(key, sizeof(key), "%s.%s", target, strncmp(target, "ko", 2)
+	    == 0 ? "owner" : "state");
+	if ((id = kv_get(k->st, key)) != NULL)
+		kref = strdup(target);
+	free(id);
+	return kref;
+}
+
+int
+kernel_queue(struct kernel *k, const char *vat, const char *target,
+    const char *method, const json_t *args, char **kpid, bool *notfound,
+    char *errbuf, size_t errlen)
+{
+	char	*kref;
+	int	 rc;
+
+	*kpid = NULL;
+	*notfound = false;
+	if ((rc = store_crank_begin(k->st)) != STORE_OK)
+		goto fail;
+	if ((kref = queue_target(k, vat, target)) == NULL) {
+		store_crank_abort(k->st);
+		kst_forget_queue(k);
+		*notfound = true;
+		snprintf(errbuf, errlen, "no %s '%s'", vat ? "vat" : "object or "
+		    "promise", vat ? vat : target);
+		return -1;
+	}
+	rc = kp_send(k, kref, method, args, kpid);
+	free(kref);
+	if (rc == STORE_OK && (rc = store_crank_commit(k->st)) == STORE_OK)
+		return 0;
+	store_crank_abort(k->st);
+	kst_forget_queue(k);
+fail:
+	free(*kpid);
+	*kpid = NULL;
+	snprintf(errbuf, errlen, "%s: %s", store_strerror(rc),
+	    store_errmsg(k->st));
+	return -1;
+}
+
+json_t *
+kernel_promise(struct kernel *k, const char *kpid)
+{
+	char	 key[64], *state, *dec;
+	json_t	*out;
+
+	snprintf(key, sizeof(key), "%s.state", kpid);
+	if ((state = kv_get(k->st, key)) == NULL)
+		return NULL;
+	snprintf(key, sizeof(key), "%s.decider", kpid);
+	dec = kv_get(k->st, key);
+	out = json_pack("{s:s, s:s, s:o, s:o}", "kpid", kpid, "state", state,
+	    "decider", dec && *dec ? json_string(dec) : json_null(), "data",
+	    strcmp(state, "unresolved") == 0 ? json_null() : kp_data(k, kpid));
+	free(state);
+	free(dec);
+	return out;
+}
+
+const struct kernel_creation_stats *
+kernel_creation_stats(const struct kernel *k)
+{
+	return &k->cstats;
+}
+
+uint64_t
+kernel_creation_queue_length(struct kernel *k)
+{
+	return kst_length(k, &k->createq);
+}
+
+static const char *
+kvat_state_name(enum kvat_state s)
+{
+	static const char *const names[] = { "offline", "starting",
+	    "replaying", "ready", "delivering", "snapshotting",
+	    "terminated" };
+
+	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+/* A queued vat's name, from its recorded options (new reference). */
+static json_t *
+queued_name(struct kernel *k, const json_t *id)
+{
+	char	 key[96];
+	json_t	*opts, *name;
+
+	snprintf(key, sizeof(key), "%s.options", json_string_value(id));
+	opts = kv_get_json(k->st, key);
+	name = json_object_get(opts, "name");
+	name = json_is_string(name) ? json_incref(name) : json_deep_copy(id);
+	json_decref(opts);
+	return name;
+}
+
+uint64_t
+kernel_block_computrons(const struct kernel *k)
+{
+	return k->block_computrons;
+}
+
+/* The bootstrap message's result promise (malloc'd), or NULL. */
+char *
+kernel_bootstrap_result(struct kernel *k)
+{
+	return kv_get(k->st, "kernel.bootstrapResult");
+}
+
+void
+kernel_block_committed(struct kernel *k)
+{
+	k->block_computrons = 0;
+	snapshot_block_committed(&k->vats);	/* superseded snapshot files */
+}
+
+/* The vats: those in the table (a vat in its pseudo-crank is
+ * "creating"), then those waiting in the creation queue ("queued"). */
+json_t *
+kernel_status_vats(struct kernel *k)
+{
+	json_t		*arr = json_array(), *id;
+	const char	*state;
+
+	for (size_t i = 0; arr != NULL && i < k->vats.n; i++) {
+		struct kvat *v = k->vats.v[i];
+
+		state = k->in_crank && k->cr.creating && k->cr.vat == v ?
+		    "creating" : kvat_state_name(v->state);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, "
+		    "s:I, s:I, s:o}", "vatID", v->id, "name", v->name, "state",
+		    state, "pid", v->vw ? json_integer(vatworker_pid(v->vw)) :
+		    json_null(), "deliveries", (json_int_t)v->tlen,
+		    "computrons", (json_int_t)v->computrons, "snapshotPos",
+		    snapshot_status_pos(v)));
+	}
+	for (uint64_t i = 0; arr != NULL && (id = kst_peek(k, &k->createq,
+	    i)) != NULL; i++) {
+		if (vats_find(&k->vats, json_string_value(id)) != NULL) {
+			json_decref(id);	/* terminated while queued */
+			continue;
+		}
+		json_array_append_new(arr, json_pack("{s:O, s:o, s:s, s:n, "
+		    "s:I, s:I, s:n}", "vatID", id, "name", queued_name(k, id),
+		    "state", "queued", "pid", "deliveries", (json_int_t)0,
+		    "computrons", (json_int_t)0, "snapshotPos"));
+		json_decref(id);
+	}
+	return arr;
+}

@@ -1,0 +1,122 @@
+/*
+ * kernel.h — the door of daemon/kernel/: the crank loop and the kernel's
+ * semantics (queues, routing, syscalls, promises, c-lists, meters,
+ * creation and termination of vats, the first start), over the store.
+ * The process (daemon/) uses only what this header declares; everything
+ * else of the folder is in kernel_impl.h, private to it.
+ *
+ * State lives in the store's kv table under the keys listed in
+ * docs/state.md; struct kernel holds caches and the crank in flight.
+ * One crank runs at a time.  A crank that must wait on a worker (boot,
+ * replay, delivery) is a state of the kernel, resumed by the events
+ * daemon/vats/ sends it; the event loop never blocks.
+ *
+ * Ownership: kernel_open() borrows everything in its parameters (they
+ * must outlive the kernel) and returns a kernel the caller releases with
+ * kernel_close().  Strings and JSON the functions below return are the
+ * caller's unless a comment says "borrowed".
+ */
+#ifndef DAEMON_KERNEL_KERNEL_H
+#define DAEMON_KERNEL_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "conf/config.h"
+#include "daemon/store/store.h"
+
+struct kernel;
+
+/* What the kernel needs of the process, borrowed for its lifetime. */
+struct kernel_params {
+	struct ev_loop	*loop;
+	struct store	*st;
+	const struct config *cfg;
+	const char	*state_dir;	/* absolute */
+	json_t		*xsnap_boot;	/* xsnap workers' boot commands, or
+					   NULL when no vat runs on xsnap */
+	const json_t	*xsnap_bundle_ids; /* their bundle IDs, or NULL */
+	/* Bundle a vat's sourceSpec at first start: the bundle (a new
+	 * reference) or NULL with err. */
+	json_t		*(*bundle_source)(const char *entry, char *err,
+			    size_t errlen);
+};
+
+/* ---- boot.c: first start and the consistency check of later ones ----- */
+
+/*
+ * At first start (no kernel.version in the state): record the
+ * configuration — vats, their bundles and options, devices, the
+ * consensus settings — in a crank of the first block.  At a later start:
+ * check that the configuration still says what was recorded.  -1 (and
+ * the reason logged) when it cannot, or when the configuration and the
+ * state disagree.
+ */
+int	 kernel_boot(const struct kernel_params *p);
+
+/* ---- crank.c: opening, running, closing -------------------------------- */
+
+struct kernel_run_result {
+	uint64_t	 cranks;	/* cranks committed by this run */
+	uint64_t	 computrons;
+	bool		 idle;		/* nothing left to do */
+	const char	*stopped;	/* "idle", "budget", "halted", "error" */
+	const char	*error;		/* store trouble, when stopped = error */
+};
+
+typedef void (*kernel_run_cb)(void *arg, const struct kernel_run_result *);
+
+/* Load the vat table and queue the first cranks' work (once).  NULL with
+ * errbuf. */
+struct kernel *kernel_open(const struct kernel_params *p, char *errbuf,
+	    size_t errlen);
+void	 kernel_close(struct kernel *k);
+
+/* Run up to max_cranks cranks (0 = until idle), stopping also once
+ * computrons (0 = no limit) have been used; cb is called once, from the
+ * loop.  -1 if a run is already in progress. */
+int	 kernel_run(struct kernel *k, uint64_t max_cranks, uint64_t computrons,
+	    kernel_run_cb cb, void *arg);
+bool	 kernel_running(const struct kernel *k);
+
+/* ---- host.c: the producer's requests and the status ------------------ */
+
+/* Queue method(args) to a static vat's root (vat != NULL) or to a kref;
+ * *kpid receives the result promise (malloc'd).  Runs as its own crank.
+ * -1 with errbuf; *notfound set when the target does not exist. */
+int	 kernel_queue(struct kernel *k, const char *vat, const char *target,
+	    const char *method, const json_t *args, char **kpid,
+	    bool *notfound, char *errbuf, size_t errlen);
+
+/* A promise's state as a JSON object (new reference), or NULL. */
+json_t	*kernel_promise(struct kernel *k, const char *kpid);
+
+/* Where pseudo-cranks spend their time (this process, not state): from
+ * the crank's start to the worker's ready handshake, then to startVat's
+ * answer, then to the commit; microseconds, summed. */
+struct kernel_creation_stats {
+	uint64_t	 created;	/* pseudo-cranks committed */
+	uint64_t	 boot_wait_us, start_vat_us, commit_us;
+};
+
+const struct kernel_creation_stats *kernel_creation_stats(
+	    const struct kernel *k);
+
+/* Computrons of the cranks committed in the open block (0 after
+ * kernel_block_committed()). */
+uint64_t kernel_block_computrons(const struct kernel *k);
+void	 kernel_block_committed(struct kernel *k);
+char	*kernel_bootstrap_result(struct kernel *k);
+
+/* Status fields: queue lengths, vats (an array, new reference), the
+ * halted reason (borrowed; NULL while running). */
+uint64_t kernel_run_queue_length(struct kernel *k);
+uint64_t kernel_creation_queue_length(struct kernel *k);
+json_t	*kernel_status_vats(struct kernel *k);
+const char *kernel_halted(const struct kernel *k);
+
+#endif

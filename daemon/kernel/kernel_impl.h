@@ -1,0 +1,184 @@
+/*
+ * kernel_impl.h — private to daemon/kernel/: struct kernel, the crank in
+ * flight, and what the folder's files call of each other, grouped by the
+ * file that defines them.  Only the files of daemon/kernel/ include it;
+ * the door is kernel.h.  Below the kernel: daemon/vats/ (vats.h), daemon/devices/
+ * (devices.h), the store and the bundle table.
+ */
+#ifndef DAEMON_KERNEL_IMPL_H
+#define DAEMON_KERNEL_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "daemon/devices/devices.h"
+#include "daemon/kernel/kernel.h"
+#include "daemon/store/store.h"
+#include "daemon/vats/vats.h"
+#include "protocol/capdata.h"
+
+/* The crank in flight. */
+struct crank {
+	json_t		*item;		/* the run-queue item being handled */
+	struct kvat	*vat;		/* the vat delivered to, or NULL */
+	json_t		*vdo;		/* the VatDeliveryObject */
+	char		*vdo_text;	/* …encoded once, for worker and
+					   transcript */
+	size_t		 vdo_len;
+	char		*sc;		/* the transcript's "sc" items, as
+					   text: {"s":…,"r":…},… */
+	size_t		 sc_len, sc_cap;
+	size_t		 sc_count;
+	bool		 recording;	/* a live delivery: record syscalls */
+	bool		 illegal;	/* a syscall failed translation */
+	char		*why;		/* the first illegal syscall's reason */
+	int		 exiting;	/* 0, or 1 = exit(ok), 2 = exit(fail) */
+	json_t		*exit_info;	/* exit's capdata (kernel slots) */
+	int		 store_rc;	/* a store failure inside the crank */
+	json_t		*route_hold;	/* keeps a retargeted kref alive */
+	bool		 creating;	/* a pseudo-crank: vat's startVat */
+	uint64_t	 t_start, t_ready, t_done;	/* its timing, µs */
+	size_t		 vs_writes;	/* vatstoreSet syscalls made */
+	bool		 sent;		/* the worker has the delivery */
+	uint64_t	 computrons;	/* the delivery's, held while a heap
+					   snapshot is taken */
+};
+
+/* A persisted FIFO: "<key>" = [head, tail], items at "<key>.<i>". */
+struct kqueue {
+	const char	*key;
+	bool		 known;		/* head/tail mirror the store */
+	uint64_t	 head, tail;
+};
+
+struct kernel {
+	const struct kernel_params *p;	/* the process's, borrowed */
+	struct store	*st;
+	struct ev_loop	*loop;
+	struct vats	 vats;		/* the vat table and its workers */
+	struct device_kernel dk;	/* what devices may ask of us */
+	struct crank	 cr;
+	bool		 in_crank;	/* a crank transaction is open */
+	bool		 running;
+	uint64_t	 run_max, run_done, run_computrons, run_budget_c;
+	uint64_t	 block_computrons;	/* this open block's */
+	kernel_run_cb	 run_cb;
+	void		*run_arg;
+	ev_idle		 step;		/* schedules the next crank */
+	char		*halted;	/* why the kernel stopped, or NULL */
+	unsigned	 max_retries;
+	unsigned	 retries;	/* machine faults in a row */
+	struct kqueue	 runq;		/* "runQueue" */
+	struct kqueue	 createq;	/* "createQueue": vats to create */
+	struct kernel_creation_stats cstats;
+	bool		 chained;	/* inside a crank started by a commit */
+};
+
+/* crank.c — the loop and the crank transaction */
+void	 crank_next(struct kernel *k);
+void	 crank_schedule(struct kernel *k);
+void	 crank_abort(struct kernel *k);
+void	 crank_commit(struct kernel *k, uint64_t computrons);
+void	 crank_store_error(struct kernel *k, int rc);
+uint64_t crank_now_us(void);
+void	 kernel_halt(struct kernel *k, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* deliver.c — a delivery and its outcome; the events of daemon/vats/ */
+extern const struct vats_events kernel_vat_events;
+void	 crank_deliver(struct kernel *k);
+
+/* terminate.c — ending a vat */
+void	 crank_terminate(struct kernel *k, struct kvat *v, const char *why,
+	    const json_t *info);
+void	 crank_terminate_charged(struct kernel *k, struct kvat *v,
+	    const char *why, const json_t *info, uint64_t computrons);
+int	 terminate_vat(struct kernel *k, struct kvat *v, bool reject,
+	    const json_t *info);
+
+/* genesis.c — the first cranks' work, done once */
+int	 genesis_crank(struct kernel *k, char *errbuf, size_t errlen);
+
+/* state.c — the kernel's persisted queues */
+int	 kst_enqueue(struct kernel *k, json_t *item);
+json_t	*kst_dequeue(struct kernel *k);
+uint64_t kst_queue_length(struct kernel *k);
+int	 kst_push(struct kernel *k, struct kqueue *q, const json_t *item);
+json_t	*kst_shift(struct kernel *k, struct kqueue *q);
+json_t	*kst_peek(struct kernel *k, struct kqueue *q, uint64_t i);
+uint64_t kst_length(struct kernel *k, struct kqueue *q);
+void	 kst_forget_queue(struct kernel *k);
+
+/* clist.c — vat-side refs ⇄ kernel refs */
+int	 clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
+	    bool may_export, char **kref);
+int	 clist_to_vref(struct kernel *k, struct kvat *v, const char *kref,
+	    char **vref);
+int	 clist_forget(struct kernel *k, struct kvat *v, const char *kref);
+json_t	*clist_capdata_to_kernel(struct kernel *k, struct kvat *v,
+	    const json_t *capdata, bool *ok);
+json_t	*clist_capdata_to_vat(struct kernel *k, struct kvat *v,
+	    const json_t *capdata);
+
+/* promise.c — kernel promises */
+int	 kp_new(struct kernel *k, const char *decider, char **kpid);
+int	 kp_resolve(struct kernel *k, const char *kpid, bool rejected,
+	    const json_t *data);
+int	 kp_subscribe(struct kernel *k, const char *kpid, const char *vat);
+int	 kp_queue_message(struct kernel *k, const char *kpid, json_t *msg);
+json_t	*kp_data(struct kernel *k, const char *kpid);
+int	 kp_requeue(struct kernel *k, const char *kpid);
+int	 kp_send(struct kernel *k, const char *target, const char *method,
+	    const json_t *args, char **kpid);
+
+/* syscall.c — a vat's syscalls during a delivery */
+#define KSYS_PREPARE_TO_DIE "syscall translation error: prepare to die"
+json_t	*ksys_handle(struct kernel *k, struct kvat *v, json_t *vso);
+json_t	*ksys_ok(json_t *v);
+json_t	*ksys_illegal(struct kernel *k, struct kvat *v, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+json_t	*ksys_store_failed(struct kernel *k, int rc);
+bool	 ksys_ref_ok(const json_t *ref);
+
+/* vatstore.c — vatstore and GC syscalls */
+json_t	*ksys_vatstore(struct kernel *k, struct kvat *v, const char *op,
+	    json_t *vso);
+json_t	*ksys_gc(struct kernel *k, struct kvat *v, json_t *vso);
+
+/* route.c — turning a run-queue item into a delivery, or not */
+int	 kroute_item(struct kernel *k, json_t *item, struct kvat **vat,
+	    json_t **vdo);
+
+/* create.c — dynamic vats: requests, the pseudo-crank, terminations
+ * the vatAdmin device asks for */
+int	 kcreate_request(struct kernel *k, const char *bundle_id,
+	    const json_t *opts, const json_t *args, char **vid, char **why);
+int	 kcreate_terminate(struct kernel *k, const char *vid,
+	    const json_t *reason, char **why);
+void	 crank_create(struct kernel *k);
+int	 kcreate_finish(struct kernel *k, struct kvat *v);
+int	 kcreate_notify_terminated(struct kernel *k, const char *vid,
+	    bool reject, const json_t *info);
+int	 kcreate_list_edit(struct kernel *k, const char *key, const char *vid,
+	    bool add);
+
+/* meter.c — meters: mN.remaining / mN.threshold */
+bool	 kmeter_exists(struct kernel *k, const char *id);
+int	 kmeter_create(struct kernel *k, bool unlimited, uint64_t remaining,
+	    uint64_t threshold, char **id);
+int	 kmeter_add(struct kernel *k, const char *id, uint64_t delta);
+int	 kmeter_set_threshold(struct kernel *k, const char *id,
+	    uint64_t threshold);
+int	 kmeter_get(struct kernel *k, const char *id, bool *unlimited,
+	    uint64_t *remaining, uint64_t *threshold);
+bool	 kmeter_check(struct kernel *k, const char *id, uint64_t spent);
+int	 kmeter_deduct(struct kernel *k, const char *id, uint64_t spent);
+
+/* device_host.c — the struct device_kernel the devices are given */
+void	 device_host_init(struct kernel *k);
+
+#endif

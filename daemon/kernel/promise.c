@@ -1,0 +1,276 @@
+/*
+ * kpromise.c — kernel promises (kernel-semantics.md §8): creation,
+ * subscription, messages queued on an unresolved promise, and resolution,
+ * which notifies subscribers in sorted order and sends the queued
+ * messages back to the run-queue (where routing now finds the
+ * resolution).  Who may resolve is checked by the caller.
+ *
+ * Keys: kpN.state (unresolved|fulfilled|rejected), kpN.decider (vat ID,
+ * "" while the run-queue holds the authority), kpN.subscribers (sorted,
+ * comma-joined vat IDs), kpN.queue.nextID and kpN.queue.<i>,
+ * kpN.data.body and kpN.data.slots (comma-joined) once settled.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/kernel/kernel_impl.h"
+
+static void
+key(char *buf, size_t len, const char *kpid, const char *field)
+{
+	snprintf(buf, len, "%s.%s", kpid, field);
+}
+
+int
+kp_new(struct kernel *k, const char *decider, char **kpid)
+{
+	char		 kb[64];
+	uint64_t	 n;
+	int		 rc;
+
+	*kpid = NULL;
+	if ((rc = kv_alloc(k->st, "kp.nextID", 40, &n)) != STORE_OK)
+		return rc;
+	if (asprintf(kpid, "kp%" PRIu64, n) < 0)
+		return STORE_ENOMEM;
+	key(kb, sizeof(kb), *kpid, "state");
+	if ((rc = kv_put(k->st, kb, "unresolved")) != STORE_OK)
+		return rc;
+	key(kb, sizeof(kb), *kpid, "subscribers");
+	if ((rc = kv_put(k->st, kb, "")) != STORE_OK)
+		return rc;
+	key(kb, sizeof(kb), *kpid, "decider");
+	return kv_put(k->st, kb, decider ? decider : "");
+}
+
+static int
+enqueue_notify(struct kernel *k, const char *vat, const char *kpid)
+{
+	json_t	*item = json_pack("{s:s, s:s, s:s}", "type", "notify",
+		    "vatID", vat, "kpid", kpid);
+	int	 rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
+
+	json_decref(item);
+	return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "a,b,c" plus vat, deduplicated and sorted (malloc'd). */
+static char *
+subscribers_add(char *subs, const char *vat)
+{
+	size_t	  n = 1, len = strlen(vat) + 2, m = 0;
+	char	**list, *p, *out;
+
+	for (p = subs; p && *p; p++)
+		n += *p == ',';
+	if ((list = calloc(n + 1, sizeof(char *))) == NULL)
+		return NULL;
+	for (p = subs && *subs ? strtok(subs, ",") : NULL; p != NULL;
+	    p = strtok(NULL, ","))
+		if (strcmp(p, vat) != 0) {
+			list[m++] = p;
+			len += strlen(p) + 1;
+		}
+	list[m++] = (char *)(uintptr_t)vat;
+	qsort(list, m, sizeof(char *), cmp_str);
+	if ((out = calloc(1, len)) != NULL)
+		for (size_t i = 0; i < m; i++) {
+			if (i > 0)
+				strcat(out, ",");
+			strcat(out, list[i]);
+		}
+	free(list);
+	return out;
+}
+
+/* Add vat to the sorted subscriber set of an unresolved promise, or queue
+ * its notify at once when the promise is settled.  1: no such promise. */
+int
+kp_subscribe(struct kernel *k, const char *kpid, const char *vat)
+{
+	char	 kb[64], *state, *subs, *out;
+	int	 rc;
+
+	key(kb, sizeof(kb), kpid, "state");
+	if ((state = kv_get(k->st, kb)) == NULL)
+		return 1;
+	if (strcmp(state, "unresolved") != 0) {
+		free(state);
+		return enqueue_notify(k, vat, kpid);
+	}
+	free(state);
+	key(kb, sizeof(kb), kpid, "subscribers");
+	subs = kv_get(k->st, kb);
+	out = subscribers_add(subs, vat);
+	rc = out ? kv_put(k->st, kb, out) : STORE_ENOMEM;
+	free(out);
+	free(subs);
+	return rc;
+}
+
+/* Queue msg ({methargs, result}; borrowed) on an unresolved promise. */
+int
+kp_queue_message(struct kernel *k, const char *kpid, json_t *msg)
+{
+	char		 kb[96];
+	char		*s;
+	uint64_t	 n;
+	int		 rc;
+
+	key(kb, sizeof(kb), kpid, "queue.nextID");
+	s = kv_get(k->st, kb);
+	n = s ? strtoull(s, NULL, 10) : 0;
+	free(s);
+	if ((rc = kv_putf(k->st, kb, "%" PRIu64, n + 1)) != STORE_OK)
+		return rc;
+	snprintf(kb, sizeof(kb), "%s.queue.%" PRIu64, kpid, n);
+	return kv_put_json(k->st, kb, msg);
+}
+
+static int
+notify_subscribers(struct kernel *k, const char *kpid)
+{
+	char	 kb[64], *subs, *p;
+	int	 rc = STORE_OK;
+
+	key(kb, sizeof(kb), kpid, "subscribers");
+	subs = kv_get(k->st, kb);
+	for (p = subs ? strtok(subs, ",") : NULL; p != NULL && rc == STORE_OK;
+	    p = strtok(NULL, ","))
+		rc = enqueue_notify(k, p, kpid);
+	free(subs);
+	return rc == STORE_OK ? kv_del(k->st, kb) : rc;
+}
+
+/* Send every message queued on kpid back to the run-queue, in order. */
+int
+kp_requeue(struct kernel *k, const char *kpid)
+{
+	char		 kb[96], *s;
+	json_t		*msg, *item;
+	uint64_t	 n;
+	int		 rc = STORE_OK;
+
+	key(kb, sizeof(kb), kpid, "queue.nextID");
+	s = kv_get(k->st, kb);
+	n = s ? strtoull(s, NULL, 10) : 0;
+	free(s);
+	for (uint64_t i = 0; i < n && rc == STORE_OK; i++) {
+		snprintf(kb, sizeof(kb), "%s.queue.%" PRIu64, kpid, i);
+		if ((msg = kv_get_json(k->st, kb)) == NULL)
+			continue;
+		item = json_pack("{s:s, s:s, s:o}", "type", "send", "target",
+		    kpid, "msg", msg);
+		rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
+		json_decref(item);
+		if (rc == STORE_OK)
+			rc = kv_del(k->st, kb);
+	}
+	key(kb, sizeof(kb), kpid, "queue.nextID");
+	return rc == STORE_OK ? kv_del(k->st, kb) : rc;
+}
+
+static char *
+join_slots(const json_t *slots)
+{
+	size_t	 i, len = 1;
+	json_t	*s;
+	char	*out;
+
+	json_array_foreach(slots, i, s)
+		len += strlen(json_string_value(s)) + 1;
+	if ((out = calloc(1, len)) == NULL)
+		return NULL;
+	json_array_foreach(slots, i, s) {
+		if (i > 0)
+			strcat(out, ",");
+		strcat(out, json_string_value(s));
+	}
+	return out;
+}
+
+/* Settle kpid (the caller checked it may); data is kernel capdata. */
+int
+kp_resolve(struct kernel *k, const char *kpid, bool rejected,
+    const json_t *data)
+{
+	char	 kb[64], *slots;
+	int	 rc;
+
+	if ((rc = notify_subscribers(k, kpid)) != STORE_OK ||
+	    (rc = kp_requeue(k, kpid)) != STORE_OK)
+		return rc;
+	key(kb, sizeof(kb), kpid, "decider");
+	if ((rc = kv_del(k->st, kb)) != STORE_OK)
+		return rc;
+	key(kb, sizeof(kb), kpid, "state");
+	if ((rc = kv_put(k->st, kb, rejected ? "rejected" : "fulfilled")) !=
+	    STORE_OK)
+		return rc;
+	key(kb, sizeof(kb), kpid, "data.body");
+	if ((rc = kv_put(k->st, kb, json_string_value(json_object_get(data,
+	    "body")))) != STORE_OK)
+		return rc;
+	if ((slots = join_slots(json_object_get(data, "slots"))) == NULL)
+		return STORE_ENOMEM;
+	key(kb, sizeof(kb), kpid, "data.slots");
+	rc = kv_put(k->st, kb, slots);
+	free(slots);
+	return rc;
+}
+
+/* A settled promise's resolution as capdata (new reference). */
+json_t *
+kp_data(struct kernel *k, const char *kpid)
+{
+	char	 kb[64], *body, *slots, *p;
+	json_t	*arr = json_array(), *cd;
+
+	snprintf(kb, sizeof(kb), "%s.data.body", kpid);
+	body = kv_get(k->st, kb);
+	snprintf(kb, sizeof(kb), "%s.data.slots", kpid);
+	slots = kv_get(k->st, kb);
+	for (p = slots && *slots ? strtok(slots, ",") : NULL; p != NULL;
+	    p = strtok(NULL, ","))
+		json_array_append_new(arr, json_string(p));
+	cd = json_pack("{s:s, s:o}", "body", body ? body : "#null", "slots",
+	    arr);
+	free(body);
+	free(slots);
+	return cd;
+}
+
+/*
+ * Queue target~.method(args) from the kernel, with a new result promise
+ * that the run-queue decides; *kpid gets it (malloc'd) when kpid is not
+ * NULL.  args is capdata whose body is "#[…]".
+ */
+int
+kp_send(struct kernel *k, const char *target, const char *method,
+    const json_t *args, char **kpid)
+{
+	json_t	*ma = capdata_methargs(method, args), *item = NULL;
+	char	*kp = NULL;
+	int	 rc = ma ? kp_new(k, NULL, &kp) : STORE_ENOMEM;
+
+	if (rc == STORE_OK)
+		item = json_pack("{s:s, s:s, s:{s:O, s:s}}", "type", "send",
+		    "target", target, "msg", "methargs", ma, "result", kp);
+	if (rc == STORE_OK)
+		rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
+	json_decref(item);
+	json_decref(ma);
+	if (kpid != NULL && rc == STORE_OK)
+		*kpid = kp;
+	else
+		free(kp);
+	return rc;
+}

@@ -1,0 +1,263 @@
+/*
+ * kroute.c — what a run-queue item means (kernel-semantics.md §7.3, §7.4,
+ * §8.4): a delivery to one vat, translated into that vat's refs, or an
+ * outcome that needs no vat — a message queued on an unresolved promise,
+ * or one that "splats" (its result promise rejected) because its target is
+ * dead, rejected, or plain data.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/kernel/kernel_impl.h"
+
+static char *
+kp_field(struct kernel *k, const char *kpid, const char *field)
+{
+	char kb[64];
+
+	snprintf(kb, sizeof(kb), "%s.%s", kpid, field);
+	return kv_get(k->st, kb);
+}
+
+/* Reject msg's result promise (if any) with data; nothing is delivered. */
+static int
+splat(struct kernel *k, const json_t *msg, json_t *data)
+{
+	const char	*result = json_string_value(json_object_get(msg,
+			    "result"));
+	int		 rc = STORE_OK;
+
+	if (data == NULL)
+		return STORE_ENOMEM;
+	if (result != NULL)
+		rc = kp_resolve(k, result, true, data);
+	json_decref(data);
+	return rc;
+}
+
+static int
+deliver_send(struct kernel *k, struct kvat *v, const char *target,
+    const json_t *msg, json_t **vdo)
+{
+	const char	*result = json_string_value(json_object_get(msg,
+			    "result"));
+	char		*tv = NULL, *rv = NULL, kb[64];
+	json_t		*margs;
+	int		 rc;
+
+	if ((rc = clist_to_vref(k, v, target, &tv)) != STORE_OK)
+		return rc;
+	margs = clist_capdata_to_vat(k, v, json_object_get(msg, "methargs"));
+	if (result != NULL) {
+		/* the receiver now decides the result; a pipelining one gets
+		 * the messages already waiting on it (§7.4) */
+		snprintf(kb, sizeof(kb), "%s.decider", result);
+		if ((rc = kv_put(k->st, kb, v->id)) == STORE_OK)
+			rc = clist_to_vref(k, v, result, &rv);
+		if (rc == STORE_OK && v->pipelining)
+			rc = kp_requeue(k, result);
+	}
+	if (rc == STORE_OK && margs != NULL)
+		*vdo = json_pack("[s, s, {s:O, s:s?}]", "message", tv,
+		    "methargs", margs, "result", rv);
+	if (rc == STORE_OK && (margs == NULL || *vdo == NULL))
+		rc = STORE_ENOMEM;
+	json_decref(margs);
+	free(tv);
+	free(rv);
+	return rc;
+}
+
+/* Where a message to a promise goes (table of §7.3). */
+static int
+route_to_promise(struct kernel *k, const char **target, const json_t *msg,
+    struct kvat **vat, bool *again)
+{
+	char		*state = kp_field(k, *target, "state"), *dec, *m, *why;
+	const char	*single;
+	json_t		*data;
+	int		 rc = STORE_OK;
+
+	if (state == NULL)
+		return splat(k, msg, capdata_error("no such promise"));
+	if (strcmp(state, "unresolved") != 0) {
+		data = kp_data(k, *target);
+		single = strcmp(state, "fulfilled") == 0 ?
+		    capdata_single_slot(data) : NULL;
+		if (strcmp(state, "rejected") == 0)
+			rc = splat(k, msg, json_incref(data));
+		else if (single != NULL && strncmp(single, "ko", 2) == 0) {
+			*target = single;
+			*again = true;
+		} else {
+			m = capdata_method_name(json_object_get(msg, "methargs"));
+			why = NULL;
+			if (asprintf(&why, "data is not callable, has no "
+			    "method %s", m ? m : "?") >= 0)
+				rc = splat(k, msg, capdata_error(why));
+			free(why);
+			free(m);
+		}
+		/* the retarget above borrows from data: keep it alive */
+		if (!*again)
+			json_decref(data);
+		else
+			k->cr.route_hold = data;
+		free(state);
+		return rc;
+	}
+	free(state);
+	dec = kp_field(k, *target, "decider");
+	if (dec != NULL && *dec != '\0' && !vats_alive(&k->vats, dec))
+		rc = splat(k, msg, capdata_error("vat terminated"));
+	else if (dec != NULL && *dec != '\0' && vats_find(&k->vats, dec)->pipelining)
+		*vat = vats_find(&k->vats, dec);
+	else
+		rc = kp_queue_message(k, *target, (json_t *)(uintptr_t)msg);
+	free(dec);
+	return rc;
+}
+
+static int
+route_send(struct kernel *k, const json_t *item, struct kvat **vat,
+    json_t **vdo)
+{
+	const char	*target = json_string_value(json_object_get(item,
+			    "target"));
+	const json_t	*msg = json_object_get(item, "msg");
+	char		*owner;
+	bool		 again = true;
+	int		 rc = STORE_OK;
+
+	for (int hops = 0; again && hops < 2 && target != NULL; hops++) {
+		again = false;
+		if (strncmp(target, "kp", 2) == 0) {
+			rc = route_to_promise(k, &target, msg, vat, &again);
+			continue;
+		}
+		owner = kp_field(k, target, "owner");
+		if (owner == NULL || !vats_alive(&k->vats, owner))
+			rc = splat(k, msg, capdata_error("vat terminated"));
+		else
+			*vat = vats_find(&k->vats, owner);
+		free(owner);
+	}
+	if (rc == STORE_OK && *vat != NULL)
+		rc = deliver_send(k, *vat, target, msg, vdo);
+	json_decref(k->cr.route_hold);
+	k->cr.route_hold = NULL;
+	return rc;
+}
+
+/* kpid and, depth first, every settled promise its data mentions. */
+static void
+collect_settled(struct kernel *k, const char *kpid, json_t *seen)
+{
+	char	*state = kp_field(k, kpid, "state");
+	json_t	*data, *s;
+	size_t	 i;
+
+	if (state == NULL || strcmp(state, "unresolved") == 0 ||
+	    json_object_get(seen, kpid) != NULL) {
+		free(state);
+		return;
+	}
+	free(state);
+	data = kp_data(k, kpid);
+	json_object_set_new(seen, kpid, json_incref(data));
+	json_array_foreach(json_object_get(data, "slots"), i, s)
+		if (strncmp(json_string_value(s), "kp", 2) == 0)
+			collect_settled(k, json_string_value(s), seen);
+	json_decref(data);
+}
+
+static int
+route_notify(struct kernel *k, const json_t *item, struct kvat **vat,
+    json_t **vdo)
+{
+	const char	*vid = json_string_value(json_object_get(item, "vatID"));
+	const char	*kpid = json_string_value(json_object_get(item, "kpid"));
+	struct kvat	*v = vid ? vats_find(&k->vats, vid) : NULL;
+	json_t		*seen, *list, *data, *cd;
+	const char	*kp;
+	char		 key[96], *have, *vpid, *state;
+	int		 rc = STORE_OK;
+
+	if (v == NULL || kpid == NULL || !vats_alive(&k->vats, vid))
+		return STORE_OK;
+	snprintf(key, sizeof(key), "%s.c.%s", v->id, kpid);
+	if ((have = kv_get(k->st, key)) == NULL)
+		return STORE_OK;	/* the vat let go of it already */
+	free(have);
+	seen = json_object();
+	collect_settled(k, kpid, seen);
+	list = json_array();
+	json_object_foreach(seen, kp, data) {
+		if ((rc = clist_to_vref(k, v, kp, &vpid)) != STORE_OK)
+			break;
+		state = kp_field(k, kp, "state");
+		cd = clist_capdata_to_vat(k, v, data);
+		json_array_append_new(list, json_pack("[s, b, o]", vpid,
+		    state && strcmp(state, "rejected") == 0, cd));
+		free(state);
+		free(vpid);
+	}
+	json_object_foreach(seen, kp, data)
+		if (rc == STORE_OK)
+			rc = clist_forget(k, v, kp);
+	if (rc == STORE_OK && json_array_size(list) > 0) {
+		*vat = v;
+		*vdo = json_pack("[s, O]", "notify", list);
+	}
+	json_decref(list);
+	json_decref(seen);
+	return rc;
+}
+
+static int
+route_start_vat(struct kernel *k, const json_t *item, struct kvat **vat,
+    json_t **vdo)
+{
+	const char	*vid = json_string_value(json_object_get(item, "vatID"));
+	char		 key[64];
+	json_t		*params, *cd;
+
+	if (vid == NULL || !vats_alive(&k->vats, vid))
+		return STORE_OK;
+	*vat = vats_find(&k->vats, vid);
+	snprintf(key, sizeof(key), "%s.vatParameters", vid);
+	if ((params = kv_get_json(k->st, key)) == NULL)
+		params = json_pack("{s:s, s:[]}", "body", "#{}", "slots");
+	cd = params ? clist_capdata_to_vat(k, *vat, params) : NULL;
+	json_decref(params);
+	if (cd == NULL) {
+		*vat = NULL;
+		return STORE_ENOMEM;
+	}
+	*vdo = json_pack("[s, o]", "startVat", cd);
+	return *vdo ? STORE_OK : STORE_ENOMEM;
+}
+
+/*
+ * Handle one run-queue item inside the open crank.  On STORE_OK, *vat and
+ * *vdo (new reference) name the delivery to make, or are NULL when the
+ * item needed none.
+ */
+int
+kroute_item(struct kernel *k, json_t *item, struct kvat **vat, json_t **vdo)
+{
+	const char *type = json_string_value(json_object_get(item, "type"));
+
+	*vat = NULL;
+	*vdo = NULL;
+	if (type == NULL)
+		return STORE_OK;
+	if (strcmp(type, "send") == 0)
+		return route_send(k, item, vat, vdo);
+	if (strcmp(type, "notify") == 0)
+		return route_notify(k, item, vat, vdo);
+	if (strcmp(type, "startVat") == 0)
+		return route_start_vat(k, item, vat, vdo);
+	return STORE_OK;
+}

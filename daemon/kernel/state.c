@@ -1,0 +1,144 @@
+/*
+ * state.c — the kernel's persisted queues, over the kv table (the typed
+ * accessors are the store's, kv.c).
+ *
+ * Queues: "runQueue" = JSON [head, tail]; items at "runQueue.<i>" for
+ * head <= i < tail, each a JSON object.  The vat-creation queue has the
+ * same shape under "createQueue", its items the vat IDs (JSON strings)
+ * in allocation order.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/kernel/kernel_impl.h"
+
+/*
+ * A queue's bounds are read from the store once and then kept in memory:
+ * every change goes through queue_set_bounds().  A crank abort rolls the
+ * store back under them, so kernel.c forgets them there
+ * (kst_forget_queue).
+ */
+static void
+queue_bounds(struct kernel *k, struct kqueue *q, uint64_t *head,
+    uint64_t *tail)
+{
+	json_t *b;
+
+	if (!q->known) {
+		b = kv_get_json(k->st, q->key);
+		q->head = q->tail = 1;
+		if (b != NULL) {
+			q->head = (uint64_t)json_integer_value(
+			    json_array_get(b, 0));
+			q->tail = (uint64_t)json_integer_value(
+			    json_array_get(b, 1));
+		}
+		json_decref(b);
+		q->known = true;
+	}
+	*head = q->head;
+	*tail = q->tail;
+}
+
+static int
+queue_set_bounds(struct kernel *k, struct kqueue *q, uint64_t head,
+    uint64_t tail)
+{
+	int rc = kv_putf(k->st, q->key, "[%" PRIu64 ",%" PRIu64 "]", head, tail);
+
+	if (rc == STORE_OK) {
+		q->head = head;
+		q->tail = tail;
+	} else
+		q->known = false;
+	return rc;
+}
+
+void
+kst_forget_queue(struct kernel *k)
+{
+	k->runq.known = false;
+	k->createq.known = false;
+}
+
+/* Append item (borrowed) to queue q. */
+int
+kst_push(struct kernel *k, struct kqueue *q, const json_t *item)
+{
+	uint64_t	head, tail;
+	char		key[64];
+	int		rc;
+
+	queue_bounds(k, q, &head, &tail);
+	snprintf(key, sizeof(key), "%s.%" PRIu64, q->key, tail);
+	if ((rc = kv_put_json(k->st, key, item)) != STORE_OK)
+		return rc;
+	return queue_set_bounds(k, q, head, tail + 1);
+}
+
+/* Take q's head item (new reference), or NULL when empty. */
+json_t *
+kst_shift(struct kernel *k, struct kqueue *q)
+{
+	uint64_t	 head, tail;
+	char		 key[64];
+	json_t		*item;
+
+	queue_bounds(k, q, &head, &tail);
+	if (head >= tail)
+		return NULL;
+	snprintf(key, sizeof(key), "%s.%" PRIu64, q->key, head);
+	if ((item = kv_get_json(k->st, key)) == NULL)
+		return NULL;
+	if (kv_del(k->st, key) != STORE_OK || queue_set_bounds(k, q, head + 1,
+	    tail) != STORE_OK) {
+		json_decref(item);
+		return NULL;
+	}
+	return item;
+}
+
+/* Item i (0 = head) of q, without taking it (new reference), or NULL. */
+json_t *
+kst_peek(struct kernel *k, struct kqueue *q, uint64_t i)
+{
+	uint64_t	head, tail;
+	char		key[64];
+
+	queue_bounds(k, q, &head, &tail);
+	if (head + i >= tail)
+		return NULL;
+	snprintf(key, sizeof(key), "%s.%" PRIu64, q->key, head + i);
+	return kv_get_json(k->st, key);
+}
+
+uint64_t
+kst_length(struct kernel *k, struct kqueue *q)
+{
+	uint64_t head, tail;
+
+	queue_bounds(k, q, &head, &tail);
+	return tail - head;
+}
+
+/* The run-queue. */
+int
+kst_enqueue(struct kernel *k, json_t *item)
+{
+	return kst_push(k, &k->runq, item);
+}
+
+json_t *
+kst_dequeue(struct kernel *k)
+{
+	return kst_shift(k, &k->runq);
+}
+
+uint64_t
+kst_queue_length(struct kernel *k)
+{
+	return kst_length(k, &k->runq);
+}
