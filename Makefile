@@ -58,7 +58,7 @@ KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/syscall.o daemon/kernel/vatstore.o \
                  daemon/kernel/promise.o daemon/kernel/clist.o \
                  daemon/kernel/state.o daemon/kernel/meter.o \
-                 daemon/kernel/device_host.o
+                 daemon/kernel/device_host.o daemon/kernel/answer.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/xsnap_env.o \
                  $(KERNEL_OBJS) $(VATS_OBJS) $(DEVICES_OBJS) \

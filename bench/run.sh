@@ -25,8 +25,8 @@
 #      --call-graph dwarf` (software cpu-clock samples) splits the
 #      daemon's CPU time: each sample goes to the first "owner" frame
 #      from the leaf (perf_split.awk): liblmdb and daemon/store*.c → LMDB;
-#      libjansson and the kernel's smallcaps code (kmarshal.c) → JSON;
-#      libcrypto and store_hash.c → hashing; libev, workers/*.c and
+#      libjansson and the kernel's smallcaps code (protocol/capdata.c) → JSON;
+#      libcrypto and hash.c → hashing; libev, workers/*.c and
 #      netstring.c → pipe; the rest of daemon/ → kernel logic.  Linux
 #      kernel and libc frames are charged to their caller, so the write()
 #      to a worker's pipe (with the wake-up of the worker) is pipe, and a

@@ -260,7 +260,7 @@ ops_promise(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 /*
  * installBundle: check the bundle, then write it to disk before
  * answering.  Not a crank: the bundles table is not hashed, so the
- * activity hash and the crank count stay as they are (store_aside.h says
+ * activity hash and the crank count stay as they are (store.h says
  * why that is safe).  It may come between blocks or inside an open one,
  * but not during a run, whose crank owns the store's transactions.
  */

@@ -2,7 +2,7 @@
  * bundles.c — bundle IDs and the bundles table (see bundles.h): which ID
  * a bundle gets, installBundle's acceptance rules, and the reads and
  * writes of the table.  The endoZipBase64 check itself is
- * bundle_endo.c's; the durable write beside the block store_aside.c's.
+ * endo.c's; the durable write beside the block aside.c's.
  */
 #include <stdint.h>
 #include <stdio.h>

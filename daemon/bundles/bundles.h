@@ -61,7 +61,7 @@ int	 bundle_check(const json_t *bundle, const char *alleged, char **id,
 
 /*
  * Store bundle, already checked, under id durably now, beside the block
- * (store_aside.h): no crank may be open.  *existed says it was there.
+ * (store.h): no crank may be open.  *existed says it was there.
  */
 int	 bundle_install_now(struct store *st, const json_t *bundle,
 	    const char *id, bool *existed);

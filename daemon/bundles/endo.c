@@ -1,6 +1,6 @@
 /*
- * bundle_endo.c — the endoZipBase64 check (rules in bundle_endo.h):
- * strict base64, the archive through bundle_zip.c, the SHA-512 of
+ * endo.c — the endoZipBase64 check (rules in bundles_impl.h):
+ * strict base64, the archive through zip.c, the SHA-512 of
  * compartment-map.json against endoZipBase64Sha512, the map's shape, and
  * each module's file and hash.  It owns the decoded bytes, the parsed map
  * and the zip's entry list for the length of one check.  Bundle IDs and

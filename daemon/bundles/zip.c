@@ -1,10 +1,10 @@
 /*
- * bundle_zip.c — the zip reader of endoZipBase64 bundles (see
- * bundle_zip.h): finds the end record, walks the central directory,
+ * zip.c — the zip reader of endoZipBase64 bundles (see
+ * bundles_impl.h): finds the end record, walks the central directory,
  * checks each record against its local header and its content against its
  * CRC-32, and lists the files.  It owns only the entry array; names and
  * contents stay in the caller's buffer.  What the files mean is
- * bundle_endo.c's business.
+ * endo.c's business.
  */
 #include <stdarg.h>
 #include <stdint.h>

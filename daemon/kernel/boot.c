@@ -369,7 +369,7 @@ record_settings(struct boot_sink *st, const struct config *cfg)
 	 * SwingSet: a heap snapshot and the restart from it change the
 	 * computrons of later deliveries (XS collects garbage, liveslots
 	 * then finalizes it in metered code), and computrons reach meters
-	 * and run budgets (ksnapshot.c). */
+	 * and run budgets (daemon/vats/snapshot.c). */
 	int rc = sink_put_str(st, "kernel.defaultManagerType",
 	    cfg->default_manager_type);
 

@@ -120,19 +120,25 @@ run_finish(struct kernel *k, const char *stopped, const char *error)
 }
 
 void
-kernel_halt(struct kernel *k, const char *fmt, ...)
+kernel_vhalt(struct kernel *k, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (k->halted == NULL) {
-		va_start(ap, fmt);
 		if (vasprintf(&k->halted, fmt, ap) < 0)
 			k->halted = strdup("halted (reason lost: no memory)");
-		va_end(ap);
 		log_error("kernel", "halted: %s", k->halted);
 	}
 	crank_abort(k);
 	run_finish(k, "halted", NULL);
+}
+
+void
+kernel_halt(struct kernel *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kernel_vhalt(k, fmt, ap);
+	va_end(ap);
 }
 
 /* A store failure ends the run; the crank leaves no trace. */
@@ -186,6 +192,44 @@ crank_commit(struct kernel *k, uint64_t computrons)
 	k->chained = true;
 	crank_next(k);
 	k->chained = false;
+}
+
+/*
+ * The pseudo-crank for the creation queue's head: inside one crank, the
+ * new vat's worker is started and booted (the crank waits for its ready
+ * handshake; the event loop does not), then startVat is delivered and its
+ * syscalls land in this crank.  kernel_vat_delivered() finishes it.
+ */
+static void
+crank_create(struct kernel *k)
+{
+	json_t		*id, *vdo = NULL;
+	struct kvat	*v = NULL;
+	int		 rc;
+
+	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = true;
+	k->cr.creating = true;
+	k->cr.t_start = crank_now_us();
+	id = kst_shift(k, &k->createq);
+	rc = json_is_string(id) ? kcreate_start(k, json_string_value(id), &v,
+	    &vdo) : STORE_ESTATE;
+	json_decref(id);
+	if (rc != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	if (v == NULL) {		/* terminated while it waited */
+		crank_commit(k, 0);
+		return;
+	}
+	log_info("kernel", "%s: creating (pseudo-crank)", v->id);
+	k->cr.vat = v;
+	k->cr.vdo = vdo;
+	crank_deliver(k);
 }
 
 void

@@ -232,26 +232,6 @@ kcreate_request(struct kernel *k, const char *bundle_id, const json_t *opts,
 	return rc;
 }
 
-/* Add vid to (add) or remove it from a JSON list of vat IDs. */
-int
-kcreate_list_edit(struct kernel *k, const char *key, const char *vid,
-    bool add)
-{
-	json_t	*arr = kv_get_json(k->st, key), *x, *out = json_array();
-	size_t	 i;
-	int	 rc;
-
-	json_array_foreach(arr, i, x)
-		if (json_is_string(x) && strcmp(json_string_value(x), vid) != 0)
-			json_array_append(out, x);
-	if (add)
-		json_array_append_new(out, json_string(vid));
-	rc = out ? kv_put_json(k->st, key, out) : STORE_ENOMEM;
-	json_decref(arr);
-	json_decref(out);
-	return rc;
-}
-
 /* A vat that exists only as a creation request so far (its options are
  * recorded, it is no static vat): its table entry, made now. */
 static struct kvat *
@@ -307,7 +287,7 @@ kcreate_terminate(struct kernel *k, const char *vid, const json_t *reason,
  * from the creation queue: the vat joins vat.dynamicIDs, and *vdo is its
  * startVat.  *vat NULL: nothing to do (terminated while it waited).
  */
-static int
+int
 kcreate_start(struct kernel *k, const char *vid, struct kvat **vat,
     json_t **vdo)
 {
@@ -322,7 +302,7 @@ kcreate_start(struct kernel *k, const char *vid, struct kvat **vat,
 		return STORE_ESTATE;
 	if (v->state == KVAT_TERMINATED)
 		return STORE_OK;
-	if ((rc = kcreate_list_edit(k, "vat.dynamicIDs", vid, true)) !=
+	if ((rc = kst_list_edit(k, "vat.dynamicIDs", vid, true)) !=
 	    STORE_OK)
 		return rc;
 	snprintf(key, sizeof(key), "%s.vatParameters", vid);
@@ -361,67 +341,4 @@ kcreate_finish(struct kernel *k, struct kvat *v)
 	free(admin);
 	free(root);
 	return rc;
-}
-
-/* vatTerminated(vid, reject, info) to the vat-admin vat, if there is one
- * (kernel-semantics §10.2 step 5). */
-int
-kcreate_notify_terminated(struct kernel *k, const char *vid, bool reject,
-    const json_t *info)
-{
-	char	*admin = kv_get(k->st, "vatAdminRootKref"), *pre = NULL;
-	json_t	*args, *undef = NULL;
-	int	 rc;
-
-	if (admin == NULL)
-		return STORE_OK;
-	if (info == NULL)
-		info = undef = capdata_extract(NULL, NULL);
-	args = info == NULL || asprintf(&pre, "\"%s\",%s", vid, reject ?
-	    "true" : "false") < 0 ? NULL : capdata_args_with(pre, info);
-	json_decref(undef);
-	rc = args ? kp_send(k, admin, "vatTerminated", args, NULL) :
-	    STORE_ENOMEM;
-	json_decref(args);
-	free(admin);
-	free(pre);
-	return rc;
-}
-
-/*
- * The pseudo-crank for the creation queue's head: inside one crank, the
- * new vat's worker is started and booted (the crank waits for its ready
- * handshake; the event loop does not), then startVat is delivered and its
- * syscalls land in this crank.  kernel_vat_delivered() finishes it.
- */
-void
-crank_create(struct kernel *k)
-{
-	json_t		*id, *vdo = NULL;
-	struct kvat	*v = NULL;
-	int		 rc;
-
-	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
-		crank_store_error(k, rc);
-		return;
-	}
-	k->in_crank = true;
-	k->cr.creating = true;
-	k->cr.t_start = crank_now_us();
-	id = kst_shift(k, &k->createq);
-	rc = json_is_string(id) ? kcreate_start(k, json_string_value(id), &v,
-	    &vdo) : STORE_ESTATE;
-	json_decref(id);
-	if (rc != STORE_OK) {
-		crank_store_error(k, rc);
-		return;
-	}
-	if (v == NULL) {		/* terminated while it waited */
-		crank_commit(k, 0);
-		return;
-	}
-	log_info("kernel", "%s: creating (pseudo-crank)", v->id);
-	k->cr.vat = v;
-	k->cr.vdo = vdo;
-	crank_deliver(k);
 }

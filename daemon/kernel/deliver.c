@@ -21,6 +21,63 @@
 static void	on_failed(void *, struct kvat *, bool, const char *);
 
 /*
+ * The vat's own fault: abort the crank, terminate the vat in a new one,
+ * rejecting with info (kernel capdata; NULL: an Error with why).  A
+ * pseudo-crank's creation request is consumed by the new crank.
+ */
+void
+crank_terminate(struct kernel *k, struct kvat *v, const char *why,
+    const json_t *info)
+{
+	crank_terminate_charged(k, v, why, info, 0);
+}
+
+/*
+ * The same, after a delivery that spent computrons: the vat's meter pays
+ * for it although its effects were unwound, before the vat is terminated
+ * (kernel-semantics §6.4 steps 4 and 6: an underrun empties the meter),
+ * and the crank counts them.
+ */
+void
+crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
+    const json_t *info, uint64_t computrons)
+{
+	json_t	*reason = info ? json_deep_copy(info) : capdata_error(why);
+
+	/* reason is built before the abort: why may point into the crank */
+	char	 vid[sizeof(v->id)], meter[sizeof(v->meter_id)];
+	bool	 creating = k->cr.creating;
+	int	 rc;
+
+	log_info("kernel", "%s: terminated: %s", v->id, why);
+	snprintf(vid, sizeof(vid), "%s", v->id);
+	snprintf(meter, sizeof(meter), "%s", v->meter_id);
+	crank_abort(k);			/* v may be gone after this */
+	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		json_decref(reason);
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = true;
+	if (creating)
+		json_decref(kst_shift(k, &k->createq));
+	v = vats_find(&k->vats, vid);
+	if (v == NULL)
+		v = vats_add(&k->vats, vid);
+	rc = reason == NULL || v == NULL ? STORE_ENOMEM : STORE_OK;
+	if (rc == STORE_OK && meter[0] != '\0' && computrons > 0)
+		rc = kmeter_deduct(k, meter, computrons);
+	if (rc == STORE_OK)
+		rc = terminate_vat(k, v, true, reason);
+	json_decref(reason);
+	if (rc != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	crank_commit(k, computrons);
+}
+
+/*
  * Start v's worker for the crank.  A vat being created whose bundle is
  * not installed is terminated; any other failure to start is this
  * machine's, and the kernel halts.
@@ -53,7 +110,7 @@ crank_deliver(struct kernel *k)
 		v->state = KVAT_DELIVERING;
 		if (k->cr.vdo_text == NULL)
 			k->cr.vdo_text = sup_encode(k->cr.vdo, &k->cr.vdo_len);
-		if (k->cr.vdo_text == NULL || vatworker_deliver_text(v->vw,
+		if (k->cr.vdo_text == NULL || vat_deliver(v,
 		    k->cr.vdo_text, k->cr.vdo_len) == -1) {
 			vat_offline(v);	/* retry on a fresh worker */
 			on_failed(k, v, false, "cannot send the delivery");
@@ -251,9 +308,9 @@ on_syscall(void *arg, struct kvat *v, json_t *vso, const char *raw,
 
 /* A divergence on replay, or a worker that cannot be rebuilt. */
 static void
-on_halt(void *arg, const char *why)
+on_halt(void *arg, const char *fmt, va_list ap)
 {
-	kernel_halt(arg, "%s", why);
+	kernel_vhalt(arg, fmt, ap);
 }
 
 const struct vats_events kernel_vat_events = {

@@ -175,7 +175,7 @@ kernel_status_vats(struct kernel *k)
 		    "creating" : kvat_state_name(v->state);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, "
 		    "s:I, s:I, s:o}", "vatID", v->id, "name", v->name, "state",
-		    state, "pid", v->vw ? json_integer(vatworker_pid(v->vw)) :
+		    state, "pid", v->vw ? json_integer(vat_pid(v)) :
 		    json_null(), "deliveries", (json_int_t)v->tlen,
 		    "computrons", (json_int_t)v->computrons, "snapshotPos",
 		    snapshot_status_pos(v)));

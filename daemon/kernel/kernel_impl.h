@@ -2,12 +2,13 @@
  * kernel_impl.h — private to daemon/kernel/: struct kernel, the crank in
  * flight, and what the folder's files call of each other, grouped by the
  * file that defines them.  Only the files of daemon/kernel/ include it;
- * the door is kernel.h.  Below the kernel: daemon/vats/ (vats.h), daemon/devices/
- * (devices.h), the store and the bundle table.
+ * the door is kernel.h.  Below the kernel: daemon/vats/ (vats.h),
+ * daemon/devices/ (devices.h), the store and the bundle table.
  */
 #ifndef DAEMON_KERNEL_IMPL_H
 #define DAEMON_KERNEL_IMPL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,7 +79,7 @@ struct kernel {
 	bool		 chained;	/* inside a crank started by a commit */
 };
 
-/* crank.c — the loop and the crank transaction */
+/* crank.c — the loop and the crank transaction (its pseudo-cranks too) */
 void	 crank_next(struct kernel *k);
 void	 crank_schedule(struct kernel *k);
 void	 crank_abort(struct kernel *k);
@@ -87,16 +88,19 @@ void	 crank_store_error(struct kernel *k, int rc);
 uint64_t crank_now_us(void);
 void	 kernel_halt(struct kernel *k, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	 kernel_vhalt(struct kernel *k, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
 
-/* deliver.c — a delivery and its outcome; the events of daemon/vats/ */
+/* deliver.c — a delivery and its outcome, the vat's faults ending the
+ * crank in its termination; the events of daemon/vats/ */
 extern const struct vats_events kernel_vat_events;
 void	 crank_deliver(struct kernel *k);
-
-/* terminate.c — ending a vat */
 void	 crank_terminate(struct kernel *k, struct kvat *v, const char *why,
 	    const json_t *info);
 void	 crank_terminate_charged(struct kernel *k, struct kvat *v,
 	    const char *why, const json_t *info, uint64_t computrons);
+
+/* terminate.c — ending a vat inside the open crank */
 int	 terminate_vat(struct kernel *k, struct kvat *v, bool reject,
 	    const json_t *info);
 
@@ -112,6 +116,9 @@ json_t	*kst_shift(struct kernel *k, struct kqueue *q);
 json_t	*kst_peek(struct kernel *k, struct kqueue *q, uint64_t i);
 uint64_t kst_length(struct kernel *k, struct kqueue *q);
 void	 kst_forget_queue(struct kernel *k);
+/* Add vid to (add) or remove it from the JSON list of vat IDs at key. */
+int	 kst_list_edit(struct kernel *k, const char *key, const char *vid,
+	    bool add);
 
 /* clist.c — vat-side refs ⇄ kernel refs */
 int	 clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
@@ -135,14 +142,16 @@ int	 kp_requeue(struct kernel *k, const char *kpid);
 int	 kp_send(struct kernel *k, const char *target, const char *method,
 	    const json_t *args, char **kpid);
 
-/* syscall.c — a vat's syscalls during a delivery */
+/* answer.c — the answers a syscall gets */
 #define KSYS_PREPARE_TO_DIE "syscall translation error: prepare to die"
-json_t	*ksys_handle(struct kernel *k, struct kvat *v, json_t *vso);
 json_t	*ksys_ok(json_t *v);
 json_t	*ksys_illegal(struct kernel *k, struct kvat *v, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 json_t	*ksys_store_failed(struct kernel *k, int rc);
 bool	 ksys_ref_ok(const json_t *ref);
+
+/* syscall.c — a vat's syscalls during a delivery */
+json_t	*ksys_handle(struct kernel *k, struct kvat *v, json_t *vso);
 
 /* vatstore.c — vatstore and GC syscalls */
 json_t	*ksys_vatstore(struct kernel *k, struct kvat *v, const char *op,
@@ -153,18 +162,15 @@ json_t	*ksys_gc(struct kernel *k, struct kvat *v, json_t *vso);
 int	 kroute_item(struct kernel *k, json_t *item, struct kvat **vat,
 	    json_t **vdo);
 
-/* create.c — dynamic vats: requests, the pseudo-crank, terminations
- * the vatAdmin device asks for */
+/* create.c — dynamic vats: requests, the pseudo-crank's steps, the
+ * terminations the vatAdmin device asks for */
 int	 kcreate_request(struct kernel *k, const char *bundle_id,
 	    const json_t *opts, const json_t *args, char **vid, char **why);
 int	 kcreate_terminate(struct kernel *k, const char *vid,
 	    const json_t *reason, char **why);
-void	 crank_create(struct kernel *k);
+int	 kcreate_start(struct kernel *k, const char *vid, struct kvat **vat,
+	    json_t **vdo);
 int	 kcreate_finish(struct kernel *k, struct kvat *v);
-int	 kcreate_notify_terminated(struct kernel *k, const char *vid,
-	    bool reject, const json_t *info);
-int	 kcreate_list_edit(struct kernel *k, const char *key, const char *vid,
-	    bool add);
 
 /* meter.c — meters: mN.remaining / mN.threshold */
 bool	 kmeter_exists(struct kernel *k, const char *id);

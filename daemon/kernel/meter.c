@@ -1,5 +1,5 @@
 /*
- * kmeter.c — meters (kernel-semantics.md §18): computron allowances that
+ * meter.c — meters (kernel-semantics.md §18): computron allowances that
  * dynamic vats are created with.  State, in the hashed kv as SwingSet
  * keeps it: meter.nextID, mN.remaining (decimal, or "unlimited") and
  * mN.threshold (decimal).  The vatAdmin device's meter methods call the

@@ -1,5 +1,5 @@
 /*
- * kpromise.c — kernel promises (kernel-semantics.md §8): creation,
+ * promise.c — kernel promises (kernel-semantics.md §8): creation,
  * subscription, messages queued on an unresolved promise, and resolution,
  * which notifies subscribers in sorted order and sends the queued
  * messages back to the run-queue (where routing now finds the

@@ -1,5 +1,5 @@
 /*
- * kroute.c — what a run-queue item means (kernel-semantics.md §7.3, §7.4,
+ * route.c — what a run-queue item means (kernel-semantics.md §7.3, §7.4,
  * §8.4): a delivery to one vat, translated into that vat's refs, or an
  * outcome that needs no vat — a message queued on an unresolved promise,
  * or one that "splats" (its result promise rejected) because its target is

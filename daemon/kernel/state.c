@@ -18,7 +18,7 @@
 /*
  * A queue's bounds are read from the store once and then kept in memory:
  * every change goes through queue_set_bounds().  A crank abort rolls the
- * store back under them, so kernel.c forgets them there
+ * store back under them, so crank.c forgets them there
  * (kst_forget_queue).
  */
 static void
@@ -141,4 +141,24 @@ uint64_t
 kst_queue_length(struct kernel *k)
 {
 	return kst_length(k, &k->runq);
+}
+
+/* Add vid to (add) or remove it from a JSON list of vat IDs. */
+int
+kst_list_edit(struct kernel *k, const char *key, const char *vid,
+    bool add)
+{
+	json_t	*arr = kv_get_json(k->st, key), *x, *out = json_array();
+	size_t	 i;
+	int	 rc;
+
+	json_array_foreach(arr, i, x)
+		if (json_is_string(x) && strcmp(json_string_value(x), vid) != 0)
+			json_array_append(out, x);
+	if (add)
+		json_array_append_new(out, json_string(vid));
+	rc = out ? kv_put_json(k->st, key, out) : STORE_ENOMEM;
+	json_decref(arr);
+	json_decref(out);
+	return rc;
 }

@@ -17,61 +17,29 @@
 #include "daemon/kernel/kernel_impl.h"
 #include "protocol/log.h"
 
-/*
- * The vat's own fault: abort the crank, terminate the vat in a new one,
- * rejecting with info (kernel capdata; NULL: an Error with why).  A
- * pseudo-crank's creation request is consumed by the new crank.
- */
-void
-crank_terminate(struct kernel *k, struct kvat *v, const char *why,
+/* vatTerminated(vid, reject, info) to the vat-admin vat, if there is one
+ * (kernel-semantics §10.2 step 5). */
+static int
+notify_terminated(struct kernel *k, const char *vid, bool reject,
     const json_t *info)
 {
-	crank_terminate_charged(k, v, why, info, 0);
-}
-
-/*
- * The same, after a delivery that spent computrons: the vat's meter pays
- * for it although its effects were unwound, before the vat is terminated
- * (kernel-semantics §6.4 steps 4 and 6: an underrun empties the meter),
- * and the crank counts them.
- */
-void
-crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
-    const json_t *info, uint64_t computrons)
-{
-	json_t	*reason = info ? json_deep_copy(info) : capdata_error(why);
-
-	/* reason is built before the abort: why may point into the crank */
-	char	 vid[sizeof(v->id)], meter[sizeof(v->meter_id)];
-	bool	 creating = k->cr.creating;
+	char	*admin = kv_get(k->st, "vatAdminRootKref"), *pre = NULL;
+	json_t	*args, *undef = NULL;
 	int	 rc;
 
-	log_info("kernel", "%s: terminated: %s", v->id, why);
-	snprintf(vid, sizeof(vid), "%s", v->id);
-	snprintf(meter, sizeof(meter), "%s", v->meter_id);
-	crank_abort(k);			/* v may be gone after this */
-	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
-		json_decref(reason);
-		crank_store_error(k, rc);
-		return;
-	}
-	k->in_crank = true;
-	if (creating)
-		json_decref(kst_shift(k, &k->createq));
-	v = vats_find(&k->vats, vid);
-	if (v == NULL)
-		v = vats_add(&k->vats, vid);
-	rc = reason == NULL || v == NULL ? STORE_ENOMEM : STORE_OK;
-	if (rc == STORE_OK && meter[0] != '\0' && computrons > 0)
-		rc = kmeter_deduct(k, meter, computrons);
-	if (rc == STORE_OK)
-		rc = terminate_vat(k, v, true, reason);
-	json_decref(reason);
-	if (rc != STORE_OK) {
-		crank_store_error(k, rc);
-		return;
-	}
-	crank_commit(k, computrons);
+	if (admin == NULL)
+		return STORE_OK;
+	if (info == NULL)
+		info = undef = capdata_extract(NULL, NULL);
+	args = info == NULL || asprintf(&pre, "\"%s\",%s", vid, reject ?
+	    "true" : "false") < 0 ? NULL : capdata_args_with(pre, info);
+	json_decref(undef);
+	rc = args ? kp_send(k, admin, "vatTerminated", args, NULL) :
+	    STORE_ENOMEM;
+	json_decref(args);
+	free(admin);
+	free(pre);
+	return rc;
 }
 
 static int
@@ -130,14 +98,14 @@ int
 terminate_vat(struct kernel *k, struct kvat *v, bool reject,
     const json_t *info)
 {
-	int rc = kcreate_list_edit(k, "vats.terminated", v->id, true);
+	int rc = kst_list_edit(k, "vats.terminated", v->id, true);
 
 	if (rc == STORE_OK && v->dynamic)
-		rc = kcreate_list_edit(k, "vat.dynamicIDs", v->id, false);
+		rc = kst_list_edit(k, "vat.dynamicIDs", v->id, false);
 	if (rc == STORE_OK)
 		rc = reject_decided(k, v);
 	if (rc == STORE_OK)
-		rc = kcreate_notify_terminated(k, v->id, reject, info);
+		rc = notify_terminated(k, v->id, reject, info);
 	if (rc == STORE_OK)
 		rc = snapshot_forget(&k->vats, v->id);
 	if (rc == STORE_OK) {

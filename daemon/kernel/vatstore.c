@@ -1,5 +1,5 @@
 /*
- * kvatstore.c — the vatstore syscalls (get, set, delete, getNextKey),
+ * vatstore.c — the vatstore syscalls (get, set, delete, getNextKey),
  * confined to the vat's own key range vN.vs.*, and the GC syscalls.
  * Keys and values are strings taken as bytes (a NUL is data); a key too
  * long for the store is an illegal syscall, not a store failure.

@@ -1,8 +1,8 @@
 /*
- * store_aside.c — store_aside_put(), the durable write beside the block
- * (contract in store_aside.h).  It owns only its own write transaction;
+ * aside.c — store_aside_put(), the durable write beside the block
+ * (contract in store.h).  It owns only its own write transaction;
  * the block's transactions, their rebuilding from the redo log and map
- * growth are store_txn.c's, used here as store.c uses them.
+ * growth are txn.c's, used here as store.c uses them.
  */
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * store_hash.c — the crank hash (SHA-256 of the crank's kv writes) and the
+ * hash.c — the crank hash (SHA-256 of the crank's kv writes) and the
  * activity hash that chains them, encoded as docs/state.md says, and the
  * hex form of a hash.  It does not store the hashes: store.c writes the
  * activity hash at each crank commit and keeps it in struct store.

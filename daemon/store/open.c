@@ -1,5 +1,5 @@
 /*
- * store_open.c — opening and closing the store: the LMDB environment of
+ * open.c — opening and closing the store: the LMDB environment of
  * the state directory, its five tables, the format version (written into
  * a new store, checked in an existing one) and the committed height,
  * crank count and activity hash loaded from the meta table.  It does not

@@ -1,6 +1,6 @@
 /*
- * store_redo.c — the in-memory redo log of the open block (see
- * store_redo.h).  Owns two growable arrays: the entries and the bytes of
+ * redo.c — the in-memory redo log of the open block (see
+ * store_impl.h).  Owns two growable arrays: the entries and the bytes of
  * their keys and values.  Knows nothing of LMDB or of cranks: store.c
  * remembers where the open crank starts and truncates back to it.
  */

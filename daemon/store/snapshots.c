@@ -1,5 +1,5 @@
 /*
- * snapstore.c — heap snapshot files under <stateDir>/snapshots, named by
+ * snapshots.c — heap snapshot files under <stateDir>/snapshots, named by
  * the SHA-256 of their bytes.  Owns the directory: writing a snapshot
  * (temporary name, fsync, rename, directory fsync), opening one for a
  * restore after checking its hash, and sweeping files nothing names.
@@ -7,7 +7,7 @@
  * Why files and not an LMDB table.  A snapshot of even a small vat is
  * about 10 MB, and a big one hundreds.  In LMDB it would go through the
  * open block: the store keeps a redo log of every write of the block in
- * memory (store_redo.c) and LMDB keeps the dirty pages too, so each
+ * memory (redo.c) and LMDB keeps the dirty pages too, so each
  * snapshot would cost twice its size in memory until the commit, count
  * against LMDB's limit on dirty pages per transaction, grow the map (which
  * never shrinks) and be copied again on every map growth.  It would also
@@ -20,7 +20,7 @@
  *      directory fsynced before the crank that records it commits — and
  *      a fortiori before the block making that record durable;
  *   2. a superseded file is unlinked only after the block that replaced
- *      its record is committed (ksnapshot.c, at the block commit);
+ *      its record is committed (daemon/vats/snapshot.c, at the block commit);
  *   3. at start, and after such a commit, files no committed record
  *      names (a block that never committed, a crash between 2's commit
  *      and unlink, temporary files of a crash mid-write) are swept.

@@ -2,10 +2,10 @@
  * store.c — the store's data API and its block (write transaction) and
  * crank (nested transaction) model: store_put, store_del, store_get,
  * store_next_key, crank begin/commit/abort, block commit/abort, and the
- * store's errors.  Each write is logged in the redo log (store_redo.c)
+ * store's errors.  Each write is logged in the redo log (redo.c)
  * before it is applied, so that the LMDB transactions can be rebuilt
- * (store_txn.c); the crank and activity hashes are store_hash.c's,
- * opening, the format and loading the meta table store_open.c's.  It does
+ * (txn.c); the crank and activity hashes are hash.c's,
+ * opening, the format and loading the meta table open.c's.  It does
  * not know the kernel's key layout; docs/state.md documents both.
  *
  * The logical state (st_in_block, st_in_crank, the redo log) is the truth;

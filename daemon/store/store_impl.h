@@ -124,14 +124,14 @@ int	store_mdberr(struct store *, int, const char *, int);
 MDB_val	store_val(const void *, size_t);
 int	store_meta_put(struct store *, MDB_txn *, const char *, const char *);
 
-/* store_txn.c: the LMDB transactions, map growth and replay */
+/* txn.c: the LMDB transactions, map growth and replay */
 void	store_end_read(struct store *);
 void	store_drop_txns(struct store *);
 int	store_apply(struct store *, MDB_txn *, const struct store_redo_rec *);
 int	store_regrow(struct store *, size_t, const char *);
 int	store_txns_ready(struct store *, const char *);
 
-/* store_hash.c: hex, the crank hash and the activity hash */
+/* hash.c: hex, the crank hash and the activity hash */
 void	store_hex(const unsigned char *, char[STORE_HASH_HEXLEN + 1]);
 int	store_unhex(const unsigned char *, size_t, unsigned char *);
 int	store_hash_write(struct store *, const struct store_redo_rec *);

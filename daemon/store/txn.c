@@ -1,5 +1,5 @@
 /*
- * store_txn.c — the LMDB transactions behind the logical state: the read
+ * txn.c — the LMDB transactions behind the logical state: the read
  * transaction, the block's write transaction and the crank's child, which
  * may be dropped at any time and are rebuilt by replaying the redo log;
  * and growing a full map (up to max_map_size) before replaying.  It does

@@ -28,16 +28,11 @@ static void vat_halt(struct kvat *, const char *, ...)
 static void
 vat_halt(struct kvat *v, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*why = NULL;
+	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&why, fmt, ap) < 0)
-		why = NULL;
+	v->vs->ev->halt(v->vs->ev_arg, fmt, ap);
 	va_end(ap);
-	v->vs->ev->halt(v->vs->ev_arg, why ? why : "halted (reason lost: "
-	    "no memory)");
-	free(why);
 }
 
 /* ---- replay ------------------------------------------------------------ */
@@ -373,4 +368,16 @@ vat_offline(struct kvat *v)
 	v->replay_entry = NULL;
 	if (v->state != KVAT_TERMINATED)
 		v->state = KVAT_OFFLINE;
+}
+
+int
+vat_deliver(struct kvat *v, const char *text, size_t len)
+{
+	return v->vw != NULL ? vatworker_deliver_text(v->vw, text, len) : -1;
+}
+
+long
+vat_pid(const struct kvat *v)
+{
+	return (long)vatworker_pid(v->vw);
 }

@@ -25,6 +25,7 @@
 #ifndef DAEMON_VATS_VATS_H
 #define DAEMON_VATS_VATS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,8 +93,9 @@ struct kvat {
  *   snapshotted  the snapshot due after v's delivery is stored, recorded
  *                and the worker restarted from it — or store_rc says why
  *                the record could not be written;
- *   halt         the kernel must halt: why (a divergence on replay, a
- *                worker that cannot be rebuilt).
+ *   halt         the kernel must halt, for the reason fmt and ap format
+ *                (a divergence on replay, a worker that cannot be
+ *                rebuilt).
  */
 struct vats_events {
 	void	 (*ready)(void *arg, struct kvat *v);
@@ -104,7 +106,8 @@ struct vats_events {
 	void	 (*failed)(void *arg, struct kvat *v, bool vat_fault,
 		    const char *why);
 	void	 (*snapshotted)(void *arg, struct kvat *v, int store_rc);
-	void	 (*halt)(void *arg, const char *why);
+	void	 (*halt)(void *arg, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 2, 0)));
 };
 
 struct vats {
@@ -171,6 +174,11 @@ void	 vats_empty_graveyard(struct vats *vs);
 int	 vat_online(struct kvat *v, char **why, bool *vat_fault);
 /* Stop v's worker (if any); v is offline unless terminated. */
 void	 vat_offline(struct kvat *v);
+/* Send v's ready worker a delivery, already encoded (len bytes); the
+ * delivered or failed event follows.  -1 when it cannot be sent. */
+int	 vat_deliver(struct kvat *v, const char *text, size_t len);
+/* The pid of v's worker process (v has one). */
+long	 vat_pid(const struct kvat *v);
 
 /* ---- snapshot.c: heap snapshots ---------------------------------------- */
 

@@ -1,7 +1,7 @@
 /*
  * check_bundle.c — unit suite for bundle IDs and checks: daemon/bundles.c,
- * bundle_endo.c (the endoZipBase64 check), bundle_zip.c (the zip reader)
- * and store_aside.c (the durable write installBundle uses).  A real bundle
+ * endo.c (the endoZipBase64 check), zip.c (the zip reader)
+ * and aside.c (the durable write installBundle uses).  A real bundle
  * made by @endo/bundle-source 4.3.2 (tests/unit/data/endo-tiny.json, of
  * `export const buildRootObject = () => ({ hello: () => "hi" });`) gives
  * the known answer; archives built here give each refusal.  Every zip and

@@ -1,5 +1,5 @@
 /*
- * check_store.c — unit suite for daemon/store.c and store_redo.c: cranks
+ * check_store.c — unit suite for daemon/store/store.c and redo.c: cranks
  * and blocks (commit, abort, reopen), the crank and activity hashes
  * against an independent computation, height and call-order errors, map
  * growth on MDB_MAP_FULL, max_map_size, a failed commit, key order and the
