@@ -161,17 +161,19 @@ on_delivered(void *arg, struct kvat *v, const struct vat_delivery_result *r)
 	}
 	if (k->cr.creating)
 		k->cr.t_done = crank_now_us();
-	if (r->status == SUP_DELIVERY_ERROR) {
-		crank_terminate_charged(k, v, r->message ? r->message :
-		    "error", NULL, r->computrons);
-		return;
-	}
+	/* kernel-semantics §10.1: the first cause that matches, in this
+	 * order, as SwingSet's deliverAndLogToVat checks them */
 	if (k->cr.illegal) {
 		json_t *e = capdata_error(KSYS_PREPARE_TO_DIE);
 
 		crank_terminate_charged(k, v, k->cr.why ? k->cr.why :
 		    "illegal syscall", e, r->computrons);
 		json_decref(e);
+		return;
+	}
+	if (r->status == SUP_DELIVERY_ERROR) {
+		crank_terminate_charged(k, v, r->message ? r->message :
+		    "error", NULL, r->computrons);
 		return;
 	}
 	if (v->meter_id[0] != '\0' && r->computrons > 0 &&

@@ -3,7 +3,7 @@
 xsnap framing and answers setBundle with dispatchReady; on the delivery
 named by options.on (default startVat) it makes the syscalls listed in
 options.syscalls, each a JSON value or a raw string sent as it is, then
-answers ["ok",null,null]; each syscall's answer goes to stderr (which
+answers ["ok",null,null] (or options.result); each syscall's answer goes to stderr (which
 the daemon logs), and with options.log_deliveries each delivery too.  options.marker names a file: when it already
 exists (the worker is being rebuilt), the worker exits with
 options.rebuild_exit instead of answering setBundle."""
@@ -65,6 +65,10 @@ def main():
                 answer = read_frame()
                 sys.stderr.write("answer %s\n" % answer[1:].decode())
                 sys.stderr.flush()
+            if "result" in opts:        # the scripted delivery's answer
+                write_frame(b'.{"compute":1}\x01' +
+                            json.dumps(opts["result"]).encode())
+                continue
         write_frame(b'.{"compute":1}\x01["ok",null,null]')
 
 

@@ -45,6 +45,15 @@ class BadVats(DaemonTest):
         d = self.start_with({"syscalls": [["vatstoreSet", "k" * 600, "1"]]})
         self.assertIn("key longer than", self.assert_only_victim_died(d))
 
+    def test_illegal_syscall_wins_over_the_delivery_error(self):
+        # kernel-semantics §10.1: the first cause that matches, in
+        # SwingSet's order — an illegal syscall before a delivery error
+        d = self.start_with({"syscalls": [["frobnicate"]],
+                             "result": ["error", "boom", None]})
+        log = self.assert_only_victim_died(d)
+        self.assertRegex(log, r"v\d+: terminated: .*frobnicate")
+        self.assertNotIn("terminated: boom", log)
+
     def test_malformed_syscall_content(self):
         for sc in ("5", '"send"', "[]", '["vatstoreGet"]'):
             with self.subTest(sc=sc):
