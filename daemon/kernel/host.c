@@ -50,6 +50,42 @@ queue_target(struct kernel *k, const char *vat, const char *target)
 	return kref;
 }
 
+/* Whether kref names an existing object, promise or device node. */
+static bool
+kref_exists(struct kernel *k, const char *kref)
+{
+	char	 key[96], *v;
+	bool	 promise = strncmp(kref, "kp", 2) == 0;
+
+	if (strncmp(kref, "ko", 2) != 0 && !promise &&
+	    strncmp(kref, "kd", 2) != 0)
+		return false;
+	if ((size_t)snprintf(key, sizeof(key), "%s.%s", kref, promise ?
+	    "state" : "owner") >= sizeof(key))
+		return false;
+	v = kv_get(k->st, key);
+	free(v);
+	return v != NULL;
+}
+
+/* The first slot of args that names nothing, as an error; false if none. */
+static bool
+missing_slot(struct kernel *k, const json_t *args, char *errbuf,
+    size_t errlen)
+{
+	const json_t	*slot;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(args, "slots"), i, slot)
+		if (!kref_exists(k, json_string_value(slot))) {
+			snprintf(errbuf, errlen, "args.slots[%zu]: no object, "
+			    "promise or device node '%s'", i,
+			    json_string_value(slot));
+			return true;
+		}
+	return false;
+}
+
 int
 kernel_queue(struct kernel *k, const char *vat, const char *target,
     const char *method, const json_t *args, char **kpid, bool *notfound,
@@ -62,12 +98,15 @@ kernel_queue(struct kernel *k, const char *vat, const char *target,
 	*notfound = false;
 	if ((rc = store_crank_begin(k->st)) != STORE_OK)
 		goto fail;
-	if ((kref = queue_target(k, vat, target)) == NULL) {
+	kref = queue_target(k, vat, target);
+	if (kref == NULL)
+		snprintf(errbuf, errlen, "no %s '%s'", vat ? "vat" : "object or "
+		    "promise", vat ? vat : target);
+	if (kref == NULL || missing_slot(k, args, errbuf, errlen)) {
+		free(kref);
 		store_crank_abort(k->st);
 		kst_forget_queue(k);
 		*notfound = true;
-		snprintf(errbuf, errlen, "no %s '%s'", vat ? "vat" : "object or "
-		    "promise", vat ? vat : target);
 		return -1;
 	}
 	rc = kp_send(k, kref, method, args, kpid);

@@ -214,6 +214,15 @@ class ControlOps(KernelTest):
         r = c.call("promise", kpid="kp999")
         self.assertEqual(r["error"]["code"], "not_found", r)
         self.assertIn("kp999", r["error"]["message"])
+        # every slot of the arguments must name something that exists
+        # (issue 11 defect 6: kp99999 used to reach the vat as a promise)
+        for slot in ("kp99999", "ko99999", "kd99999"):
+            r = c.call("queue", vat="alice", method="echo",
+                       args=capdata(["$0.Alleged: x"], [slot]))
+            self.assertFalse(r["ok"], (slot, r))
+            self.assertEqual(r["error"]["code"], "not_found", (slot, r))
+            self.assertIn("args.slots[0]", r["error"]["message"])
+            self.assertIn(slot, r["error"]["message"])
         # nothing was queued
         st = d.status()
         self.assertEqual(st["runQueueLength"], 0)
