@@ -68,6 +68,31 @@ sink_put_str(struct boot_sink *bs, const char *key, const char *val)
 	return store_put(bs->st, STORE_KV, key, strlen(key), val, strlen(val));
 }
 
+/* A record SwingSet writes only when it holds (its "missing | 'true'"
+ * keys): val NULL means absent, and a later start checks that it is. */
+static int
+sink_put_if(struct boot_sink *bs, const char *key, const char *val)
+{
+	const void	*have;
+	size_t		 hlen;
+	int		 rc;
+
+	if (val != NULL)
+		return sink_put_str(bs, key, val);
+	if (!bs->check || bs->diff != NULL)
+		return STORE_OK;
+	rc = store_get(bs->st, STORE_KV, key, strlen(key), &have, &hlen);
+	if (rc == STORE_NOTFOUND)
+		return STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	if (asprintf(&bs->diff, "%s: the configuration gives nothing, the "
+	    "state has '%.*s'", key, (int)(hlen > 200 ? 200 : hlen),
+	    (const char *)have) < 0)
+		return STORE_ENOMEM;
+	return STORE_OK;
+}
+
 /* A record that grows at run time: written at first start, not checked. */
 static int
 sink_put_initial(struct boot_sink *bs, const char *key, const char *val)
@@ -388,6 +413,12 @@ record_settings(struct boot_sink *st, const struct config *cfg)
 	if (rc == STORE_OK)
 		rc = sink_put_str(st, "kernel.pinBootstrapRoot",
 		    cfg->pin_bootstrap_root ? "true" : "false");
+	/* liveslots' rules for what durable objects may hold: the vats'
+	 * syscalls (and so the state) depend on them, so they are the
+	 * kernel's, recorded once, as SwingSet's kernelKeeper records them */
+	if (rc == STORE_OK)
+		rc = sink_put_if(st, "kernel.relaxDurabilityRules",
+		    cfg->relax_durability_rules ? "true" : NULL);
 	/* the lockdown and supervisor every xsnap worker evaluates: a
 	 * replay on other ones would not be the same vat (SwingSet records
 	 * them in each vat's workerOptions) */

@@ -6,7 +6,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DaemonTest, main, swingctl  # noqa: E402
+from harness import default_config, DaemonTest, main, swingctl  # noqa: E402
 
 
 class KillNine(DaemonTest):
@@ -78,6 +78,25 @@ class KillNine(DaemonTest):
         cfg = json.loads(json.dumps(d.config), object_pairs_hook=lambda kv: dict(reversed(kv)))
         d4 = self.daemon(cfg)
         self.assertEqual(d4.status()["height"], 1)
+
+    def test_changed_relax_durability_rules_refused(self):
+        # issue 11 defect 5: the vats run under the rules recorded at first
+        # start; a restart with the option changed (either way) is refused
+        for first, then in ((True, False), (False, True)):
+            with self.subTest(first=first):
+                self.tearDown()
+                self.setUp()
+                cfg = default_config(self.tmp)
+                cfg["relaxDurabilityRules"] = first
+                d = self.daemon(cfg)
+                self.assertTrue(d.call("commit", height=1)["ok"])
+                d.stop()
+                cfg = json.loads(json.dumps(d.config))
+                cfg["relaxDurabilityRules"] = then
+                d2 = self.other_daemon(cfg, "changed", 78)
+                self.assertIn("kernel.relaxDurabilityRules", d2.log())
+                cfg["relaxDurabilityRules"] = first
+                self.assertEqual(self.daemon(cfg).status()["height"], 1)
 
 
 if __name__ == "__main__":
