@@ -150,26 +150,64 @@ route_send(struct kernel *k, const json_t *item, struct kvat **vat,
 	return rc;
 }
 
-/* kpid and, depth first, every settled promise its data mentions. */
-static void
-collect_settled(struct kernel *k, const char *kpid, json_t *seen)
+/*
+ * kpid and, depth first, every settled promise its data mentions, into
+ * seen (kpid -> data) in the order a recursive walk would visit them.
+ * The walk is iterative, over a stack of promises still to visit (pushed
+ * in reverse so the first slot is visited first): a vat can build a chain
+ * of any length, and the daemon's own stack must not depend on it.
+ */
+static bool
+is_kpid(const json_t *slot)
 {
-	char	*state = kp_field(k, kpid, "state");
-	json_t	*data, *s;
-	size_t	 i;
+	const char *s = json_string_value(slot);
 
-	if (state == NULL || strcmp(state, "unresolved") == 0 ||
-	    json_object_get(seen, kpid) != NULL) {
-		free(state);
-		return;
+	return s != NULL && strncmp(s, "kp", 2) == 0;
+}
+
+/* Visit kp: record its data in seen, push the promises it mentions. */
+static int
+visit_settled(struct kernel *k, const char *kp, json_t *seen, json_t *todo)
+{
+	char	*state = kp_field(k, kp, "state");
+	json_t	*data, *slots;
+	size_t	 i;
+	int	 rc = STORE_OK;
+
+	if (state != NULL && strcmp(state, "unresolved") != 0 &&
+	    json_object_get(seen, kp) == NULL) {
+		data = kp_data(k, kp);
+		if (json_object_set(seen, kp, data) != 0)
+			rc = STORE_ENOMEM;
+		slots = json_object_get(data, "slots");
+		for (i = json_array_size(slots); rc == STORE_OK && i-- > 0;)
+			if (is_kpid(json_array_get(slots, i)) &&
+			    json_array_append(todo, json_array_get(slots, i)))
+				rc = STORE_ENOMEM;
+		json_decref(data);
 	}
 	free(state);
-	data = kp_data(k, kpid);
-	json_object_set_new(seen, kpid, json_incref(data));
-	json_array_foreach(json_object_get(data, "slots"), i, s)
-		if (strncmp(json_string_value(s), "kp", 2) == 0)
-			collect_settled(k, json_string_value(s), seen);
-	json_decref(data);
+	return rc;
+}
+
+static int
+collect_settled(struct kernel *k, const char *kpid, json_t *seen)
+{
+	json_t	*todo = json_array();
+	size_t	 n;
+	char	*kp;
+	int	 rc = STORE_OK;
+
+	if (todo == NULL || json_array_append_new(todo, json_string(kpid)))
+		rc = STORE_ENOMEM;
+	while (rc == STORE_OK && (n = json_array_size(todo)) > 0) {
+		kp = strdup(json_string_value(json_array_get(todo, n - 1)));
+		json_array_remove(todo, n - 1);
+		rc = kp ? visit_settled(k, kp, seen, todo) : STORE_ENOMEM;
+		free(kp);
+	}
+	json_decref(todo);
+	return rc;
 }
 
 static int
@@ -190,8 +228,11 @@ route_notify(struct kernel *k, const json_t *item, struct kvat **vat,
 	if ((have = kv_get(k->st, key)) == NULL)
 		return STORE_OK;	/* the vat let go of it already */
 	free(have);
-	seen = json_object();
-	collect_settled(k, kpid, seen);
+	if ((seen = json_object()) == NULL ||
+	    (rc = collect_settled(k, kpid, seen)) != STORE_OK) {
+		json_decref(seen);
+		return rc != STORE_OK ? rc : STORE_ENOMEM;
+	}
 	list = json_array();
 	json_object_foreach(seen, kp, data) {
 		if ((rc = clist_to_vref(k, v, kp, &vpid)) != STORE_OK)

@@ -39,6 +39,32 @@ def write_frame(b):
     OUT.write(str(len(b)).encode() + b":" + b + b",")
 
 
+def generated(opts, vdo):
+    """Syscalls made from the delivery itself: options.chain = N resolves
+    the message's result to a promise p+1 settled to data holding p+2,
+    and so on, N long (in syscalls of 10,000 resolutions, under the
+    kernel's frame limit); options.subscribe_arg subscribes to the
+    message's first slot."""
+    out = []
+    if vdo[0] != "message":
+        return out
+    msg = vdo[2]
+    if opts.get("chain") and msg.get("result"):
+        def data(n):
+            return {"body": '#["&0"]', "slots": ["p+%d" % n]}
+        batch = [[msg["result"], False, data(1)]]
+        for n in range(1, opts["chain"] + 1):
+            last = n == opts["chain"]
+            batch.append(["p+%d" % n, False, {"body": "#1", "slots": []}
+                          if last else data(n + 1)])
+            if len(batch) == 10000 or last:
+                out.append(["resolve", batch])
+                batch = []
+    if opts.get("subscribe_arg"):
+        out.append(["subscribe", msg["methargs"]["slots"][0]])
+    return out
+
+
 def main():
     opts = {}
     while True:
@@ -59,7 +85,7 @@ def main():
             sys.stderr.write("delivery %s\n" % json.dumps(msg[1]))
             sys.stderr.flush()
         if msg[1][0] == opts.get("on", "startVat"):
-            for sc in opts.get("syscalls", []):
+            for sc in generated(opts, msg[1]) + opts.get("syscalls", []):
                 raw = sc.encode() if isinstance(sc, str) else json.dumps(sc).encode()
                 write_frame(b'?["syscall",' + raw + b"]")
                 answer = read_frame()

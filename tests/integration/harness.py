@@ -6,6 +6,7 @@ SWINGSET_BIN names the folder with swingsetd and swingctl (bin or bin-san).
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -150,6 +151,7 @@ class Daemon:
         self.socket = self.config.get("daemon", {}).get("socket")
         self.extra_args = list(extra_args)
         self.env = env
+        self.stack_bytes = None     # RLIMIT_STACK for the daemon, if set
         self.proc = None
         self.log_path = os.path.join(tmp, "daemon.log")
 
@@ -157,9 +159,14 @@ class Daemon:
         log = open(self.log_path, "ab")
         env = dict(os.environ)
         env.update(self.env or {})
+        limit = self.stack_bytes
+
+        def small_stack():
+            resource.setrlimit(resource.RLIMIT_STACK, (limit, limit))
         self.proc = subprocess.Popen(
             [SWINGSETD, "--config", self.config_path] + self.extra_args,
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+            preexec_fn=small_stack if limit else None)
         log.close()
         if wait:
             self.wait_ready()

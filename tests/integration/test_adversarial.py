@@ -54,6 +54,35 @@ class BadVats(DaemonTest):
         self.assertRegex(log, r"v\d+: terminated: .*frobnicate")
         self.assertNotIn("terminated: boom", log)
 
+    def test_long_chain_of_settled_promises_is_walked_without_recursion(self):
+        # issue 11 defect 1: a notify gathers every settled promise its
+        # data mentions; a chain 200,000 long used to overflow the
+        # daemon's 8 MiB stack (SIGSEGV on every node, again on replay).
+        # The daemon runs here with a 1 MiB stack and a chain of 40,000,
+        # which overflowed it the same way and is quicker to build.
+        cfg = default_config(self.tmp, {"bootstrap": fake(),
+                                        "victim": fake(on="message",
+                                                       chain=40000),
+                                        "other": fake(on="message",
+                                                      subscribe_arg=True)})
+        cfg["daemon"]["workers"] = {"testworker": FAKE}
+        d = self.daemon(cfg, start=False)
+        d.stack_bytes = 1 << 20
+        d.start()
+        d.ok("run")
+        kp = d.ok("queue", vat="victim", method="m",
+                  args={"body": "#[]", "slots": []})["kpid"]
+        d.ok("queue", vat="other", method="n",
+             args={"body": '#["&0"]', "slots": [kp]})
+        r = d.ok("run")
+        self.assertEqual(r["stopped"], "idle", r)
+        self.assertTrue(d.alive())
+        st = d.status()
+        self.assertIsNone(st["halted"])
+        self.assertEqual(sorted(v["state"] for v in st["vats"]),
+                         ["ready"] * 3, st["vats"])
+        self.assertEqual(d.ok("commit", height=1)["height"], 1)
+
     def test_malformed_syscall_content(self):
         for sc in ("5", '"send"', "[]", '["vatstoreGet"]'):
             with self.subTest(sc=sc):
