@@ -103,7 +103,7 @@ capdata_body(const json_t *cd)
 
 	if (body == NULL || body[0] != '#')
 		return NULL;
-	return json_loads(body + 1, JSON_DECODE_ANY, NULL);
+	return json_loads(body + 1, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 }
 
 /* The method of a methargs, unescaped; "<funcall>" for a function call. */

@@ -90,7 +90,7 @@ bundle_id_of(const json_t *bundle, const char *text, char *why,
 char *
 bundle_id(const char *text)
 {
-	json_t	*bundle = json_loads(text, 0, NULL);
+	json_t	*bundle = json_loads(text, JSON_ALLOW_NUL, NULL);
 	char	 why[BUNDLE_WHYLEN], *id;
 
 	id = bundle_id_of(bundle, text, why, sizeof(why));
@@ -227,7 +227,7 @@ bundle_get(struct store *st, const char *id)
 	if (store_get(st, STORE_BUNDLES, id, strlen(id), &val, &len) !=
 	    STORE_OK)
 		return NULL;
-	return json_loadb(val, len, 0, NULL);
+	return json_loadb(val, len, JSON_ALLOW_NUL, NULL);
 }
 
 bool

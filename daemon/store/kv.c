@@ -67,7 +67,7 @@ kv_get_json(struct store *st, const char *key)
 
 	if (store_get(st, STORE_KV, key, strlen(key), &v, &len) != STORE_OK)
 		return NULL;
-	return json_loadb(v, len, JSON_DECODE_ANY, NULL);
+	return json_loadb(v, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 }
 
 int

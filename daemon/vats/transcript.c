@@ -71,7 +71,7 @@ transcript_entry(struct kvat *v, uint64_t pos)
 	if (store_get(v->vs->st, STORE_TRANSCRIPTS, key, strlen(key), &val,
 	    &len) != STORE_OK)
 		return NULL;
-	return json_loadb(val, len, 0, NULL);
+	return json_loadb(val, len, JSON_ALLOW_NUL, NULL);
 }
 
 bool

@@ -129,6 +129,31 @@ class Vatstore(DaemonTest):
         d.stop()
         self.assertIn('answer ["ok","x\\u0000y"]', d.log())
 
+    def test_nul_survives_the_transcript_and_the_run_queue(self):
+        # issue 11 defect 2: every JSON the kernel writes reads back.  The
+        # NUL used to make the transcript entry unreadable (the rebuilt
+        # worker's replay halted the kernel) and the run-queue item
+        # unreadable (every later run answered store_error).
+        send = ('["send","o+0",{"methargs":{"body":"#[\\"hi\\u0000\\",[]]",'
+                '"slots":[]},"result":null}]')
+        cfg = default_config(self.tmp, {"bootstrap": fake(), "victim": fake(
+            syscalls=['["vatstoreSet","a\\u0000b","x\\u0000y"]', send],
+            log_deliveries=True)})
+        cfg["daemon"]["workers"] = {"testworker": FAKE}
+        d = self.daemon(cfg)
+        r = d.ok("run")
+        self.assertEqual(r["stopped"], "idle", r)
+        self.assertIn('delivery ["message", "o+0", {"methargs": {"body": '
+                      '"#[\\"hi\\u0000\\",[]]"', d.log())
+        d.ok("commit", height=1)
+        d.stop()
+        d.start()                   # the victim's worker is rebuilt
+        d.ok("queue", vat="victim", method="again")
+        r = d.ok("run")
+        self.assertEqual(r["stopped"], "idle", r)
+        self.assertIsNone(d.status()["halted"])
+        self.assertEqual(d.ok("commit", height=2)["height"], 2)
+
 
 def call(dref, method, body="#[]", slots=()):
     return ["callNow", dref, method, {"body": body, "slots": list(slots)}]

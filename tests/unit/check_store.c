@@ -746,6 +746,38 @@ START_TEST(test_reserved_key)
 }
 END_TEST
 
+/* kv.c: JSON the kernel writes reads back equal, NUL in strings
+ * included (issue 11 defect 2), and counters count. */
+START_TEST(test_kv_json_round_trip)
+{
+	struct store	*st = open_fast();
+	json_t		*v = json_pack("{s:s#, s:[i]}", "k", "a\0b", (size_t)3,
+			    "n", 7), *back;
+	char		*text;
+	uint64_t	 id;
+
+	ck_assert_ptr_nonnull(v);
+	OK(st, store_crank_begin(st));
+	OK(st, kv_put_json(st, "j", v));
+	back = kv_get_json(st, "j");
+	ck_assert_ptr_nonnull(back);
+	ck_assert(json_equal(v, back));
+	ck_assert_uint_eq(json_string_length(json_object_get(back, "k")), 3);
+	OK(st, kv_alloc(st, "next", 5, &id));
+	ck_assert_uint_eq(id, 5);
+	OK(st, kv_alloc(st, "next", 5, &id));
+	ck_assert_uint_eq(id, 6);
+	ck_assert_ptr_nonnull(text = kv_get(st, "next"));
+	ck_assert_str_eq(text, "7");
+	ck_assert_ptr_null(kv_get(st, "absent"));
+	OK(st, store_crank_commit(st));
+	free(text);
+	json_decref(v);
+	json_decref(back);
+	store_close(st);
+}
+END_TEST
+
 /*
  * Copying a value straight from store_get into store_put while the map
  * grows under the put: the store must not read the caller's (LMDB-owned)
@@ -1111,6 +1143,7 @@ store_suite(void)
 	tcase_add_test(tc, test_map_growth);
 	tcase_add_test(tc, test_put_borrowed_value);
 	tcase_add_test(tc, test_reserved_key);
+	tcase_add_test(tc, test_kv_json_round_trip);
 	tcase_add_test(tc, test_map_growth_blocks);
 	tcase_add_test(tc, test_map_max);
 	tcase_add_test(tc, test_commit_fails);
