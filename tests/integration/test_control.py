@@ -468,10 +468,14 @@ class ClientLimits(DaemonTest):
             c = Client(sock, timeout=10)
             report(expect_refusal(c, "denied"))
             c.close()
+            report(swingctl("status", sock=sock)[::2])
 
         child = self.as_nobody(d, try_status)
         self.assertIn("uid %d, gid %d may not use this socket" % (NOBODY, NOBODY),
                       child.report())
+        rc, err = child.report()        # swingctl says why, exits 1
+        self.assertEqual(rc, 1, err)
+        self.assertIn("the daemon refused: denied: uid %d" % NOBODY, err)
         self.assertRegex(d.log(), r"refused a client \(pid \d+, uid %d, gid %d\): "
                          r"denied" % (NOBODY, NOBODY))
         self.assertTrue(d.status()["height"] == 0)
