@@ -191,6 +191,13 @@ conf_daemon_finish(struct conf_ctx *ctx)
 	if (d->max_map_size != 0 && d->max_map_size < d->map_size)
 		conf_error(ctx, "daemon.maxMapSize", "must be 0 or >= mapSize "
 		    "(%zu)", d->map_size);
+	if (d->client_buffer_budget <= d->max_request_line)
+		conf_error(ctx, "daemon.clientBufferBudget", "must be greater "
+		    "than maxRequestLine (%zu): one request that long must fit",
+		    d->max_request_line);
+	if (d->allowed_uids.n + d->allowed_gids.n + d->producer_uids.n == 0)
+		conf_error(ctx, "daemon.allowedUids", "allowedUids, allowedGids "
+		    "and producerUids are all empty: no client could connect");
 	if (d->socket_path != NULL &&
 	    strlen(d->socket_path) >= sizeof(sun.sun_path))
 		conf_error(ctx, "daemon.socket", "too long for a unix socket "
@@ -449,6 +456,9 @@ config_free(struct config *cfg)
 	free(cfg->daemon.state_dir);
 	free(cfg->daemon.xsnap_dir);
 	free(cfg->daemon.log_level);
+	free(cfg->daemon.allowed_uids.v);
+	free(cfg->daemon.allowed_gids.v);
+	free(cfg->daemon.producer_uids.v);
 	json_decref(cfg->daemon.workers);
 	json_decref(cfg->raw);
 	for (size_t i = 0; i < cfg->nunsupported; i++)

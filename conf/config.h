@@ -58,6 +58,13 @@ struct config_vat {
 	json_t		*parameters;	/* object, {} when absent */
 };
 
+/* A list of uids or gids (daemon.allowedUids, allowedGids, producerUids). */
+struct config_ids {
+	uint32_t	*v;		/* each at most CONFIG_ID_MAX; owned */
+	size_t		 n;
+};
+#define CONFIG_ID_MAX	4294967294U	/* (uid_t)-1 is no one's */
+
 struct config_daemon {
 	char		*socket_path;	/* default "./var/control.sock" */
 	char		*state_dir;	/* default "./var" */
@@ -66,6 +73,23 @@ struct config_daemon {
 	size_t		 max_map_size;	/* 0 = no limit; default 0 */
 	size_t		 max_request_line; /* control line limit; 64 MiB */
 	size_t		 max_clients;	/* concurrent control clients; 1024 */
+	size_t		 reserved_clients; /* slots past max_clients that only
+					   producer_uids may take; 2 */
+	uint64_t	 client_idle_timeout_ms; /* close a connection without
+					   progress after this; 0 = never;
+					   default 60000 */
+	size_t		 client_buffer_budget; /* bytes of partial requests and
+					   queued replies, all ordinary
+					   clients together (producers have
+					   as much again); 256 MiB; always
+					   > max_request_line */
+	struct config_ids allowed_uids;	/* peers let in by uid; default: the
+					   euid at load time, and root */
+	struct config_ids allowed_gids;	/* …by primary gid; default: the
+					   egid at load time */
+	struct config_ids producer_uids; /* the producer: let in, reserved
+					   slots, own budget; default: the
+					   euid at load time, and root */
 	size_t		 max_frame;	/* worker netstring limit; 12000000 */
 	uint64_t	 delivery_timeout_ms; /* 0 = none; default 30000 */
 	unsigned	 max_retries;	/* machine-fault retries; default 3 */

@@ -11,6 +11,19 @@
 
 /* ---- config_dump ------------------------------------------------------ */
 
+static json_t *
+conf_dump_ids(const struct config_ids *ids)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < ids->n; i++)
+		if (json_array_append_new(a, json_integer(ids->v[i])) == -1) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
+}
+
 /* k's field of base as JSON (new reference); NULL when unset. */
 static json_t *
 conf_dump_value(const void *base, const struct conf_key *k)
@@ -32,6 +45,8 @@ conf_dump_value(const void *base, const struct conf_key *k)
 		return json_integer((json_int_t)*(const uint64_t *)f);
 	case CT_UINT:
 		return json_integer(*(const unsigned *)f);
+	case CT_IDS:
+		return conf_dump_ids(f);
 	case CT_STRING:
 	case CT_PATH:
 	case CT_LEVEL:

@@ -30,7 +30,12 @@ enum conf_type {
 	CT_SOURCE,	/* entry: one way of giving code; off = config_source */
 	CT_OBJECT,	/* entry: parameters, creationOptions, endowments */
 	CT_STRARRAY,	/* creationOptions.nodeOptions */
+	CT_IDS,		/* struct config_ids field; def = CONF_IDS_* */
 };
+
+/* Defaults of a CT_IDS key, resolved when the file is loaded. */
+#define CONF_IDS_SELF_ROOT	1	/* geteuid() and 0 */
+#define CONF_IDS_SELF_GROUP	2	/* getegid() */
 
 /* Flags of a key: where an entry key is allowed, and support. */
 #define CK_VATS		0x01
@@ -72,7 +77,7 @@ void	 conf_error(struct conf_ctx *, const char *, const char *, ...)
  * definitions count their own rows, and checks each count against these.
  */
 #define CONF_NTOP_KEYS		15
-#define CONF_NDAEMON_KEYS	13
+#define CONF_NDAEMON_KEYS	19
 #define CONF_NENTRY_KEYS	8
 #define CONF_NCOPT_KEYS		11
 #ifndef CONF_KEYS_DEFINED

@@ -2,7 +2,7 @@
  * config_keys.c — the configuration keys: the tables of every key's name,
  * type, field, bounds and default, and the checks of single values against
  * them (integers, strings, manager types, log levels, paths made
- * absolute), with the small helpers the other config*.c files share: key
+ * absolute, lists of uids and gids), with the small helpers the other config*.c files share: key
  * paths, "did you mean" suggestions, the list of unsupported keys.  It
  * does not walk the file (config.c, config_entry.c) or print it back
  * (config_dump.c).
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CONF_KEYS_DEFINED	/* unsized tables below count their rows */
 #include "conf/config.h"
@@ -60,6 +61,18 @@ const struct conf_key conf_daemon_keys[] = {
 	    64LL * 1024 * 1024, NULL, 0 },
 	{ "maxClients", CT_SIZE, DMN(max_clients), 1, LLONG_MAX, 1024,
 	    NULL, 0 },
+	{ "reservedClients", CT_SIZE, DMN(reserved_clients), 0, 1024, 2,
+	    NULL, 0 },
+	{ "clientIdleTimeoutMs", CT_U64, DMN(client_idle_timeout_ms), 0,
+	    LLONG_MAX, 60000, NULL, 0 },
+	{ "clientBufferBudget", CT_SIZE, DMN(client_buffer_budget), 2,
+	    LLONG_MAX, 256LL * 1024 * 1024, NULL, 0 },
+	{ "allowedUids", CT_IDS, DMN(allowed_uids), 0, CONFIG_ID_MAX,
+	    CONF_IDS_SELF_ROOT, NULL, 0 },
+	{ "allowedGids", CT_IDS, DMN(allowed_gids), 0, CONFIG_ID_MAX,
+	    CONF_IDS_SELF_GROUP, NULL, 0 },
+	{ "producerUids", CT_IDS, DMN(producer_uids), 0, CONFIG_ID_MAX,
+	    CONF_IDS_SELF_ROOT, NULL, 0 },
 	{ "maxFrame", CT_SIZE, DMN(max_frame), 1, LLONG_MAX, 12000000,
 	    NULL, 0 },
 	{ "deliveryTimeoutMs", CT_U64, DMN(delivery_timeout_ms), 0, LLONG_MAX,
@@ -399,6 +412,61 @@ conf_check(struct conf_ctx *ctx, const char *path, json_t *v,
 	}
 }
 
+/* A CT_IDS default: the loading process's euid and root, or its egid. */
+static void
+conf_ids_default(struct conf_ctx *ctx, struct config_ids *ids, long long def)
+{
+	uint32_t own = def == CONF_IDS_SELF_GROUP ? (uint32_t)getegid() :
+	    (uint32_t)geteuid();
+
+	if ((ids->v = calloc(2, sizeof(*ids->v))) == NULL) {
+		ctx->nomem = true;
+		return;
+	}
+	ids->v[ids->n++] = own;
+	if (def == CONF_IDS_SELF_ROOT && own != 0)
+		ids->v[ids->n++] = 0;
+}
+
+/* An array of ids in [k->min, k->max]; it replaces the default. */
+static void
+conf_ids(struct conf_ctx *ctx, struct config_ids *ids, const char *path,
+    json_t *v, const struct conf_key *k)
+{
+	uint32_t	*nv;
+	json_t		*e;
+	size_t		 i;
+	char		*at;
+
+	if (!json_is_array(v)) {
+		conf_error(ctx, path, "must be an array of integers from %lld "
+		    "to %lld", k->min, k->max);
+		return;
+	}
+	json_array_foreach(v, i, e) {
+		if (json_is_integer(e) && json_integer_value(e) >= k->min &&
+		    json_integer_value(e) <= k->max)
+			continue;
+		if (asprintf(&at, "%s[%zu]", path, i) < 0) {
+			ctx->nomem = true;
+			return;
+		}
+		conf_error(ctx, at, "must be an integer from %lld to %lld",
+		    k->min, k->max);
+		free(at);
+		return;
+	}
+	if ((nv = calloc(json_array_size(v) + 1, sizeof(*nv))) == NULL) {
+		ctx->nomem = true;
+		return;
+	}
+	json_array_foreach(v, i, e)
+		nv[i] = (uint32_t)json_integer_value(e);
+	free(ids->v);
+	ids->v = nv;
+	ids->n = json_array_size(v);
+}
+
 void
 conf_set_default(struct conf_ctx *ctx, void *base, const struct conf_key *k)
 {
@@ -420,6 +488,9 @@ conf_set_default(struct conf_ctx *ctx, void *base, const struct conf_key *k)
 		break;
 	case CT_UINT:
 		*(unsigned *)f = (unsigned)k->def;
+		break;
+	case CT_IDS:
+		conf_ids_default(ctx, f, k->def);
 		break;
 	case CT_PATH:
 		*(char **)f = k->sdef ? conf_abspath(ctx, ctx->cwd, k->sdef) :
@@ -470,6 +541,9 @@ conf_set(struct conf_ctx *ctx, void *base, const char *path, json_t *v,
 		return;
 	case CT_RAW:
 		conf_check(ctx, path, v, k);
+		return;
+	case CT_IDS:
+		conf_ids(ctx, f, path, v, k);
 		return;
 	default:
 		break;

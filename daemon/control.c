@@ -1,16 +1,26 @@
 /*
  * control.c — the control socket, end to end: check for a live daemon,
- * bind with mode 0660, accept, read newline-delimited requests, hand each
- * line to ops_dispatch(), queue and write replies, close.  It owns every
- * client connection and its buffers; it does not know what the ops mean.
+ * bind with mode 0660, accept and admit, read newline-delimited requests,
+ * hand each line to ops_dispatch(), queue and write replies, close.  It
+ * owns every client connection, its buffers and its idle timer; it does
+ * not know what the ops mean.
  *
- * Rules a client cannot break: a line longer than max_line gets a
- * "line_too_long" error and the connection is closed after it; a client
- * that does not read its replies stops being read (backpressure) instead
- * of growing the daemon; replies go out in request order, because a
- * connection's next line is not looked at while a reply is pending.
- * Connections are freed only from the loop's prepare hook, never inside a
- * callback chain that may still touch them.
+ * Rules a client cannot break: a peer whose uid (or primary gid) the
+ * configuration does not allow gets "denied" and is closed at accept; an
+ * ordinary client finding maxClients slots in use gets
+ * "too_many_clients", while reservedClients more slots stay for peers in
+ * producerUids; a line longer than max_line gets "line_too_long"; the
+ * buffers of all ordinary clients together (partial requests and queued
+ * replies) stay within clientBufferBudget, the producers' within as much
+ * again, and a request that would pass it gets "over_budget"; a
+ * connection with no request in progress that completes no request for
+ * clientIdleTimeoutMs gets "idle_timeout".  Each of these closes the
+ * connection after its error line.  A client that does not read its
+ * replies stops being read (backpressure) instead of growing the daemon;
+ * replies go out in request order, because a connection's next line is
+ * not looked at while a reply is pending.  Connections are freed only
+ * from the loop's prepare hook, never inside a callback chain that may
+ * still touch them.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -18,6 +28,9 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,13 +41,27 @@
 #define CTL_READ_CHUNK	(64 * 1024)
 #define CTL_OUT_HIGH	(4 * 1024 * 1024)  /* stop reading above this */
 #define CTL_OUT_LOW	(1 * 1024 * 1024)  /* resume below this */
+#define CTL_GROW_FULL	1	/* conn_grow_in: the budget allows no more */
+
+/* Buffer budgets: ordinary clients share one, producers another. */
+enum { CTL_POOL_ORDINARY, CTL_POOL_PRODUCER, CTL_NPOOLS };
+
+struct ctl_peer {		/* from SO_PEERCRED at accept */
+	long		 pid;
+	unsigned long	 uid, gid;
+};
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn) entry;
 	struct control	*ctl;
 	int		 fd;
 	unsigned long	 serial;	/* for log lines */
+	struct ctl_peer	 peer;
+	bool		 producer;	/* peer uid in producerUids */
 	ev_io		 rio, wio;
+	ev_timer	 idle;		/* fires idle_timeout after progress */
+	ev_tstamp	 active;	/* last progress: a complete line, a
+					   reply queued, reply bytes sent */
 	char		*in;		/* unprocessed input */
 	size_t		 inlen, incap;
 	size_t		 scanned;	/* in[0..scanned) holds no '\n' */
@@ -49,6 +76,7 @@ struct ctl_conn {
 
 struct control {
 	struct daemon	*d;
+	const struct config_daemon *cd;	/* the peer lists; outlives us */
 	int		 fd;
 	char		*path;
 	ev_io		 lio;
@@ -56,12 +84,18 @@ struct control {
 	bool		 starved;	/* out of descriptors: not accepting */
 	ev_prepare	 reaper;
 	size_t		 max_line, max_clients, nclients;
+	size_t		 reserved;	/* slots past max_clients, producers
+					   only */
+	size_t		 budget;	/* bytes, per pool */
+	size_t		 used[CTL_NPOOLS]; /* buffer bytes allocated */
+	ev_tstamp	 idle_timeout;	/* seconds; 0: never */
 	unsigned long	 next_serial;
 	TAILQ_HEAD(, ctl_conn) conns;
 };
 
 static void	conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	conn_write_cb(struct ev_loop *, ev_io *, int);
+static void	conn_idle_cb(struct ev_loop *, ev_timer *, int);
 static void	conn_process(struct ctl_conn *);
 
 static int
@@ -114,7 +148,7 @@ static void
 control_listen_update(struct control *c)
 {
 	bool want = c->fd != -1 && !c->d->stopping && !c->starved &&
-	    c->nclients < c->max_clients;
+	    c->nclients < c->max_clients + c->reserved;
 
 	if (want && !ev_is_active(&c->lio))
 		ev_io_start(c->d->loop, &c->lio);
@@ -122,8 +156,105 @@ control_listen_update(struct control *c)
 		ev_io_stop(c->d->loop, &c->lio);
 }
 
+/* ---- buffers and their budget ----------------------------------------- */
+
+/* The budget conn's buffers count against. */
+static size_t *
+conn_used(struct ctl_conn *conn)
+{
+	return &conn->ctl->used[conn->producer ? CTL_POOL_PRODUCER :
+	    CTL_POOL_ORDINARY];
+}
+
+/* How large one of conn's buffers, now cur bytes, may grow in budget. */
+static size_t
+conn_room(struct ctl_conn *conn, size_t cur)
+{
+	size_t others = *conn_used(conn) - cur, budget = conn->ctl->budget;
+
+	return others >= budget ? 0 : budget - others;
+}
+
+/*
+ * Give one of conn's buffers (*buf of *cap bytes) ncap bytes, 0 freeing
+ * it, and count the change against its budget; -1 when out of memory.
+ */
+static int
+conn_resize(struct ctl_conn *conn, char **buf, size_t *cap, size_t ncap)
+{
+	char *p = NULL;
+
+	if (ncap == 0)
+		free(*buf);
+	else if ((p = realloc(*buf, ncap)) == NULL)
+		return -1;
+	*conn_used(conn) = *conn_used(conn) - *cap + ncap;
+	*buf = p;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Room to read into: the input buffer grows by a quarter, at least a read
+ * chunk, up to a whole line plus a chunk and within the budget, so that
+ * a partial line holds about what it has sent.  0: there is room;
+ * CTL_GROW_FULL: the buffer is full and the budget allows no more; -1:
+ * out of memory.
+ */
+static int
+conn_grow_in(struct ctl_conn *conn)
+{
+	size_t	 limit = conn->ctl->max_line + CTL_READ_CHUNK + 1;
+	size_t	 step = conn->incap / 4 > CTL_READ_CHUNK ? conn->incap / 4 :
+		    CTL_READ_CHUNK;
+	size_t	 cap = conn->incap + step, room = conn_room(conn, conn->incap);
+
+	if (cap > limit)
+		cap = limit;	/* a longer line is line_too_long first */
+	if (cap > room)
+		cap = room;
+	if (cap <= conn->incap)
+		return conn->inlen < conn->incap ? 0 : CTL_GROW_FULL;
+	return conn_resize(conn, &conn->in, &conn->incap, cap);
+}
+
+/* ---- admission -------------------------------------------------------- */
+
+static bool
+ids_have(const struct config_ids *ids, unsigned long id)
+{
+	for (size_t i = 0; i < ids->n; i++)
+		if (ids->v[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * Refuse a connection that has no slot: one error line, sent only if the
+ * socket takes it at once (it is empty, so it does), then close.
+ */
+static void
+control_refuse_fd(int fd, const struct ctl_peer *p, enum ctl_code code,
+    const char *msg)
+{
+	size_t	 len = 0;
+	char	*line = ctl_response_error(NULL, code, msg, &len);
+
+	log_warnx("control", "refused a client (pid %ld, uid %lu, gid %lu): "
+	    "%s: %s", p->pid, p->uid, p->gid, ctl_code_name(code), msg);
+	if (line != NULL && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+	    == -1)
+		log_debug("control", "refused client: send: %s",
+		    strerror(errno));
+	free(line);
+	if (close(fd) == -1)
+		log_debug("control", "refused client: close: %s",
+		    strerror(errno));
+}
+
 static struct ctl_conn *
-conn_new(struct control *c, int fd)
+conn_new(struct control *c, int fd, const struct ctl_peer *peer,
+    bool producer)
 {
 	struct ctl_conn *conn = calloc(1, sizeof(*conn));
 
@@ -132,13 +263,63 @@ conn_new(struct control *c, int fd)
 	conn->ctl = c;
 	conn->fd = fd;
 	conn->serial = ++c->next_serial;
+	conn->peer = *peer;
+	conn->producer = producer;
+	conn->active = ev_now(c->d->loop);
 	ev_io_init(&conn->rio, conn_read_cb, fd, EV_READ);
 	ev_io_init(&conn->wio, conn_write_cb, fd, EV_WRITE);
-	conn->rio.data = conn->wio.data = conn;
+	ev_init(&conn->idle, conn_idle_cb);
+	conn->idle.repeat = c->idle_timeout;
+	conn->rio.data = conn->wio.data = conn->idle.data = conn;
 	TAILQ_INSERT_TAIL(&c->conns, conn, entry);
 	c->nclients++;
 	ev_io_start(c->d->loop, &conn->rio);
+	if (c->idle_timeout > 0)
+		ev_timer_again(c->d->loop, &conn->idle);
+	log_debug("control", "client %lu: pid %ld, uid %lu, gid %lu%s",
+	    conn->serial, peer->pid, peer->uid, peer->gid,
+	    producer ? " (producer)" : "");
 	return conn;
+}
+
+/*
+ * Who is it, may it connect, and is there a slot for it?  Producers (uid
+ * in producerUids) may also take the reserved slots past maxClients; the
+ * accept loop stops at maxClients + reservedClients.
+ */
+static void
+control_admit(struct control *c, int fd)
+{
+	struct ucred	 cr;
+	socklen_t	 crlen = sizeof(cr);
+	struct ctl_peer	 p = { -1, (unsigned long)-1, (unsigned long)-1 };
+	bool		 producer;
+	char		 msg[192];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1) {
+		log_warn("control", "SO_PEERCRED");
+		control_refuse_fd(fd, &p, CTL_E_DENIED, "who you are is unknown");
+		return;
+	}
+	p.pid = (long)cr.pid;
+	p.uid = (unsigned long)cr.uid;
+	p.gid = (unsigned long)cr.gid;
+	producer = ids_have(&c->cd->producer_uids, p.uid);
+	if (!producer && !ids_have(&c->cd->allowed_uids, p.uid) &&
+	    !ids_have(&c->cd->allowed_gids, p.gid)) {
+		snprintf(msg, sizeof(msg), "uid %lu, gid %lu may not use this "
+		    "socket (daemon.allowedUids, allowedGids, producerUids)",
+		    p.uid, p.gid);
+		control_refuse_fd(fd, &p, CTL_E_DENIED, msg);
+	} else if (!producer && c->nclients >= c->max_clients) {
+		snprintf(msg, sizeof(msg), "all %zu client slots are in use "
+		    "(daemon.maxClients); try again later", c->max_clients);
+		control_refuse_fd(fd, &p, CTL_E_TOO_MANY_CLIENTS, msg);
+	} else if (conn_new(c, fd, &p, producer) == NULL) {
+		log_warnx("control", "out of memory: dropping client");
+		if (close(fd) == -1)
+			log_debug("control", "close: %s", strerror(errno));
+	}
 }
 
 static void
@@ -151,6 +332,7 @@ conn_kill(struct ctl_conn *conn)
 	conn->dead = true;
 	ev_io_stop(loop, &conn->rio);
 	ev_io_stop(loop, &conn->wio);
+	ev_timer_stop(loop, &conn->idle);
 }
 
 static void
@@ -160,9 +342,11 @@ conn_free(struct ctl_conn *conn)
 
 	TAILQ_REMOVE(&c->conns, conn, entry);
 	c->nclients--;
-	close(conn->fd);
-	free(conn->in);
-	free(conn->out);
+	if (close(conn->fd) == -1)
+		log_debug("control", "client %lu: close: %s", conn->serial,
+		    strerror(errno));
+	(void)conn_resize(conn, &conn->in, &conn->incap, 0);
+	(void)conn_resize(conn, &conn->out, &conn->outcap, 0);
 	free(conn);
 }
 
@@ -202,7 +386,7 @@ control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	while (c->nclients < c->max_clients) {
+	while (c->nclients < c->max_clients + c->reserved) {
 		fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -213,10 +397,7 @@ control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				log_warn("control", "accept");
 			break;
 		}
-		if (conn_new(c, fd) == NULL) {
-			log_warnx("control", "out of memory: dropping client");
-			close(fd);
-		}
+		control_admit(c, fd);
 	}
 	control_listen_update(c);
 }
@@ -239,10 +420,16 @@ control_reap_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * max_line and max_clients as given (main fits the latter to the
+ * descriptor limit); the other limits and the peer lists are read from
+ * d->cfg->daemon, which must outlive the control socket.
+ */
 struct control *
 control_init(struct daemon *d, const char *path, size_t max_line,
     size_t max_clients)
 {
+	const struct config_daemon *cd = &d->cfg->daemon;
 	struct sockaddr_un	 sun;
 	struct control		*c;
 	mode_t			 old;
@@ -250,9 +437,13 @@ control_init(struct daemon *d, const char *path, size_t max_line,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->d = d;
+	c->cd = cd;
 	c->fd = -1;
 	c->max_line = max_line;
 	c->max_clients = max_clients;
+	c->reserved = cd->reserved_clients;
+	c->budget = cd->client_buffer_budget;
+	c->idle_timeout = (ev_tstamp)cd->client_idle_timeout_ms / 1000.;
 	TAILQ_INIT(&c->conns);
 	if ((c->path = strdup(path)) == NULL ||
 	    control_sockaddr(path, &sun) == -1)
@@ -343,6 +534,13 @@ conn_has_line(const struct ctl_conn *conn)
 	return conn->inlen > 0 && memchr(conn->in, '\n', conn->inlen) != NULL;
 }
 
+/* Progress: the idle timer counts from here. */
+static void
+conn_touch(struct ctl_conn *conn)
+{
+	conn->active = ev_now(conn->ctl->d->loop);
+}
+
 static void
 conn_flush(struct ctl_conn *conn)
 {
@@ -363,9 +561,12 @@ conn_flush(struct ctl_conn *conn)
 			return;
 		}
 		conn->outoff += (size_t)n;
+		conn_touch(conn);
 	}
 	if (conn->outoff == conn->outlen) {
+		/* an idle connection holds no buffer */
 		conn->outoff = conn->outlen = 0;
+		(void)conn_resize(conn, &conn->out, &conn->outcap, 0);
 		if (ev_is_active(&conn->wio))
 			ev_io_stop(loop, &conn->wio);
 		if (conn->close_after ||
@@ -392,11 +593,16 @@ conn_read_update(struct ctl_conn *conn)
 		ev_io_stop(loop, &conn->rio);
 }
 
+/*
+ * Replies are queued whatever the budget: the request was carried out
+ * and its answer must not be lost.  The budget is checked before a
+ * request is taken (conn_process), so it is passed by at most the
+ * replies of requests taken while it was not, one per connection.
+ */
 static int
 conn_append_out(struct ctl_conn *conn, const char *buf, size_t len)
 {
 	size_t	 need = conn->outlen + len, cap;
-	char	*p;
 
 	if (conn->outoff == conn->outlen) {
 		conn->outoff = conn->outlen = 0;
@@ -406,10 +612,8 @@ conn_append_out(struct ctl_conn *conn, const char *buf, size_t len)
 		cap = conn->outcap ? conn->outcap : 4096;
 		while (cap < need)
 			cap *= 2;
-		if ((p = realloc(conn->out, cap)) == NULL)
+		if (conn_resize(conn, &conn->out, &conn->outcap, cap) == -1)
 			return -1;
-		conn->out = p;
-		conn->outcap = cap;
 	}
 	memcpy(conn->out + conn->outlen, buf, len);
 	conn->outlen += len;
@@ -425,6 +629,7 @@ void
 control_reply(struct ctl_conn *conn, char *line, size_t len)
 {
 	conn->pending = false;
+	conn_touch(conn);
 	if (line == NULL) {
 		log_warnx("control", "client %lu: out of memory building a "
 		    "reply; closing", conn->serial);
@@ -461,6 +666,64 @@ conn_reply_error(struct ctl_conn *conn, enum ctl_code code, const char *msg)
 	control_reply(conn, line, len);
 }
 
+/*
+ * Refuse the connection with code: drop its unread input, log the peer,
+ * answer one error line and close once it is written.  Not while a
+ * request is pending (its reply comes first; no caller does).
+ */
+static void
+conn_refuse(struct ctl_conn *conn, enum ctl_code code, const char *msg)
+{
+	log_warnx("control", "client %lu (pid %ld, uid %lu): %s: %s",
+	    conn->serial, conn->peer.pid, conn->peer.uid,
+	    ctl_code_name(code), msg);
+	conn->inlen = conn->scanned = 0;
+	(void)conn_resize(conn, &conn->in, &conn->incap, 0);
+	conn->close_after = true;
+	conn_reply_error(conn, code, msg);
+}
+
+static void
+conn_refuse_budget(struct ctl_conn *conn)
+{
+	char msg[192];
+
+	snprintf(msg, sizeof(msg), "the daemon's buffers for %s clients are "
+	    "full (daemon.clientBufferBudget, %zu bytes): request refused; "
+	    "try again later", conn->producer ? "producer" : "ordinary",
+	    conn->ctl->budget);
+	conn_refuse(conn, CTL_E_OVER_BUDGET, msg);
+}
+
+/*
+ * No request in progress and none completed for idle_timeout: refuse the
+ * connection, and close it even if it does not read the error line.
+ */
+static void
+conn_idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct ctl_conn	*conn = t->data;
+	struct control	*c = conn->ctl;
+	ev_tstamp	 left = conn->active + c->idle_timeout - ev_now(loop);
+	char		 msg[128];
+
+	(void)revents;
+	if (conn->close_after && !conn->pending) {
+		conn_kill(conn);	/* refused already, the line unread */
+		return;
+	}
+	if (conn->pending || left > 0.) {
+		t->repeat = conn->pending ? c->idle_timeout : left;
+		ev_timer_again(loop, t);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "no complete request in %llu ms "
+	    "(daemon.clientIdleTimeoutMs); closing the connection",
+	    (unsigned long long)c->cd->client_idle_timeout_ms);
+	conn_refuse(conn, CTL_E_IDLE_TIMEOUT, msg);
+	conn_kill(conn);
+}
+
 static bool
 line_is_blank(const char *p, size_t len)
 {
@@ -470,56 +733,84 @@ line_is_blank(const char *p, size_t len)
 	return true;
 }
 
-/* Take whole lines from the input buffer while no reply is pending. */
+/* Drop the first off bytes of input; an emptied buffer is freed. */
 static void
-conn_process(struct ctl_conn *conn)
+conn_consume(struct ctl_conn *conn, size_t off)
+{
+	if (off > 0) {
+		memmove(conn->in, conn->in + off, conn->inlen - off);
+		conn->inlen -= off;
+	}
+	if (conn->inlen == 0)
+		(void)conn_resize(conn, &conn->in, &conn->incap, 0);
+}
+
+/* What conn_take_lines() stopped at, besides a lack of whole lines. */
+enum ctl_take { CTL_TAKE_OK, CTL_TAKE_TOO_LONG, CTL_TAKE_OVER_BUDGET };
+
+/*
+ * Take whole lines from the input buffer while no reply is pending.
+ * Returns the number of bytes taken; *why says whether the connection
+ * must be refused.
+ */
+static size_t
+conn_take_lines(struct ctl_conn *conn, enum ctl_take *why)
 {
 	struct control	*c = conn->ctl;
 	size_t		 off = 0, len;
-	char		*nl, msg[128];
+	char		*nl;
 
-	if (conn->in == NULL)
-		return;
-	conn->processing = true;
 	while (!conn->dead && !conn->pending && !conn->close_after &&
 	    conn->outlen - conn->outoff < CTL_OUT_HIGH) {
 		nl = memchr(conn->in + off + conn->scanned, '\n',
 		    conn->inlen - off - conn->scanned);
-		if (nl == NULL) {
-			conn->scanned = conn->inlen - off;
-			if (conn->scanned > c->max_line)
-				goto too_long;
+		len = nl ? (size_t)(nl - (conn->in + off)) :
+		    conn->inlen - off;
+		if (len > c->max_line) {
+			*why = CTL_TAKE_TOO_LONG;
 			break;
 		}
-		len = (size_t)(nl - (conn->in + off));
+		if (nl == NULL) {
+			conn->scanned = len;
+			break;
+		}
 		conn->scanned = 0;
-		if (len > c->max_line)
-			goto too_long;
+		conn_touch(conn);
 		if (!line_is_blank(conn->in + off, len)) {
+			if (*conn_used(conn) > c->budget) {
+				*why = CTL_TAKE_OVER_BUDGET;
+				break;
+			}
 			conn->pending = true;
 			ops_dispatch(c->d, conn, conn->in + off, len);
 		}
 		off += len + 1;
 	}
-	goto out;
-too_long:
-	snprintf(msg, sizeof(msg), "request line longer than %zu bytes; "
-	    "closing the connection", c->max_line);
-	log_warnx("control", "client %lu: %s", conn->serial, msg);
-	conn->inlen = off = 0;
-	conn->close_after = true;
-	conn_reply_error(conn, CTL_E_LINE_TOO_LONG, msg);
-out:
-	conn->processing = false;
-	if (off > 0) {
-		memmove(conn->in, conn->in + off, conn->inlen - off);
-		conn->inlen -= off;
+	return off;
+}
+
+static void
+conn_process(struct ctl_conn *conn)
+{
+	enum ctl_take	 why = CTL_TAKE_OK;
+	char		 msg[128];
+	size_t		 off = 0;
+
+	/* With no input buffered this only resumes reading. */
+	if (conn->in != NULL) {
+		conn->processing = true;
+		off = conn_take_lines(conn, &why);
+		conn->processing = false;
 	}
-	if (conn->inlen == 0 && conn->incap > CTL_READ_CHUNK) {
-		/* one long line must not pin its buffer for good */
-		free(conn->in);
-		conn->in = NULL;
-		conn->incap = 0;
+	if (conn->dead)
+		return;
+	conn_consume(conn, off);
+	if (why == CTL_TAKE_OVER_BUDGET)
+		conn_refuse_budget(conn);
+	else if (why == CTL_TAKE_TOO_LONG) {
+		snprintf(msg, sizeof(msg), "request line longer than %zu "
+		    "bytes; closing the connection", conn->ctl->max_line);
+		conn_refuse(conn, CTL_E_LINE_TOO_LONG, msg);
 	}
 	if (conn->dead)
 		return;
@@ -528,37 +819,25 @@ out:
 		conn_read_update(conn);
 }
 
-static int
-conn_grow_in(struct ctl_conn *conn)
-{
-	size_t	 limit = conn->ctl->max_line + CTL_READ_CHUNK + 1;
-	size_t	 cap = conn->incap ? conn->incap * 2 : CTL_READ_CHUNK;
-	char	*p;
-
-	if (cap > limit)
-		cap = limit;
-	if (cap <= conn->incap)
-		return 0;
-	if ((p = realloc(conn->in, cap)) == NULL)
-		return -1;
-	conn->in = p;
-	conn->incap = cap;
-	return 0;
-}
-
 static void
 conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_conn	*conn = w->data;
 	ssize_t		 n;
+	int		 rc = 0;
 
 	(void)loop;
 	(void)revents;
-	if (conn->incap - conn->inlen < CTL_READ_CHUNK / 2 &&
-	    conn_grow_in(conn) == -1) {
+	if (conn->incap - conn->inlen < CTL_READ_CHUNK / 2)
+		rc = conn_grow_in(conn);
+	if (rc == -1) {
 		log_warnx("control", "client %lu: out of memory; closing",
 		    conn->serial);
 		conn_kill(conn);
+		return;
+	}
+	if (rc == CTL_GROW_FULL) {
+		conn_refuse_budget(conn);
 		return;
 	}
 	n = read(conn->fd, conn->in + conn->inlen, conn->incap - conn->inlen);

@@ -61,6 +61,10 @@ static const char *const ctl_code_names[] = {
 	[CTL_E_BUSY] = "busy",
 	[CTL_E_INTERNAL] = "internal",
 	[CTL_E_BAD_BUNDLE] = "bad_bundle",
+	[CTL_E_DENIED] = "denied",
+	[CTL_E_TOO_MANY_CLIENTS] = "too_many_clients",
+	[CTL_E_OVER_BUDGET] = "over_budget",
+	[CTL_E_IDLE_TIMEOUT] = "idle_timeout",
 };
 
 /* json_int_t bounds, as doubles: 2^63 is exact. */

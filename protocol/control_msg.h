@@ -44,6 +44,13 @@ enum ctl_code {
 	CTL_E_INTERNAL,		/* "internal" */
 	CTL_E_BAD_BUNDLE,	/* "bad_bundle": installBundle refused the
 				   bundle, or bundleID is not its ID */
+	CTL_E_DENIED,		/* "denied": the peer's uid and gid are not
+				   allowed on the socket */
+	CTL_E_TOO_MANY_CLIENTS,	/* "too_many_clients": no free slot */
+	CTL_E_OVER_BUDGET,	/* "over_budget": the clients' buffer budget
+				   is used up */
+	CTL_E_IDLE_TIMEOUT,	/* "idle_timeout": no complete request for
+				   too long */
 };
 
 struct ctl_request {

@@ -1,6 +1,8 @@
 /*
  * ctl_client.c — swingctl's side of the control socket.  Blocking I/O with
- * poll(2) timeouts: one request out, one line back, matched by id.
+ * poll(2) timeouts: one request out, one line back, matched by id — or an
+ * error with a null id: the daemon refusing the connection (denied,
+ * too_many_clients, …), which it may have closed before our request.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -121,26 +123,31 @@ ctl_client_call(struct ctl_client *c, const char *op, json_t *fields,
 	size_t		 len;
 	char		*req = ctl_request_build(id, op, fields, &len);
 	long		 n;
-	int		 rc = CTL_CLIENT_EIO;
+	int		 rc = CTL_CLIENT_EIO, send_errno = 0;
 
 	*resp = NULL;
 	if (req == NULL) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto out;
 	}
-	if (write_all(c->fd, req, len) == -1) {
-		snprintf(errbuf, errlen, "send: %s", strerror(errno));
+	/* On a refused connection the send may fail: read its error line. */
+	if (write_all(c->fd, req, len) == -1)
+		send_errno = errno;
+	if ((n = read_line(c, timeout_ms, errbuf, errlen)) < 0) {
+		if (send_errno != 0)
+			snprintf(errbuf, errlen, "send: %s",
+			    strerror(send_errno));
 		goto out;
 	}
-	if ((n = read_line(c, timeout_ms, errbuf, errlen)) < 0)
-		goto out;
 	*resp = json_loadb(c->buf, (size_t)n, 0, &jerr);
 	memmove(c->buf, c->buf + n + 1, c->len - (size_t)n - 1);
 	c->len -= (size_t)n + 1;
 	rc = CTL_CLIENT_EPROTO;
 	if (*resp == NULL || !json_is_object(*resp) ||
 	    !json_is_boolean(json_object_get(*resp, "ok")) ||
-	    !json_equal(json_object_get(*resp, "id"), id)) {
+	    (!json_equal(json_object_get(*resp, "id"), id) &&
+	    !(json_is_null(json_object_get(*resp, "id")) &&
+	    json_is_false(json_object_get(*resp, "ok"))))) {
 		snprintf(errbuf, errlen, "the daemon's reply is not a response "
 		    "to this request%s%s", *resp ? "" : ": ",
 		    *resp ? "" : jerr.text);

@@ -31,10 +31,14 @@ static const char *const env_passed[] = {
 	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL
 };
 
-enum { P_CMD, P_REP, P_OUT, P_ERR, P_STATUS, P_SNAPOUT, P_SNAPIN, P_COUNT };
+/* The status pipe comes first, so that with low descriptors free it is the
+ * one on a target's number: check_worker.c proves child_exec copes. */
+enum { P_STATUS, P_CMD, P_REP, P_OUT, P_ERR, P_SNAPOUT, P_SNAPIN, P_COUNT };
 
 /* The child's descriptors: where each comes from, which number it gets. */
 #define SPAWN_MAX_FDS	7
+#define SPAWN_ABOVE	10	/* above every target: where the child first
+				   moves its sources and the status pipe */
 struct fd_map {
 	int	src[SPAWN_MAX_FDS];
 	int	dst[SPAWN_MAX_FDS];
@@ -92,10 +96,12 @@ cloexec_from(int lowfd)
 }
 
 /*
- * In the child: only async-signal-safe calls from here on.  Every source
- * is first moved above the targets (so no dup2 clobbers another source),
- * then put in place; the targets above 4 lose close-on-exec last, after
- * everything from 5 up got it.
+ * In the child: only async-signal-safe calls from here on.  The status
+ * pipe and every source are first moved above the targets (so no dup2
+ * clobbers one of them: a status pipe on, say, fd 1 would be closed by
+ * the dup2 onto 1, and the parent would read EOF, "it ran", for a failed
+ * exec), then the sources are put in place; the targets above 4 lose
+ * close-on-exec last, after everything from 5 up got it.
  */
 static void __attribute__((noreturn))
 child_exec(const struct fd_map *m, int status_fd, const char *const *argv,
@@ -103,10 +109,15 @@ child_exec(const struct fd_map *m, int status_fd, const char *const *argv,
 {
 	struct sigaction sa;
 	sigset_t	 all;
-	int		 moved[SPAWN_MAX_FDS], err;
+	int		 moved[SPAWN_MAX_FDS], fd, err;
 
+	/* On failure here status_fd is still the parent's pipe. */
+	if ((fd = fcntl(status_fd, F_DUPFD_CLOEXEC, SPAWN_ABOVE)) == -1)
+		goto fail;
+	status_fd = fd;
 	for (int i = 0; i < m->n; i++)
-		if ((moved[i] = fcntl(m->src[i], F_DUPFD_CLOEXEC, 10)) == -1)
+		if ((moved[i] = fcntl(m->src[i], F_DUPFD_CLOEXEC,
+		    SPAWN_ABOVE)) == -1)
 			goto fail;
 	for (int i = 0; i < m->n; i++)
 		if (dup2(moved[i], m->dst[i]) == -1)

@@ -25,6 +25,8 @@
 static char	*dir;		/* the test's directory, real path */
 static char	*cwd;
 
+static void	assert_round_trip(const struct config *);
+
 static char *
 xasprintf(const char *fmt, ...)
 {
@@ -262,6 +264,18 @@ START_TEST(t_defaults)
 	ck_assert_uint_eq(cfg->daemon.max_frame, 12000000);
 	ck_assert_uint_eq(cfg->daemon.delivery_timeout_ms, 30000);
 	ck_assert_uint_eq(cfg->daemon.max_retries, 3);
+	ck_assert_uint_eq(cfg->daemon.reserved_clients, 2);
+	ck_assert_uint_eq(cfg->daemon.client_idle_timeout_ms, 60000);
+	ck_assert_uint_eq(cfg->daemon.client_buffer_budget, 256 << 20);
+	/* the loading process's own ids, and root for the uid lists */
+	ck_assert_uint_eq(cfg->daemon.allowed_uids.n, geteuid() ? 2 : 1);
+	ck_assert_uint_eq(cfg->daemon.allowed_uids.v[0], geteuid());
+	ck_assert_uint_eq(cfg->daemon.allowed_uids.v[
+	    cfg->daemon.allowed_uids.n - 1], 0);
+	ck_assert_uint_eq(cfg->daemon.producer_uids.n, geteuid() ? 2 : 1);
+	ck_assert_uint_eq(cfg->daemon.producer_uids.v[0], geteuid());
+	ck_assert_uint_eq(cfg->daemon.allowed_gids.n, 1);
+	ck_assert_uint_eq(cfg->daemon.allowed_gids.v[0], getegid());
 	ck_assert_str_eq(argv0(cfg, "testworker"), "testworker");
 	ck_assert_uint_eq(json_array_size(config_worker_argv(cfg,
 	    "testworker")), 1);
@@ -358,7 +372,10 @@ START_TEST(t_daemon_settings)
 	    "\"logLevel\": \"debug\", \"mapSize\": 4194304, "
 	    "\"maxMapSize\": 4194304, \"maxRequestLine\": 100, "
 	    "\"maxClients\": 2, \"maxFrame\": 1000, "
-	    "\"deliveryTimeoutMs\": 0, \"maxRetries\": 0}}");
+	    "\"deliveryTimeoutMs\": 0, \"maxRetries\": 0, "
+	    "\"reservedClients\": 0, \"clientIdleTimeoutMs\": 0, "
+	    "\"clientBufferBudget\": 101, \"allowedUids\": [], "
+	    "\"allowedGids\": [7, 4294967294], \"producerUids\": [1001]}}");
 
 	ck_assert_str_eq(cfg->daemon.state_dir, "/srv/state");
 	ck_assert_str_eq(cfg->daemon.socket_path, "/run/s.sock");
@@ -370,6 +387,16 @@ START_TEST(t_daemon_settings)
 	ck_assert_uint_eq(cfg->daemon.max_frame, 1000);
 	ck_assert_uint_eq(cfg->daemon.delivery_timeout_ms, 0);
 	ck_assert_uint_eq(cfg->daemon.max_retries, 0);
+	ck_assert_uint_eq(cfg->daemon.reserved_clients, 0);
+	ck_assert_uint_eq(cfg->daemon.client_idle_timeout_ms, 0);
+	ck_assert_uint_eq(cfg->daemon.client_buffer_budget, 101);
+	ck_assert_uint_eq(cfg->daemon.allowed_uids.n, 0);
+	ck_assert_uint_eq(cfg->daemon.allowed_gids.n, 2);
+	ck_assert_uint_eq(cfg->daemon.allowed_gids.v[0], 7);
+	ck_assert_uint_eq(cfg->daemon.allowed_gids.v[1], 4294967294U);
+	ck_assert_uint_eq(cfg->daemon.producer_uids.n, 1);
+	ck_assert_uint_eq(cfg->daemon.producer_uids.v[0], 1001);
+	assert_round_trip(cfg);
 	config_free(cfg);
 }
 END_TEST
@@ -723,6 +750,26 @@ START_TEST(t_daemon_values)
 	    "daemon.maxMapSize: must be 0 or >= mapSize (4194304)\n");
 	assert_errors("{" VATS ", \"daemon\": []}",
 	    "daemon: must be an object\n");
+	assert_errors("{" VATS ", \"daemon\": {\"reservedClients\": -1, "
+	    "\"clientIdleTimeoutMs\": \"1s\", \"clientBufferBudget\": 1, "
+	    "\"allowedUids\": [0, -1], \"allowedGids\": 0, "
+	    "\"producerUids\": [4294967295]}}",
+	    "daemon.reservedClients: must be an integer from 0 to 1024\n"
+	    "daemon.clientIdleTimeoutMs: must be an integer >= 0\n"
+	    "daemon.clientBufferBudget: must be an integer >= 2\n"
+	    "daemon.allowedUids[1]: must be an integer from 0 to 4294967294\n"
+	    "daemon.allowedGids: must be an array of integers from 0 to "
+	    "4294967294\n"
+	    "daemon.producerUids[0]: must be an integer from 0 to "
+	    "4294967294\n");
+	assert_errors("{" VATS ", \"daemon\": {\"maxRequestLine\": 1000, "
+	    "\"clientBufferBudget\": 1000}}",
+	    "daemon.clientBufferBudget: must be greater than maxRequestLine "
+	    "(1000): one request that long must fit\n");
+	assert_errors("{" VATS ", \"daemon\": {\"allowedUids\": [], "
+	    "\"allowedGids\": [], \"producerUids\": []}}",
+	    "daemon.allowedUids: allowedUids, allowedGids and producerUids "
+	    "are all empty: no client could connect\n");
 }
 END_TEST
 

@@ -814,6 +814,11 @@ START_TEST(test_names)
 	ck_assert_str_eq(ctl_code_name(CTL_E_BUSY), "busy");
 	ck_assert_str_eq(ctl_code_name(CTL_E_INTERNAL), "internal");
 	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_BUNDLE), "bad_bundle");
+	ck_assert_str_eq(ctl_code_name(CTL_E_DENIED), "denied");
+	ck_assert_str_eq(ctl_code_name(CTL_E_TOO_MANY_CLIENTS),
+	    "too_many_clients");
+	ck_assert_str_eq(ctl_code_name(CTL_E_OVER_BUDGET), "over_budget");
+	ck_assert_str_eq(ctl_code_name(CTL_E_IDLE_TIMEOUT), "idle_timeout");
 }
 END_TEST
 

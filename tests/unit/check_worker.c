@@ -199,6 +199,46 @@ START_TEST(test_exec_failure_is_reported)
 }
 END_TEST
 
+/*
+ * The exec verdict must survive any descriptor numbers: with the low
+ * descriptors closed in the parent, the pipes (the status pipe among them)
+ * land on numbers the child's targets (0-4, 7, 8) reuse.  Loop i closes
+ * 0..i; with fd 7 asked for too, the status pipe meets each target in
+ * turn.  Check's own descriptors are put back before any assertion.
+ */
+#define LOWFDS	9
+START_TEST(test_exec_failure_reported_with_low_fds_closed)
+{
+	const char		*argv[] = { "/nonexistent/worker", NULL };
+	struct worker_spec	 spec = { .argv = argv, .label = "t2:",
+				    .max_frame = 1 << 20, .snap_out = true };
+	struct worker		*w;
+	char			 err[256];
+	int			 saved[LOWFDS], rc;
+
+	for (int fd = 0; fd < LOWFDS; fd++) {
+		saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+		if (fd <= _i)
+			close(fd);
+	}
+	rc = worker_spawn(ev_default_loop(0), &spec, &probe_cb, NULL, &w, err,
+	    sizeof(err));
+	for (int fd = 0; fd < LOWFDS; fd++) {
+		if (fd <= _i)
+			close(fd);	/* whatever the spawn left there */
+		if (saved[fd] != -1 && (dup2(saved[fd], fd) == -1 ||
+		    close(saved[fd]) == -1))
+			_exit(99);
+	}
+	if (rc == 0)
+		worker_kill(w);
+	ck_assert_msg(rc == -1, "exec failure reported as success with fds "
+	    "0..%d closed", _i);
+	ck_assert_str_eq(err, "cannot execute /nonexistent/worker: "
+	    "No such file or directory");
+}
+END_TEST
+
 START_TEST(test_upcalls_then_reply)
 {
 	struct probe p;
@@ -432,6 +472,8 @@ worker_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_inherits_only_protocol_fds_and_scrubbed_env);
 	tcase_add_test(tc, test_exec_failure_is_reported);
+	tcase_add_loop_test(tc, test_exec_failure_reported_with_low_fds_closed,
+	    0, LOWFDS);
 	tcase_add_test(tc, test_upcalls_then_reply);
 	tcase_add_loop_test(tc, test_fault_classification, 0,
 	    (int)(sizeof(broken) / sizeof(broken[0])));
