@@ -59,7 +59,8 @@ KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/promise.o daemon/kernel/clist.o \
                  daemon/kernel/state.o daemon/kernel/meter.o \
                  daemon/kernel/device_host.o daemon/kernel/answer.o
-DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/ops.o \
+DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/client.o \
+                 daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/xsnap_env.o \
                  $(KERNEL_OBJS) $(VATS_OBJS) $(DEVICES_OBJS) \
                  $(BUNDLES_OBJS) $(STORE_OBJS) $(WORKERS_OBJS) \

@@ -41,7 +41,7 @@ struct daemon {
 /* swingsetd.c */
 void	 daemon_stop(struct daemon *d, const char *why);
 
-/* control.c — the control socket, end to end */
+/* control.c, client.c — the control socket, end to end */
 int	 control_check(const char *path);
 struct control *control_init(struct daemon *d, const char *path,
 	    size_t max_line, size_t max_clients);
