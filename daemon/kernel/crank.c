@@ -150,8 +150,28 @@ crank_store_error(struct kernel *k, int rc)
 	snprintf(msg, sizeof(msg), "%s: %s", store_strerror(rc),
 	    store_errmsg(k->st));
 	log_error("kernel", "crank abandoned: %s", msg);
+	kernel_store_halt(k, msg);
 	crank_abort(k);
 	run_finish(k, "error", msg);
+}
+
+/*
+ * A crank that cannot be written (a full map at maxMapSize, a full disk,
+ * no memory) must not be dropped from a block that then commits: another
+ * node would commit it.  The kernel halts — commit and queue refused, the
+ * reason in status, the last committed block intact — until a restart
+ * with room drops the open block and the producer sends it again.
+ */
+void
+kernel_store_halt(struct kernel *k, const char *msg)
+{
+	if (k->halted != NULL)
+		return;
+	if (asprintf(&k->halted, "a crank could not be written to the "
+	    "store (%s); restart the daemon with room (daemon.maxMapSize, "
+	    "disk, memory) and send the open block again", msg) < 0)
+		k->halted = strdup("a crank could not be written to the store");
+	log_error("kernel", "halted: %s", k->halted ? k->halted : msg);
 }
 
 void

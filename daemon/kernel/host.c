@@ -120,6 +120,7 @@ fail:
 	*kpid = NULL;
 	snprintf(errbuf, errlen, "%s: %s", store_strerror(rc),
 	    store_errmsg(k->st));
+	kernel_store_halt(k, errbuf);	/* the queue's crank is lost */
 	return -1;
 }
 

@@ -85,6 +85,7 @@ void	 crank_schedule(struct kernel *k);
 void	 crank_abort(struct kernel *k);
 void	 crank_commit(struct kernel *k, uint64_t computrons);
 void	 crank_store_error(struct kernel *k, int rc);
+void	 kernel_store_halt(struct kernel *k, const char *msg);
 uint64_t crank_now_us(void);
 void	 kernel_halt(struct kernel *k, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -44,7 +44,8 @@ def generated(opts, vdo):
     the message's result to a promise p+1 settled to data holding p+2,
     and so on, N long (in syscalls of 10,000 resolutions, under the
     kernel's frame limit); options.subscribe_arg subscribes to the
-    message's first slot."""
+    message's first slot; options.big_set = N sets a vatstore value of N
+    bytes."""
     out = []
     if vdo[0] != "message":
         return out
@@ -62,6 +63,8 @@ def generated(opts, vdo):
                 batch = []
     if opts.get("subscribe_arg"):
         out.append(["subscribe", msg["methargs"]["slots"][0]])
+    if opts.get("big_set"):
+        out.append(["vatstoreSet", "big", "x" * opts["big_set"]])
     return out
 
 

@@ -155,6 +155,42 @@ class Vatstore(DaemonTest):
         self.assertEqual(d.ok("commit", height=2)["height"], 2)
 
 
+class StoreFull(DaemonTest):
+    """issue 11 defect 4: a crank that cannot be written (the map at
+    maxMapSize) halts the kernel: the open block cannot be committed, so
+    no node commits a block that lacks a crank the others have."""
+
+    def config(self, max_map):
+        cfg = default_config(self.tmp, {"bootstrap": fake(), "victim": fake(
+            on="message", big_set=6000000)})
+        cfg["daemon"]["workers"] = {"testworker": FAKE}
+        cfg["daemon"]["mapSize"] = 1 << 20
+        cfg["daemon"]["maxMapSize"] = max_map
+        return cfg
+
+    def test_a_crank_that_cannot_be_written_halts(self):
+        d = self.daemon(self.config(4 << 20))
+        self.assertEqual(d.ok("run")["stopped"], "idle")
+        d.ok("queue", vat="victim", method="big")
+        r = d.call("run")
+        self.assertFalse(r["ok"], r)
+        self.assertEqual(r["error"]["code"], "store_error", r)
+        st = d.status()
+        self.assertIsNotNone(st["halted"], st)
+        self.assertIn("store", st["halted"])
+        r = d.call("commit", height=1)
+        self.assertEqual(r["error"]["code"], "halted", r)
+        self.assertEqual(st["height"], 0)
+        # restarted with room, the producer replays the block
+        d.stop()
+        d2 = self.daemon(self.config(64 << 20))
+        self.assertIsNone(d2.status()["halted"])
+        self.assertEqual(d2.ok("run")["stopped"], "idle")
+        d2.ok("queue", vat="victim", method="big")
+        self.assertEqual(d2.ok("run")["stopped"], "idle")
+        self.assertEqual(d2.ok("commit", height=1)["height"], 1)
+
+
 def call(dref, method, body="#[]", slots=()):
     return ["callNow", dref, method, {"body": body, "slots": list(slots)}]
 
