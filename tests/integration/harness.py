@@ -77,6 +77,17 @@ def default_config(tmp, vats=("bootstrap", "alice", "bob"), options=None):
     }
 
 
+def current_test():
+    """The id of the unittest test running this call, or "?"."""
+    f = sys._getframe(1)
+    while f is not None:
+        obj = f.f_locals.get("self")
+        if isinstance(obj, unittest.TestCase):
+            return obj.id().split(".", 1)[-1]
+        f = f.f_back
+    return "?"
+
+
 class Client:
     """A control-socket connection: line in, line out."""
 
@@ -124,8 +135,8 @@ class Client:
             # SWINGSET_HASH_LOG=FILE: every committed block's hash, in
             # order, so two builds can be compared suite by suite.
             with open(HASH_LOG, "a") as f:
-                f.write("%s %s %s\n" % (os.path.basename(sys.argv[0]),
-                    resp["result"].get("height"),
+                f.write("%s %s %s %s\n" % (os.path.basename(sys.argv[0]),
+                    current_test(), resp["result"].get("height"),
                     resp["result"].get("activityHash")))
         return resp
 
