@@ -45,7 +45,7 @@ bool
 worker_fault_is_vat(enum worker_fault f)
 {
 	return f == WORKER_FAULT_VAT_COMPUTE || f == WORKER_FAULT_VAT_MEMORY ||
-	    f == WORKER_FAULT_VAT_STACK;
+	    f == WORKER_FAULT_VAT_STACK || f == WORKER_FAULT_VAT_FRAME;
 }
 
 const char *
@@ -55,6 +55,7 @@ worker_fault_name(enum worker_fault f)
 		"none", "exited", "too much computation", "not enough memory",
 		"stack overflow", "exited abnormally", "killed by a signal",
 		"protocol error", "timed out", "pipe error",
+		"frame too large",
 	};
 
 	return (size_t)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
@@ -435,6 +436,23 @@ handle_frame(struct worker *w, const unsigned char *f, size_t len)
 	}
 }
 
+/*
+ * The reply pipe's framing broke.  A frame announced over max_frame is the
+ * vat's own doing (its code decided what to send, and every node refuses
+ * the same frame), so it is a vat fault; any other framing error is a
+ * protocol fault of the worker, this machine's.
+ */
+static void
+reply_pipe_failed(struct worker *w, int rc)
+{
+	if (rc == NETSTRING_ETOOBIG)
+		worker_fail(w, WORKER_FAULT_VAT_FRAME, "sent a frame over the "
+		    "maxFrame limit of %zu bytes", w->dec.max_frame);
+	else
+		worker_fail(w, WORKER_FAULT_PROTOCOL, "reply pipe: %s",
+		    netstring_strerror(rc));
+}
+
 static void
 take_frames(struct worker *w)
 {
@@ -447,8 +465,7 @@ take_frames(struct worker *w)
 		if (rc == NETSTRING_MORE)
 			return;
 		if (rc != NETSTRING_OK) {
-			worker_fail(w, WORKER_FAULT_PROTOCOL, "reply pipe: %s",
-			    netstring_strerror(rc));
+			reply_pipe_failed(w, rc);
 			return;
 		}
 		handle_frame(w, f, len);
@@ -482,9 +499,8 @@ rep_readable_cb(struct ev_loop *loop, ev_io *io, int revents)
 		}
 	} else if (netstring_decoder_feed(&w->dec, buf, (size_t)n) !=
 	    NETSTRING_OK)
-		worker_fail(w, WORKER_FAULT_PROTOCOL, "reply pipe: %s",
-		    netstring_strerror(w->dec.error ? w->dec.error :
-		    NETSTRING_ENOMEM));
+		reply_pipe_failed(w, w->dec.error ? w->dec.error :
+		    NETSTRING_ENOMEM);
 	else
 		take_frames(w);
 	w->depth--;

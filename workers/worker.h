@@ -47,6 +47,8 @@ enum worker_fault {
 	WORKER_FAULT_PROTOCOL,		/* bad frame, unexpected reply */
 	WORKER_FAULT_TIMEOUT,		/* a command outlived its deadline */
 	WORKER_FAULT_IO,		/* a pipe failed */
+	WORKER_FAULT_VAT_FRAME,		/* a frame over max_frame: what the
+					   vat's code sends is its own */
 };
 
 /* True for the faults that are the vat's own, deterministic doing. */

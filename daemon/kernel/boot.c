@@ -419,6 +419,11 @@ record_settings(struct boot_sink *st, const struct config *cfg)
 	if (rc == STORE_OK)
 		rc = sink_put_if(st, "kernel.relaxDurabilityRules",
 		    cfg->relax_durability_rules ? "true" : NULL);
+	/* a worker frame over the limit terminates the vat that sent it, so
+	 * the limit decides state */
+	if (rc == STORE_OK)
+		rc = sink_put_fmt(st, "kernel.maxFrame", "%zu",
+		    cfg->daemon.max_frame);
 	/* the lockdown and supervisor every xsnap worker evaluates: a
 	 * replay on other ones would not be the same vat (SwingSet records
 	 * them in each vat's workerOptions) */

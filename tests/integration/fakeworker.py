@@ -47,6 +47,8 @@ def generated(opts, vdo):
     message's first slot; options.big_set = N sets a vatstore value of N
     bytes."""
     out = []
+    if opts.get("big_set"):
+        out.append(["vatstoreSet", "big", "x" * opts["big_set"]])
     if vdo[0] != "message":
         return out
     msg = vdo[2]
@@ -63,8 +65,6 @@ def generated(opts, vdo):
                 batch = []
     if opts.get("subscribe_arg"):
         out.append(["subscribe", msg["methargs"]["slots"][0]])
-    if opts.get("big_set"):
-        out.append(["vatstoreSet", "big", "x" * opts["big_set"]])
     return out
 
 

@@ -83,6 +83,31 @@ class BadVats(DaemonTest):
                          ["ready"] * 3, st["vats"])
         self.assertEqual(d.ok("commit", height=1)["height"], 1)
 
+    def test_oversized_syscall_terminates_only_that_vat(self):
+        # issue 11 defect 11: what a vat's code sends is its own doing, so
+        # a frame over maxFrame terminates that vat (it used to be retried
+        # as a machine fault and then halt the kernel); the limit is
+        # consensus, recorded at first start
+        hashes = []
+        for run in range(2):
+            with self.subTest(run=run):
+                self.tearDown()
+                self.setUp()
+                cfg = default_config(self.tmp, {
+                    "bootstrap": fake(), "victim": fake(big_set=200000),
+                    "other": fake()})
+                cfg["daemon"]["workers"] = {"testworker": FAKE}
+                cfg["daemon"]["maxFrame"] = 100000
+                d = self.daemon(cfg)
+                log = self.assert_only_victim_died(d)
+                self.assertIn("maxFrame limit of 100000 bytes", log)
+                hashes.append(d.status()["activityHash"])
+                d.stop()
+                cfg["daemon"]["maxFrame"] = 200000
+                other = self.other_daemon(cfg, "changed", 78)
+                self.assertIn("kernel.maxFrame", other.log())
+        self.assertEqual(hashes[0], hashes[1])
+
     def test_malformed_syscall_content(self):
         for sc in ("5", '"send"', "[]", '["vatstoreGet"]'):
             with self.subTest(sc=sc):

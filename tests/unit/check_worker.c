@@ -278,7 +278,8 @@ static const struct {
 	{ "head -c 4 <&3 >/dev/null; exit 2", WORKER_FAULT_EXIT, 0 },
 	{ "head -c 4 <&3 >/dev/null; kill -9 $$", WORKER_FAULT_SIGNAL, 0 },
 	{ "head -c 4 <&3 >/dev/null; sleep 5", WORKER_FAULT_TIMEOUT, 0.2 },
-	{ "printf '99999999:' >&4; sleep 5", WORKER_FAULT_PROTOCOL, 0 },
+	/* a frame over max_frame is the vat's (issue 11 defect 11) */
+	{ "printf '99999999:' >&4; sleep 5", WORKER_FAULT_VAT_FRAME, 0 },
 };
 
 START_TEST(test_fault_classification)
@@ -294,8 +295,9 @@ START_TEST(test_fault_classification)
 	    _i, worker_fault_name(p.fault), p.why);
 	ck_assert_int_eq(p.replies, 0);
 	ck_assert_int_eq(worker_fault_is_vat(p.fault),
-	    p.fault >= WORKER_FAULT_VAT_COMPUTE &&
-	    p.fault <= WORKER_FAULT_VAT_STACK);
+	    (p.fault >= WORKER_FAULT_VAT_COMPUTE &&
+	    p.fault <= WORKER_FAULT_VAT_STACK) ||
+	    p.fault == WORKER_FAULT_VAT_FRAME);
 	worker_stop(p.w, 0);
 	ck_assert_int_eq((int)worker_zombies(), 0);
 }
