@@ -108,7 +108,7 @@ run_finish(struct kernel *k, const char *stopped, const char *error)
 	struct kernel_run_result r = {
 		.cranks = k->run_done,
 		.computrons = k->run_computrons,
-		.idle = kernel_idle(k),
+		.idle = k->halted == NULL && kernel_idle(k),
 		.stopped = stopped,
 		.error = error,
 	};
@@ -157,8 +157,9 @@ crank_store_error(struct kernel *k, int rc)
 
 /*
  * A crank that cannot be written (a full map at maxMapSize, a full disk,
- * no memory) must not be dropped from a block that then commits: another
- * node would commit it.  The kernel halts — commit and queue refused, the
+ * no memory) or state that cannot be read must not be dropped from, or
+ * misread into, a block that then commits: another node would commit
+ * otherwise.  The kernel halts — commit and queue refused, the
  * reason in status, the last committed block intact — until a restart
  * with room drops the open block and the producer sends it again.
  */
@@ -167,10 +168,11 @@ kernel_store_halt(struct kernel *k, const char *msg)
 {
 	if (k->halted != NULL)
 		return;
-	if (asprintf(&k->halted, "a crank could not be written to the "
-	    "store (%s); restart the daemon with room (daemon.maxMapSize, "
-	    "disk, memory) and send the open block again", msg) < 0)
-		k->halted = strdup("a crank could not be written to the store");
+	if (asprintf(&k->halted, "store failure: %s; nothing more is "
+	    "committed until the cause is fixed (a full map: raise "
+	    "daemon.maxMapSize; a full disk: free space), the daemon "
+	    "restarted and the open block sent again", msg) < 0)
+		k->halted = strdup("store failure");
 	log_error("kernel", "halted: %s", k->halted ? k->halted : msg);
 }
 
@@ -270,12 +272,13 @@ crank_next(struct kernel *k)
 		run_finish(k, "budget", NULL);
 		return;
 	}
-	if (kst_length(k, &k->createq) > 0) {
+	if (kst_length(k, &k->createq) > 0 && k->halted == NULL) {
 		crank_create(k);
 		return;
 	}
-	if (kst_queue_length(k) == 0) {
-		run_finish(k, "idle", NULL);
+	if (kst_queue_length(k) == 0 || k->halted != NULL) {
+		/* an unreadable queue halts the kernel: never "idle" then */
+		run_finish(k, k->halted != NULL ? "halted" : "idle", NULL);
 		return;
 	}
 	if ((rc = store_crank_begin(k->st)) != STORE_OK) {

@@ -21,24 +21,47 @@
  * store back under them, so crank.c forgets them there
  * (kst_forget_queue).
  */
+/*
+ * Read q's bounds: absent means empty ([1, 1]).  A value that cannot be
+ * read or is not [head, tail] with 1 <= head <= tail is a machine fault,
+ * never an empty queue (the kernel would report idle with work queued):
+ * the kernel halts, and q reads as empty until the restart.  -1 then.
+ */
+static int
+queue_load(struct kernel *k, struct kqueue *q)
+{
+	const void	*v;
+	size_t		 len;
+	json_t		*b = NULL;
+	int		 rc = store_get(k->st, STORE_KV, q->key, strlen(q->key),
+			    &v, &len);
+	bool		 ok = rc == STORE_NOTFOUND;
+
+	q->head = q->tail = 1;
+	if (rc == STORE_OK && (b = json_loadb(v, len, 0, NULL)) != NULL &&
+	    json_array_size(b) == 2 &&
+	    json_is_integer(json_array_get(b, 0)) &&
+	    json_is_integer(json_array_get(b, 1))) {
+		q->head = (uint64_t)json_integer_value(json_array_get(b, 0));
+		q->tail = (uint64_t)json_integer_value(json_array_get(b, 1));
+		ok = q->head >= 1 && q->head <= q->tail;
+	}
+	json_decref(b);
+	if (ok)
+		return 0;
+	q->head = q->tail = 1;
+	kernel_store_halt(k, rc != STORE_OK && rc != STORE_NOTFOUND ?
+	    store_errmsg(k->st) : q->key[0] == 'r' ? "the run-queue's bounds "
+	    "are damaged" : "the creation queue's bounds are damaged");
+	return -1;
+}
+
 static void
 queue_bounds(struct kernel *k, struct kqueue *q, uint64_t *head,
     uint64_t *tail)
 {
-	json_t *b;
-
-	if (!q->known) {
-		b = kv_get_json(k->st, q->key);
-		q->head = q->tail = 1;
-		if (b != NULL) {
-			q->head = (uint64_t)json_integer_value(
-			    json_array_get(b, 0));
-			q->tail = (uint64_t)json_integer_value(
-			    json_array_get(b, 1));
-		}
-		json_decref(b);
+	if (!q->known && queue_load(k, q) == 0)
 		q->known = true;
-	}
 	*head = q->head;
 	*tail = q->tail;
 }

@@ -137,8 +137,9 @@ store_write(struct store *st, const struct store_redo_rec *in, bool hashed)
 
 	if (!st->st_in_crank || st->st_crank_failed != STORE_OK)
 		return store_seterr(st, STORE_ESTATE, "%s: %s", what,
-		    st->st_in_crank ? "an earlier write of this crank "
-		    "failed; it can only be aborted" : "no crank is open");
+		    st->st_in_crank ? "an earlier read or write of this "
+		    "crank failed; it can only be aborted" : "no crank is "
+		    "open");
 	if ((rc = store_check_args(st, what, in->table, in->klen)) != STORE_OK)
 		return rc;
 	if ((rc = store_txns_ready(st, what)) != STORE_OK)
@@ -231,6 +232,20 @@ store_reader(struct store *st, const char *what, MDB_txn **txn)
 	return STORE_OK;
 }
 
+/*
+ * A read that failed (not "absent": LMDB or the read transaction failed)
+ * inside a crank poisons it, as a failed write does: what the crank did
+ * next rested on an answer it did not get, so it can only be aborted
+ * (store_crank_commit refuses it).  Returns rc.
+ */
+static int
+store_read_failed(struct store *st, int rc)
+{
+	if (st->st_in_crank && st->st_crank_failed == STORE_OK)
+		st->st_crank_failed = rc;
+	return rc;
+}
+
 int
 store_get(struct store *st, enum store_table t, const void *key,
     size_t klen, const void **val, size_t *vlen)
@@ -239,14 +254,15 @@ store_get(struct store *st, enum store_table t, const void *key,
 	MDB_val	 k, v;
 	int	 rc, mrc;
 
-	if ((rc = store_check_args(st, "get", t, klen)) != STORE_OK ||
-	    (rc = store_reader(st, "get", &txn)) != STORE_OK)
+	if ((rc = store_check_args(st, "get", t, klen)) != STORE_OK)
 		return rc;
+	if ((rc = store_reader(st, "get", &txn)) != STORE_OK)
+		return store_read_failed(st, rc);
 	k = store_val(key, klen);
 	if ((mrc = mdb_get(txn, st->st_dbi[t], &k, &v)) == MDB_NOTFOUND)
 		return STORE_NOTFOUND;
 	if (mrc != 0)
-		return store_mdberr(st, mrc, "get", t);
+		return store_read_failed(st, store_mdberr(st, mrc, "get", t));
 	*val = v.mv_data;
 	*vlen = v.mv_size;
 	return STORE_OK;
@@ -263,8 +279,10 @@ store_next_key(struct store *st, enum store_table t, const void *key,
 	int		 rc, mrc;
 
 	if ((rc = store_check_args(st, "next key", t, first ? 1 : klen)) !=
-	    STORE_OK || (rc = store_reader(st, "next key", &txn)) != STORE_OK)
+	    STORE_OK)
 		return rc;
+	if ((rc = store_reader(st, "next key", &txn)) != STORE_OK)
+		return store_read_failed(st, rc);
 	if ((mrc = mdb_cursor_open(txn, st->st_dbi[t], &cur)) != 0)
 		goto done;
 	mrc = mdb_cursor_get(cur, &k, &v, first ? MDB_FIRST : MDB_SET_RANGE);
@@ -277,7 +295,8 @@ done:
 	if (mrc == MDB_NOTFOUND)
 		return STORE_NOTFOUND;
 	if (mrc != 0)
-		return store_mdberr(st, mrc, "next key", t);
+		return store_read_failed(st, store_mdberr(st, mrc, "next key",
+		    t));
 	*next = k.mv_data;
 	*nlen = k.mv_size;
 	return STORE_OK;

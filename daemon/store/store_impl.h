@@ -101,7 +101,7 @@ struct store {
 					   kept until the next boundary */
 	bool		 st_in_block;	/* a block is logically open */
 	bool		 st_in_crank;	/* a crank is logically open */
-	int		 st_crank_failed; /* STORE_* of a failed write: the
+	int		 st_crank_failed; /* STORE_* of a failed read or write: the
 					   crank can only be aborted */
 	size_t		 st_crank_mark;	/* redo entries before the crank's */
 	struct store_redo st_redo;	/* every write of the open block */

@@ -6,9 +6,12 @@ commit, the workers rebuilt by replaying their transcripts."""
 import json
 import os
 import random
+import shutil
 import signal
+import subprocess
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (DaemonTest, Daemon, capdata, default_config, main,  # noqa: E402
@@ -338,6 +341,34 @@ class Divergence(DaemonTest):
         r = d.call("commit", height=2)
         self.assertEqual(r["error"]["code"], "halted")
         self.assertEqual(d.status()["height"], 1)
+
+
+class DamagedState(DaemonTest):
+    """issue 11 defect 8: a read that fails is never taken for "absent".
+    A run-queue whose bounds cannot be read used to be taken as empty: the
+    kernel reported idle with work queued.  Now it halts, saying why."""
+
+    @unittest.skipUnless(shutil.which("mdb_load"), "mdb_load missing")
+    def test_damaged_run_queue_halts_instead_of_idling(self):
+        d = self.daemon()
+        self.assertTrue(d.ok("run")["idle"])
+        d.ok("queue", vat="alice", method="echo", args=capdata(["x"]))
+        self.assertEqual(d.status()["runQueueLength"], 1)
+        d.ok("commit", height=1)
+        d.stop()
+        state = d.config["daemon"]["stateDir"]
+        p = subprocess.run(["mdb_load", "-T", "-s", "kv", state],
+                           input=b"runQueue\nnot a queue\n",
+                           capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        d2 = self.daemon(d.config)
+        r = d2.ok("run")
+        self.assertEqual(r["stopped"], "halted", r)
+        self.assertFalse(r["idle"], r)
+        halted = d2.status()["halted"]
+        self.assertIn("run-queue", halted or "")
+        self.assertEqual(d2.call("commit", height=2)["error"]["code"],
+                         "halted")
 
 if __name__ == "__main__":
     main()
