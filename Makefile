@@ -128,7 +128,7 @@ $(BUILD)/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
 # ---- set-up -------------------------------------------------------------
 
 DEB_PKGS := libev-dev liblmdb-dev libjansson-dev check libssl-dev \
-            pkg-config lmdb-utils python3
+            pkg-config lmdb-utils python3 clang libclang-rt-14-dev
 
 deps:
 	@sh tools/install-deps.sh $(DEB_PKGS)
@@ -186,6 +186,9 @@ bench: deps
 	$(MAKE) all $(BIN)/bench_control $(BIN)/bench_pingpong \
 	    $(BIN)/bench_create
 	@sh bench/run.sh $(BIN)
+
+# libFuzzer harnesses: make fuzz, fuzz-short, fuzz-build (clang, build-fuzz/).
+include tests/fuzz/fuzz.mk
 
 # ---- install ------------------------------------------------------------
 
