@@ -27,7 +27,7 @@
  *     a NUL-terminated message in a small buffer otherwise;
  *   - the meter's computrons are those of its "compute" key when the
  *     report is shaped as xsnap writes it (an object of numbers and
- *     arrays of numbers), 0 when it has none;
+ *     arrays of numbers, each key once), 0 when it has none;
  *   - smallcaps_decode_plain() refuses a value exactly when it holds a
  *     special string (first character one of !"#$%&'()*+,- other than
  *     '!'), a string with a NUL, or a record key starting with '#'; what
@@ -370,9 +370,11 @@ static void
 fr_meter(const unsigned char *p, size_t n)
 {
 	uint64_t	 got = sup_meter_compute((const char *)p, n);
-	json_t		*m = json_loadb((const char *)p, n, 0, NULL), *c;
+	json_t		*m, *c;
 	json_int_t	 want;
 
+	/* xsnap writes each key once: which of two would count is moot */
+	m = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, NULL);
 	if (fr_meter_shaped(m)) {
 		c = json_object_get(m, "compute");
 		if (c == NULL && got != 0)
