@@ -59,12 +59,13 @@ SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
 
 # Unit suites link only what they test (plus protocol/log.o).
 UNIT_TESTS := check_netstring check_control_msg check_config check_store \
-              check_worker check_bundle check_smallcaps
+              check_worker check_bundle check_smallcaps check_supervisor
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o \
                           protocol/control_msg.o protocol/control_ops.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_smallcaps_OBJS   := tests/unit/check_smallcaps.o protocol/smallcaps.o
+check_supervisor_OBJS  := tests/unit/check_supervisor.o workers/supervisor.o
 check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
 check_worker_OBJS      := tests/unit/check_worker.o $(WORKERS_OBJS) \
                           protocol/netstring.o protocol/log.o
