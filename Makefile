@@ -175,8 +175,9 @@ jskernel: xsnap
 # ---- tests --------------------------------------------------------------
 
 check: deps
-	$(MAKE) all units
-	@sh tests/run-all.sh $(BIN)
+	$(MAKE) all units fuzz-build
+	@FUZZ_BIN=$(FUZZ_BIN) FUZZ_SHORT_SECONDS=$(FUZZ_SHORT_SECONDS) \
+	    sh tests/run-all.sh $(BIN)
 
 units: $(UNIT_BINS)
 
