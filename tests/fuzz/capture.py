@@ -27,6 +27,9 @@ make fuzz-build first):
   frame      each frame a worker sent (tag byte first), up to 16 KiB;
   netstring  runs of up to 8 frames of each stream, in both directions,
              as sent, behind the settings byte 0x07 (maxFrame 12000000);
+             (corpus/netstring/seed-big-frame, made by hand, asks the
+             harness for a 320 KiB frame: the test worker sends none, the
+             xsnap boot sends 1 MB ones);
   bundle     tests/unit/data/endo-tiny.json (a real @endo/bundle-source
              bundle) as JSON, its zip archive, its files ('F' form), the
              archive rebuilt by Python's zipfile (as test_bundles.py

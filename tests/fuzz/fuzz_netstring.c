@@ -4,11 +4,15 @@
  *
  * Feeds: byte 0 picks the decoder's settings (bits 0-2: max_frame from
  * ns_limits[], bit 3: allow_empty, bits 4-7: the seed of the split); the
- * rest is a byte stream as it comes off fd 4 (or goes to fd 3).  The
- * stream is decoded three times: fed whole, fed in pieces split at
- * pseudo-random points (1 to 64 bytes, and runs of single bytes),
- * draining after every piece, and fed whole again after
- * netstring_decoder_clear() on the same decoder.
+ * rest is a byte stream as it comes off fd 4 (or goes to fd 3).  When
+ * bits 4-7 are all set, bytes 1-2 give the size of a big frame (64 KiB
+ * to 320 KiB, its payload the rest of the input repeated) put in front of
+ * the stream, so that the decoder's reservations for big frames and its
+ * giving back of an idle big buffer are reached too.  The stream is
+ * decoded three times: fed whole, fed in pieces split at pseudo-random
+ * points (1 to 64 bytes, and runs of single bytes; up to 64 KiB, a read's
+ * worth, with a big frame), draining after every piece, and fed whole
+ * again after netstring_decoder_clear() on the same decoder.
  *
  * Checks, beyond not crashing:
  *   - the three decodings give the same frames, the same final code and
@@ -133,19 +137,24 @@ ns_whole(struct netstring_decoder *d, const unsigned char *s, size_t n,
 	r->finish = netstring_decoder_finish(d);
 }
 
+/* Pieces never cross offset align (0: none): a read that ends where a
+ * frame ends, as when each write is one frame. */
 static void
 ns_split(struct netstring_decoder *d, const unsigned char *s, size_t n,
-    uint32_t seed, struct ns_result *r)
+    uint32_t seed, size_t maxpiece, size_t align, struct ns_result *r)
 {
 	size_t	 pos = 0, piece;
 	int	 rc = NETSTRING_MORE;
 
 	memset(r, 0, sizeof(*r));
 	while (pos < n) {
-		/* one time in four a single byte, else 1 to 64 */
-		piece = ns_rand(&seed) % 4 == 0 ? 1 : 1 + ns_rand(&seed) % 64;
+		/* one time in four a single byte, else 1 to maxpiece */
+		piece = ns_rand(&seed) % 4 == 0 ? 1 : 1 + ns_rand(&seed) %
+		    maxpiece;
 		if (piece > n - pos)
 			piece = n - pos;
+		if (pos < align && piece > align - pos)
+			piece = align - pos;
 		rc = netstring_decoder_feed(d, s + pos, piece);
 		if (rc != NETSTRING_OK)
 			break;
@@ -286,6 +295,35 @@ ns_reencode(const struct ns_result *r, const unsigned char *s)
 		ns_abort("re-encoded frames do not cover the consumed bytes");
 }
 
+/*
+ * A big frame of 64 KiB + 4 * (rest[0] | rest[1] << 8) bytes, its payload
+ * the rest of the input repeated, then that rest as a stream of its own
+ * (malloc'd, *len bytes; the big frame's end at *end).
+ */
+static unsigned char *
+ns_big(const unsigned char *rest, size_t n, size_t *len, size_t *end)
+{
+	size_t		 big = 65536 + 4 * ((size_t)rest[0] |
+			    (size_t)rest[1] << 8), hlen;
+	unsigned char	*buf;
+	char		 head[32];
+
+	rest += 2;
+	n -= 2;
+	hlen = (size_t)snprintf(head, sizeof(head), "%zu:", big);
+	if ((buf = malloc(hlen + big + 1 + n)) == NULL)
+		ns_abort("out of memory");
+	memcpy(buf, head, hlen);
+	for (size_t i = 0; i < big; i++)
+		buf[hlen + i] = n > 0 ? rest[i % n] : 'x';
+	buf[hlen + big] = ',';
+	if (n > 0)
+		memcpy(buf + hlen + big + 1, rest, n);
+	*len = hlen + big + 1 + n;
+	*end = hlen + big + 1;
+	return buf;
+}
+
 /* Both results static: they are large for the stack. */
 static struct ns_result ns_a, ns_b, ns_c, ns_ref;
 
@@ -294,7 +332,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct netstring_decoder d;
 	const unsigned char	*s;
-	size_t			 n, max_frame;
+	unsigned char		*big = NULL;
+	size_t			 n, max_frame, maxpiece = 64, align = 0;
 	uint32_t		 seed;
 	int			 allow_empty;
 
@@ -305,6 +344,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	seed = 0x9e3779b9U ^ ((uint32_t)data[0] >> 4) ^ (uint32_t)size << 8;
 	s = data + 1;
 	n = size - 1;
+	if ((data[0] & 0xf0) == 0xf0 && n >= 2) {
+		s = big = ns_big(s, n, &n, &align);
+		maxpiece = 65536;
+	}
 
 	netstring_decoder_init(&d, max_frame);
 	d.allow_empty = allow_empty;
@@ -312,6 +355,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* ENOMEM says nothing of the bytes: nothing to compare. */
 	if (ns_a.last == NETSTRING_ENOMEM) {
 		netstring_decoder_clear(&d);
+		free(big);
 		return 0;
 	}
 	netstring_decoder_clear(&d);
@@ -323,7 +367,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	netstring_decoder_init(&d, max_frame);
 	d.allow_empty = allow_empty;
-	ns_split(&d, s, n, seed | 1, &ns_b);
+	ns_split(&d, s, n, seed | 1, maxpiece, align, &ns_b);
 	netstring_decoder_clear(&d);
 
 	ns_reference(s, n, max_frame, allow_empty, &ns_ref);
@@ -331,5 +375,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ns_same(&ns_b, &ns_ref, "split feed vs. reference");
 	ns_same(&ns_c, &ns_ref, "feed after clear vs. reference");
 	ns_reencode(&ns_a, s);
+	free(big);
 	return 0;
 }
