@@ -70,11 +70,13 @@ SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
 
 # Unit suites link only what they test (plus protocol/log.o).
 UNIT_TESTS := check_netstring check_control_msg check_config check_store \
-              check_worker check_bundle
+              check_worker check_bundle check_smallcaps check_supervisor
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o \
                           protocol/control_msg.o protocol/control_ops.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
+check_smallcaps_OBJS   := tests/unit/check_smallcaps.o protocol/smallcaps.o
+check_supervisor_OBJS  := tests/unit/check_supervisor.o workers/supervisor.o
 check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
 check_worker_OBJS      := tests/unit/check_worker.o $(WORKERS_OBJS) \
                           protocol/netstring.o protocol/log.o
@@ -138,7 +140,7 @@ $(BUILD)/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
 # ---- set-up -------------------------------------------------------------
 
 DEB_PKGS := libev-dev liblmdb-dev libjansson-dev check libssl-dev \
-            pkg-config lmdb-utils python3
+            pkg-config lmdb-utils python3 clang libclang-rt-14-dev
 
 deps:
 	@sh tools/install-deps.sh $(DEB_PKGS)
@@ -183,8 +185,9 @@ jskernel: xsnap
 # ---- tests --------------------------------------------------------------
 
 check: deps
-	$(MAKE) all units
-	@sh tests/run-all.sh $(BIN)
+	$(MAKE) all units fuzz-build
+	@FUZZ_BIN=$(FUZZ_BIN) FUZZ_SHORT_SECONDS=$(FUZZ_SHORT_SECONDS) \
+	    sh tests/run-all.sh $(BIN)
 
 units: $(UNIT_BINS)
 
@@ -196,6 +199,9 @@ bench: deps
 	$(MAKE) all $(BIN)/bench_control $(BIN)/bench_pingpong \
 	    $(BIN)/bench_create
 	@sh bench/run.sh $(BIN)
+
+# libFuzzer harnesses: make fuzz, fuzz-short, fuzz-build (clang, build-fuzz/).
+include tests/fuzz/fuzz.mk
 
 # ---- install ------------------------------------------------------------
 

@@ -8,13 +8,24 @@
 
 #include "protocol/smallcaps.h"
 
+/*
+ * Whether c is one of the special first characters.  Not strchr(): it
+ * finds the set's own NUL, and a string that starts with "\0" is plain.
+ */
+static bool
+special_start(char c)
+{
+	return memchr(SMALLCAPS_SPECIAL, c, sizeof(SMALLCAPS_SPECIAL) - 1) !=
+	    NULL;
+}
+
 json_t *
 smallcaps_string(const char *s, size_t len)
 {
 	char	*bang;
 	json_t	*r;
 
-	if (len == 0 || strchr(SMALLCAPS_SPECIAL, s[0]) == NULL)
+	if (len == 0 || !special_start(s[0]))
 		return json_stringn(s, len);
 	if ((bang = malloc(len + 1)) == NULL)
 		return NULL;
@@ -87,7 +98,7 @@ smallcaps_decode_string(const json_t *v)
 		return NULL;
 	if (s[0] == '!')
 		return s + 1;
-	return s[0] != '\0' && strchr(SMALLCAPS_SPECIAL, s[0]) ? NULL : s;
+	return special_start(s[0]) ? NULL : s;
 }
 
 static json_t *

@@ -1,7 +1,10 @@
 #!/bin/sh
 # run-all.sh BINDIR — run every unit suite and every integration suite
 # against the programs in BINDIR; print one closing line
-# "N passed, N failed" (suites) and exit non-zero if any failed.
+# "N passed, N failed" (suites) and exit non-zero if any failed.  With
+# FUZZ_BIN set (make check sets it to bin-fuzz), the short fuzz run is one
+# more suite: tests/fuzz/run.sh, FUZZ_SHORT_SECONDS (default 3) per
+# harness after replaying its corpus.
 set -u
 bindir=${1:-bin}
 passed=0
@@ -14,6 +17,14 @@ for t in "$bindir"/tests/check_*; do
 		failed=$((failed + 1)); failures="$failures $(basename "$t")"
 	fi
 done
+if [ -n "${FUZZ_BIN:-}" ]; then
+	echo "== fuzz: short run, ${FUZZ_SHORT_SECONDS:-3} s per harness"
+	if sh tests/fuzz/run.sh "$FUZZ_BIN" "${FUZZ_SHORT_SECONDS:-3}"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); failures="$failures fuzz"
+	fi
+fi
 for t in tests/integration/test_*.py; do
 	echo "== integration: $(basename "$t")"
 	if SWINGSET_BIN="$bindir" python3 "$t"; then passed=$((passed + 1)); else

@@ -4,6 +4,7 @@
  * shapes strictly: anything that is not one of the documented forms is
  * reported, never guessed at.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +17,25 @@ nz(const char *s)
 	return s != NULL ? s : "?";
 }
 
+/*
+ * Whether v is the string tag exactly.  The worker's JSON may hold NULs
+ * in strings (load_array), so a C-string compare would take
+ * "syscall\u0000x" for "syscall".
+ */
+static bool
+tag_is(const json_t *v, const char *tag)
+{
+	return json_is_string(v) && json_string_length(v) == strlen(tag) &&
+	    strcmp(json_string_value(v), tag) == 0;
+}
+
 char *
 sup_encode(const json_t *v, size_t *len)
 {
 	/* ["ok",null]: most syscall results; no dump needed */
 	if (json_is_array(v) && json_array_size(v) == 2 &&
 	    json_is_null(json_array_get(v, 1)) &&
-	    json_is_string(json_array_get(v, 0)) &&
-	    strcmp(json_string_value(json_array_get(v, 0)), "ok") == 0) {
+	    tag_is(json_array_get(v, 0), "ok")) {
 		if (len != NULL)
 			*len = 11;
 		return strdup("[\"ok\",null]");
@@ -98,13 +110,10 @@ sup_parse_ready(const unsigned char *result, size_t len, char *errbuf,
 	int	 rc = -1;
 
 	if (v != NULL && json_array_size(v) == 1 &&
-	    json_is_string(json_array_get(v, 0)) &&
-	    strcmp(json_string_value(json_array_get(v, 0)),
-	    "dispatchReady") == 0)
+	    tag_is(json_array_get(v, 0), "dispatchReady"))
 		rc = 0;
 	else if (v != NULL && json_array_size(v) == 3 &&
-	    json_is_string(json_array_get(v, 0)) &&
-	    strcmp(json_string_value(json_array_get(v, 0)), "err") == 0)
+	    tag_is(json_array_get(v, 0), "err"))
 		snprintf(errbuf, errlen, "setBundle failed: %s: %s",
 		    nz(json_string_value(json_array_get(v, 1))),
 		    nz(json_string_value(json_array_get(v, 2))));
@@ -122,8 +131,7 @@ sup_parse_delivery(const unsigned char *result, size_t len,
     struct sup_delivery *out)
 {
 	static const char	 plain_ok[] = "[\"ok\",null,null]";
-	json_t		*v;
-	const char	*tag;
+	json_t		*v, *tag;
 	char		 ex[160];
 
 	memset(out, 0, sizeof(*out));
@@ -134,14 +142,12 @@ sup_parse_delivery(const unsigned char *result, size_t len,
 		return;
 	}
 	v = load_array(result, len);
-	tag = json_string_value(json_array_get(v, 0));
+	tag = json_array_get(v, 0);
 	out->status = SUP_DELIVERY_BAD;
-	if (tag != NULL && json_array_size(v) == 3 &&
-	    strcmp(tag, "ok") == 0) {
+	if (json_array_size(v) == 3 && tag_is(tag, "ok")) {
 		out->status = SUP_DELIVERY_OK;
 		out->info = json_incref(json_array_get(v, 1));
-	} else if (tag != NULL && json_array_size(v) == 3 &&
-	    strcmp(tag, "error") == 0 &&
+	} else if (json_array_size(v) == 3 && tag_is(tag, "error") &&
 	    json_is_string(json_array_get(v, 1))) {
 		out->status = SUP_DELIVERY_ERROR;
 		out->message = strdup(json_string_value(json_array_get(v, 1)));
@@ -166,21 +172,19 @@ sup_parse_upcall(const unsigned char *bytes, size_t len, json_t **msg,
     json_t **body)
 {
 	json_t		*v = load_array(bytes, len);
-	const char	*tag = json_string_value(json_array_get(v, 0));
+	json_t		*tag = json_array_get(v, 0);
 
 	*msg = v;
 	*body = NULL;
-	if (tag == NULL)
-		return SUP_UPCALL_BAD;
 	/* A syscall whose content is malformed is still the vat's syscall:
 	 * the kernel judges it (illegal, vat-fatal), not the framing. */
-	if (strcmp(tag, "syscall") == 0 && json_array_size(v) == 2) {
+	if (tag_is(tag, "syscall") && json_array_size(v) == 2) {
 		*body = json_array_get(v, 1);
 		return SUP_UPCALL_SYSCALL;
 	}
-	if (strcmp(tag, "sourcedConsole") == 0)
+	if (tag_is(tag, "sourcedConsole"))
 		return SUP_UPCALL_CONSOLE;
-	if (strcmp(tag, "testLog") == 0)
+	if (tag_is(tag, "testLog"))
 		return SUP_UPCALL_TESTLOG;
 	return SUP_UPCALL_BAD;
 }
