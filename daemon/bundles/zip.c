@@ -127,7 +127,8 @@ zip_same_name(const struct zip_record *central, const struct zip_record *local)
 /*
  * The local header at off for central record c: its fields must match,
  * and its content (c->csize bytes after name and extra field) lie inside
- * the archive.  On success *data points at the content.
+ * the first len bytes (the files, before the central directory).  On
+ * success *data points at the content.
  */
 static int
 zip_local(const unsigned char *buf, size_t len, unsigned long off,
@@ -141,8 +142,8 @@ zip_local(const unsigned char *buf, size_t len, unsigned long off,
 
 	if (off > len || len - off < ZIP_LOCAL_LEN)
 		return zip_fail(why, whylen, "entry '%.*s': its local header "
-		    "at %lu lies beyond the archive's %zu bytes", shown,
-		    c->name, off, len);
+		    "at %lu lies beyond the %zu bytes of files before the "
+		    "central directory", shown, c->name, off, len);
 	p = buf + off;
 	if (get32(p) != ZIP_SIG_LOCAL)
 		return zip_fail(why, whylen, "entry '%.*s': no local header "
@@ -151,8 +152,8 @@ zip_local(const unsigned char *buf, size_t len, unsigned long off,
 	if (len - off - ZIP_LOCAL_LEN < l.nlen + xlen ||
 	    len - off - ZIP_LOCAL_LEN - l.nlen - xlen < c->csize)
 		return zip_fail(why, whylen, "entry '%.*s': truncated, its "
-		    "%lu bytes of content run past the end of the archive",
-		    shown, c->name, c->csize);
+		    "%lu bytes of content run past the files into the central "
+		    "directory", shown, c->name, c->csize);
 	if (!zip_same_name(c, &l))
 		return zip_fail(why, whylen, "entry '%.*s': the central "
 		    "directory's name does not match the local header's",
@@ -166,19 +167,32 @@ zip_local(const unsigned char *buf, size_t len, unsigned long off,
 	return 0;
 }
 
-/* Check one central record (parsed into c) and its file; add it to z. */
+/*
+ * Check one central record (parsed into c) and its file; add it to z.
+ * Files must lie one after the other, in the central directory's order,
+ * before it (*next: where the previous file ended; cdir: where the
+ * central directory starts): nested or overlapping entries would have
+ * their bytes CRC-checked once per entry, work that grows as entries ×
+ * size, and @endo/zip never writes them.
+ */
 static int
-zip_entry(const unsigned char *buf, size_t len, const struct zip_record *c,
-    unsigned long local_off, unsigned long attrs, struct bundle_zip *z,
-    char *why, size_t whylen)
+zip_entry(const unsigned char *buf, size_t cdir, const struct zip_record *c,
+    unsigned long local_off, unsigned long attrs, size_t *next,
+    struct bundle_zip *z, char *why, size_t whylen)
 {
 	const int	 shown = zip_shown(c->nlen);
 	const unsigned char *data = NULL;
 	struct bundle_zip_entry *e;
 	unsigned long	 crc;
 
-	if (zip_local(buf, len, local_off, c, &data, why, whylen) == -1)
+	if (local_off < *next)
+		return zip_fail(why, whylen, "entry '%.*s': its local header "
+		    "at %lu lies inside the entry before it (which ends at "
+		    "%zu): entries must follow each other", shown, c->name,
+		    local_off, *next);
+	if (zip_local(buf, cdir, local_off, c, &data, why, whylen) == -1)
 		return -1;
+	*next = (size_t)(data - buf) + c->csize;
 	if ((crc = bundle_zip_crc32(data, c->csize)) != c->crc)
 		return zip_fail(why, whylen, "entry '%.*s': CRC-32 %08lx does "
 		    "not match its content's %08lx", shown, c->name, c->crc,
@@ -232,13 +246,13 @@ zip_index(struct bundle_zip *z, char *why, size_t whylen)
 
 /* Walk the n records of the central directory [off, off + size). */
 static int
-zip_central(const unsigned char *buf, size_t len, unsigned long off,
+zip_central(const unsigned char *buf, unsigned long off,
     unsigned long size, unsigned n, struct bundle_zip *z, char *why,
     size_t whylen)
 {
 	const unsigned char *p = buf + off, *end = buf + off + size;
 	struct zip_record c;
-	size_t		 xlen, clen;
+	size_t		 xlen, clen, next = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		if ((size_t)(end - p) < ZIP_CENTRAL_LEN ||
@@ -255,8 +269,8 @@ zip_central(const unsigned char *buf, size_t len, unsigned long off,
 		    get32(p + 42) == 0xffffffffUL)
 			return zip_fail(why, whylen, "Zip64 entries are not "
 			    "supported");
-		if (zip_entry(buf, len, &c, get32(p + 42), get32(p + 38), z,
-		    why, whylen) == -1)
+		if (zip_entry(buf, off, &c, get32(p + 42), get32(p + 38),
+		    &next, z, why, whylen) == -1)
 			return -1;
 		p += ZIP_CENTRAL_LEN + c.nlen + xlen + clen;
 	}
@@ -302,7 +316,7 @@ bundle_zip_read(const unsigned char *buf, size_t len, struct bundle_zip *z,
 		(void)zip_fail(why, whylen, "out of memory for %u entries", n);
 		return BUNDLE_ZIP_ENOMEM;
 	}
-	if (zip_central(buf, len, off, size, n, z, why, whylen) == -1 ||
+	if (zip_central(buf, off, size, n, z, why, whylen) == -1 ||
 	    zip_index(z, why, whylen) == -1) {
 		bundle_zip_clear(z);
 		return -1;

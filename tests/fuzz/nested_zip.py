@@ -2,10 +2,11 @@
 """nested_zip.py N SIZE > FILE — a zip archive of N stored entries nested
 inside each other: entry i's content is entry i+1's local header and
 content, the innermost holds SIZE bytes.  Every CRC-32 and size is right,
-so daemon/bundle_zip.c accepts it, and checks the innermost bytes N
-times: the work grows as N x SIZE in an archive of about SIZE + 78 N
-bytes.  tests/fuzz/corpus/bundle/finding-zip-nested-entries is
-`nested_zip.py 3 10` (see README, "Fuzzing").
+so daemon/bundles/zip.c accepted it and checked the innermost bytes N
+times: the work grew as N x SIZE in an archive of about SIZE + 78 N
+bytes; it now refuses it.  tests/fuzz/corpus/bundle/
+regress-zip-nested-entries is `nested_zip.py 3 10` (see README,
+"Fuzzing").
 """
 import struct
 import sys
