@@ -44,7 +44,7 @@ WORKERS_OBJS  := workers/worker.o workers/spawn.o workers/worker_output.o \
 # devices → workers; everything may use store and bundles.
 STORE_OBJS    := daemon/store/store.o daemon/store/txn.o \
                  daemon/store/hash.o daemon/store/open.o \
-                 daemon/store/redo.o daemon/store/aside.o \
+                 daemon/store/redo.o \
                  daemon/store/kv.o daemon/store/snapshots.o
 BUNDLES_OBJS  := daemon/bundles/bundles.o daemon/bundles/endo.o \
                  daemon/bundles/zip.o

@@ -258,11 +258,10 @@ ops_promise(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 }
 
 /*
- * installBundle: check the bundle, then write it to disk before
- * answering.  Not a crank: the bundles table is not hashed, so the
- * activity hash and the crank count stay as they are (store.h says
- * why that is safe).  It may come between blocks or inside an open one,
- * but not during a run, whose crank owns the store's transactions.
+ * installBundle: check the bundle, then install it in a crank of the open
+ * block, as SwingSet does: it is a block input, committed with the block
+ * (a lost block loses it; the producer sends it again).  Not during a
+ * run, whose crank owns the store's transactions, nor while halted.
  */
 static void
 ops_install_bundle(struct daemon *d, struct ctl_conn *conn,
@@ -277,6 +276,8 @@ ops_install_bundle(struct daemon *d, struct ctl_conn *conn,
 		    "installBundle after it answers");
 		return;
 	}
+	if (ops_refuse_halted(d, conn, req, "installBundle"))
+		return;
 	rc = bundle_check(req->u.install_bundle.bundle,
 	    req->u.install_bundle.bundle_id, &id, why, sizeof(why));
 	if (rc != 0) {
@@ -285,13 +286,11 @@ ops_install_bundle(struct daemon *d, struct ctl_conn *conn,
 		    CTL_E_BAD_BUNDLE : CTL_E_INTERNAL, "%s", why);
 		return;
 	}
-	if ((rc = bundle_install_now(d->store, req->u.install_bundle.bundle,
-	    id, &existed)) != STORE_OK) {
-		log_warnx("ops", "installBundle %s: %s", id,
-		    store_errmsg(d->store));
+	if (kernel_install_bundle(d->kernel, req->u.install_bundle.bundle, id,
+	    &existed, why, sizeof(why)) == -1) {
+		log_warnx("ops", "installBundle %s: %s", id, why);
 		reply_error(conn, req->id, CTL_E_STORE, "bundle %s not "
-		    "installed: %s: %s", id, store_strerror(rc),
-		    store_errmsg(d->store));
+		    "installed: %s", id, why);
 	} else {
 		log_info("ops", "bundle %s %s", id, existed ? "was already "
 		    "installed" : "installed");

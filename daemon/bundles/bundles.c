@@ -1,8 +1,8 @@
 /*
  * bundles.c — bundle IDs and the bundles table (see bundles.h): which ID
  * a bundle gets, installBundle's acceptance rules, and the reads and
- * writes of the table.  The endoZipBase64 check itself is
- * endo.c's; the durable write beside the block aside.c's.
+ * writes of the table (always inside a crank).  The endoZipBase64 check
+ * itself is endo.c's.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -200,22 +200,6 @@ bundle_check(const json_t *bundle, const char *alleged, char **id,
 		return BUNDLE_REFUSED;
 	}
 	return 0;
-}
-
-int
-bundle_install_now(struct store *st, const json_t *bundle, const char *id,
-    bool *existed)
-{
-	char	*text = bundle_text(bundle);
-	int	 rc;
-
-	*existed = false;
-	if (text == NULL)
-		return STORE_ENOMEM;
-	rc = store_aside_put(st, STORE_BUNDLES, id, strlen(id), text,
-	    strlen(text), existed);
-	free(text);
-	return rc;
 }
 
 json_t *

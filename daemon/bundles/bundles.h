@@ -10,8 +10,8 @@
  *
  * Used at first start for the configured bundles, by the vat-admin
  * device's createByBundle, and by the installBundle control op, which
- * alone refuses bundles (bundle_check) and writes durably at once
- * (bundle_install_now).
+ * alone refuses bundles (bundle_check) and installs them in a crank of
+ * the open block (the kernel's kernel_install_bundle).
  */
 #ifndef DAEMON_BUNDLES_H
 #define DAEMON_BUNDLES_H
@@ -58,13 +58,6 @@ int	 bundle_install(struct store *st, const json_t *bundle, char **id);
  */
 int	 bundle_check(const json_t *bundle, const char *alleged, char **id,
 	    char *why, size_t whylen);
-
-/*
- * Store bundle, already checked, under id durably now, beside the block
- * (store.h): no crank may be open.  *existed says it was there.
- */
-int	 bundle_install_now(struct store *st, const json_t *bundle,
-	    const char *id, bool *existed);
 
 /* The bundle stored under id (new reference), or NULL. */
 json_t	*bundle_get(struct store *st, const char *id);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/bundles/bundles.h"
 #include "daemon/kernel/kernel_impl.h"
 #include "protocol/log.h"
 
@@ -121,6 +122,63 @@ fail:
 	snprintf(errbuf, errlen, "%s: %s", store_strerror(rc),
 	    store_errmsg(k->st));
 	kernel_store_halt(k, errbuf);	/* the queue's crank is lost */
+	return -1;
+}
+
+/* bundleInstalled(id) to the vat-admin vat, if there is one (with a
+ * result promise, as SwingSet queues it; its policy only logs). */
+static int
+notify_installed(struct kernel *k, const char *id)
+{
+	char	*admin = kv_get(k->st, "vatAdminRootKref"), *pre = NULL;
+	json_t	*args = NULL;
+	int	 rc = STORE_OK;
+
+	if (admin != NULL) {
+		args = asprintf(&pre, "[\"%s\"]", id) < 0 ? NULL :
+		    json_pack("{s:s+, s:[]}", "body", "#", pre, "slots");
+		rc = args ? kp_send(k, admin, "bundleInstalled", args, NULL) :
+		    STORE_ENOMEM;
+	}
+	json_decref(args);
+	free(pre);
+	free(admin);
+	return rc;
+}
+
+int
+kernel_install_bundle(struct kernel *k, const json_t *bundle, const char *id,
+    bool *existed, char *errbuf, size_t errlen)
+{
+	const void	*v;
+	size_t		 len;
+	char		*got = NULL;
+	int		 rc;
+
+	*existed = false;
+	rc = store_get(k->st, STORE_BUNDLES, id, strlen(id), &v, &len);
+	if (rc == STORE_OK) {
+		*existed = true;
+		return 0;
+	}
+	if (rc == STORE_NOTFOUND && (rc = store_crank_begin(k->st)) ==
+	    STORE_OK) {
+		if ((rc = bundle_install(k->st, bundle, &got)) == STORE_OK)
+			rc = strcmp(got, id) == 0 ? notify_installed(k, id) :
+			    STORE_EINVAL;
+		if (rc == STORE_OK)
+			rc = store_crank_commit(k->st);
+		if (rc != STORE_OK) {
+			store_crank_abort(k->st);
+			kst_forget_queue(k);
+		}
+	}
+	free(got);
+	if (rc == STORE_OK)
+		return 0;
+	snprintf(errbuf, errlen, "%s: %s", store_strerror(rc),
+	    store_errmsg(k->st));
+	kernel_store_halt(k, errbuf);	/* the install's crank is lost */
 	return -1;
 }
 

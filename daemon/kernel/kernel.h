@@ -92,6 +92,18 @@ int	 kernel_queue(struct kernel *k, const char *vat, const char *target,
 	    const char *method, const json_t *args, char **kpid,
 	    bool *notfound, char *errbuf, size_t errlen);
 
+/*
+ * installBundle, a block input as in SwingSet (kernel.installBundle): a
+ * bundle not yet installed is stored in a crank of the open block (a lost
+ * block loses it, and the producer sends it again), and the vat-admin vat
+ * is sent bundleInstalled(id) in the same crank.  bundle must be checked
+ * already (bundle_check) and id be its ID.  *existed: it was there, and
+ * nothing was done.  -1 with errbuf on a store failure, which halts the
+ * kernel.
+ */
+int	 kernel_install_bundle(struct kernel *k, const json_t *bundle,
+	    const char *id, bool *existed, char *errbuf, size_t errlen);
+
 /* A promise's state as a JSON object (new reference), or NULL. */
 json_t	*kernel_promise(struct kernel *k, const char *kpid);
 

@@ -23,6 +23,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ROOT, DaemonTest, default_config, main,  # noqa: E402
                      swingctl)
 
+
+FAKE = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(
+    __file__)), "fakeworker.py")]
+
+
+def fake(**options):
+    """A scripted worker's vat (tests/integration/fakeworker.py)."""
+    return {"moduleFormat": "testworker", "vat": "fake", "options": options}
+
 XSNAP = os.path.join(ROOT, "workers", "xsnap")
 BUNDLER = os.path.join(XSNAP, "bundle.mjs")
 HAVE_NODE = shutil.which("node") is not None and os.path.isdir(
@@ -173,10 +182,13 @@ class InstallBundle(DaemonTest):
         self.assertEqual(d.ok("installBundle", bundle=self.bundle,
                               bundleID=self.bundle_id)["bundleID"],
                          self.bundle_id)
-        # no crank, no write to the block: the hashes stay as they were
+        # one crank of the open block installed it; the second, finding
+        # it there, did nothing
         after = d.status()
-        for key in ("activityHash", "crankNumber", "blockOpen", "height"):
-            self.assertEqual(after[key], before[key], key)
+        self.assertEqual(after["crankNumber"], before["crankNumber"] + 1)
+        self.assertNotEqual(after["activityHash"], before["activityHash"])
+        self.assertTrue(after["blockOpen"])
+        self.assertEqual(after["height"], before["height"])
         self.assertIn("bundle %s installed" % self.bundle_id, d.log())
         self.assertIn("bundle %s was already installed" % self.bundle_id,
                       d.log())
@@ -259,23 +271,60 @@ class InstallBundle(DaemonTest):
         rc, _, err = swingctl("--help")
         self.assertIn("bundle install FILE", err)
 
-    def test_block_unaffected(self):
-        """Two daemons given the same block, one of them also the bundle
-        in the middle of it: same activity hash at the commit."""
+    def test_install_is_a_block_input(self):
+        """installBundle is a crank of the open block, as SwingSet's
+        kernel.installBundle is: the same inputs give the same hash, and
+        installing moves the crank count."""
         hashes = []
-        for install in (False, True):
-            tmp = os.path.join(self.tmp, "d%d" % install)
+        for run in range(2):
+            tmp = os.path.join(self.tmp, "d%d" % run)
             os.makedirs(tmp)
             d = self.daemon(default_config(tmp))
             d.ok("queue", vat="alice", method="echo")
-            if install:
-                d.ok("installBundle", bundle=self.bundle)
+            before = d.status()["crankNumber"]
+            d.ok("installBundle", bundle=self.bundle)
+            self.assertEqual(d.status()["crankNumber"], before + 1)
             self.assertTrue(d.ok("run")["idle"])
-            if install:
-                d.ok("installBundle", bundle=self.bundle)
+            d.ok("installBundle", bundle=self.bundle)   # already there
             hashes.append(d.ok("commit", height=1)["activityHash"])
             d.stop()
         self.assertEqual(hashes[0], hashes[1])
+
+    def test_a_lost_block_loses_its_install(self):
+        """issue 11 defect 3: a bundle installed in a block that is lost
+        (kill -9 before the commit) is lost with it, so the producer's
+        replay of the block sees what the first run saw: a vat that asked
+        for the bundle before the install gets no bundlecap both times.
+        The install used to be written beside the block, and the replay
+        differed (another activity hash)."""
+        ask = ["callNow", "d-70", "getBundleCap",
+               {"body": '#["%s"]' % self.bundle_id, "slots": []}]
+
+        def start(sub):
+            tmp = os.path.join(self.tmp, sub)
+            os.makedirs(tmp)
+            cfg = default_config(tmp, {
+                "bootstrap": fake(on="message", syscalls=[ask]),
+                "vatAdmin": fake()})
+            cfg["daemon"]["workers"] = {"testworker": FAKE}
+            return self.daemon(cfg)
+
+        def block(d):
+            d.ok("run")                 # bootstrap(): not installed yet
+            d.ok("installBundle", bundle=self.bundle)
+            d.ok("queue", vat="bootstrap", method="again")
+            self.assertEqual(d.ok("run")["stopped"], "idle")
+
+        ref = start("ref")
+        block(ref)
+        want = ref.ok("commit", height=1)["activityHash"]
+        d = start("crash")
+        block(d)
+        d.kill9()
+        d.start()
+        self.assertEqual(d.status()["height"], 0)
+        block(d)                        # the producer sends it again
+        self.assertEqual(d.ok("commit", height=1)["activityHash"], want)
 
     def bundle_keys(self, d):
         """The keys of the bundles table, read with mdb_dump."""
@@ -288,26 +337,23 @@ class InstallBundle(DaemonTest):
         return [k.strip() for k in body.split("\n")[0::2] if k.strip()]
 
     @unittest.skipUnless(shutil.which("mdb_dump"), "mdb_dump missing")
-    def test_durable_across_restart(self):
+    def test_committed_with_its_block(self):
         d = self.daemon()
-        # the first start leaves its block open: installing commits beside
-        # it, and the restart below drops the block but not the bundle
         self.assertTrue(d.status()["blockOpen"])
         d.ok("installBundle", bundle=self.bundle)
         d.kill9()
-        self.assertIn(self.bundle_id, self.bundle_keys(d))
+        # the block was lost, and the bundle with it
+        self.assertNotIn(self.bundle_id, self.bundle_keys(d))
         d.start()
-        st = d.status()
-        self.assertEqual(st["height"], 0)
+        self.assertEqual(d.status()["height"], 0)
+        d.ok("installBundle", bundle=self.bundle)
         d.ok("installBundle", bundle=self.bundle)
         self.assertIn("bundle %s was already installed" % self.bundle_id,
                       d.log())
-        # a block committed after it keeps it too
         d.ok("run")
         d.ok("commit", height=1)
         d.stop()
         self.assertIn(self.bundle_id, self.bundle_keys(d))
-
 
 if __name__ == "__main__":
     main()

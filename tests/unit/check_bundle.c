@@ -1,7 +1,7 @@
 /*
- * check_bundle.c — unit suite for bundle IDs and checks: daemon/bundles.c,
- * endo.c (the endoZipBase64 check), zip.c (the zip reader)
- * and aside.c (the durable write installBundle uses).  A real bundle
+ * check_bundle.c — unit suite for bundle IDs and checks:
+ * daemon/bundles/bundles.c, endo.c (the endoZipBase64 check) and zip.c
+ * (the zip reader).  A real bundle
  * made by @endo/bundle-source 4.3.2 (tests/unit/data/endo-tiny.json, of
  * `export const buildRootObject = () => ({ hello: () => "hi" });`) gives
  * the known answer; archives built here give each refusal.  Every zip and
@@ -761,66 +761,6 @@ open_store(void)
 	    store_strerror(ok_rc_), store_errmsg(st));			\
 } while (0)
 
-/* installBundle's write: durable whatever becomes of the open block,
- * which it leaves intact, and invisible to the activity hash. */
-START_TEST(test_install_now_durable)
-{
-	struct store	*st = open_store();
-	json_t		*b = load_fixture(), *got;
-	char		 h0[65], h1[65];
-	bool		 existed;
-	const void	*v;
-	size_t		 len;
-
-	OK(st, store_crank_begin(st));
-	OK(st, store_put(st, STORE_KV, "k", 1, "v", 1));
-	OK(st, store_crank_commit(st));
-	store_activity_hash(st, h0);
-	OK(st, bundle_install_now(st, b, FIXTURE_ID, &existed));
-	ck_assert(!existed);
-	store_activity_hash(st, h1);
-	ck_assert_str_eq(h0, h1);
-	ck_assert_uint_eq(store_crank_count(st), 1);
-	ck_assert(store_block_is_open(st));
-	/* the block is rebuilt on the new state: its write is still there */
-	OK(st, store_get(st, STORE_KV, "k", 1, &v, &len));
-	ck_assert(len == 1 && memcmp(v, "v", 1) == 0);
-	OK(st, bundle_install_now(st, b, FIXTURE_ID, &existed));
-	ck_assert(existed);
-	/* inside a crank: refused */
-	OK(st, store_crank_begin(st));
-	ck_assert_int_eq(bundle_install_now(st, b, FIXTURE_ID, &existed),
-	    STORE_ESTATE);
-	store_crank_abort(st);
-	ck_assert_int_eq(store_aside_put(st, STORE_KV, "x", 1, "y", 1,
-	    &existed), STORE_EINVAL);
-	/* a restart drops the block, not the bundle */
-	store_close(st);
-	st = open_store();
-	ck_assert_int_eq(store_height(st), 0);
-	ck_assert_int_eq(store_get(st, STORE_KV, "k", 1, &v, &len),
-	    STORE_NOTFOUND);
-	got = bundle_get(st, FIXTURE_ID);
-	ck_assert(json_equal(got, b));
-	/* and a block committed after it keeps both */
-	OK(st, store_crank_begin(st));
-	OK(st, store_put(st, STORE_KV, "k", 1, "w", 1));
-	OK(st, store_crank_commit(st));
-	OK(st, store_block_commit(st, 1));
-	store_close(st);
-	st = open_store();
-	ck_assert_int_eq(store_height(st), 1);
-	OK(st, store_get(st, STORE_KV, "k", 1, &v, &len));
-	ck_assert(len == 1 && memcmp(v, "w", 1) == 0);
-	json_decref(got);
-	got = bundle_get(st, FIXTURE_ID);
-	ck_assert(json_equal(got, b));
-	json_decref(got);
-	json_decref(b);
-	store_close(st);
-}
-END_TEST
-
 /* The kernel's path: a valid endo bundle gets b1-, a spoilt one b0-. */
 START_TEST(test_install_in_crank)
 {
@@ -877,7 +817,6 @@ bundle_suite(void)
 	tcase_set_timeout(tr, 60);
 	suite_add_tcase(s, tr);
 	tcase_add_checked_fixture(ts, dir_setup, dir_teardown);
-	tcase_add_test(ts, test_install_now_durable);
 	tcase_add_test(ts, test_install_in_crank);
 	suite_add_tcase(s, ts);
 	return s;
