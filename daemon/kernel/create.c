@@ -321,24 +321,20 @@ kcreate_start(struct kernel *k, const char *vid, struct kvat **vat,
 int
 kcreate_finish(struct kernel *k, struct kvat *v)
 {
-	char	*root = NULL, *admin = kv_get(k->st, "vatAdminRootKref"), *pre;
-	json_t	*tail = NULL, *args = NULL;
+	char	*root = NULL, *pre = NULL;
+	json_t	*tail = NULL;
 	int	 rc = clist_to_kref(k, v, "o+0", true, &root);
 
-	if (rc == STORE_OK && admin != NULL) {
+	if (rc == STORE_OK) {
 		tail = json_pack("{s:s, s:[s]}", "body",
 		    "#{\"rootObject\":\"$0.Alleged: undefined\"}", "slots",
 		    root);
-		if (asprintf(&pre, "\"%s\"", v->id) < 0)
-			pre = NULL;
-		args = tail && pre ? capdata_args_with(pre, tail) : NULL;
-		free(pre);
-		rc = args ? kp_send(k, admin, "newVatCallback", args, NULL) :
-		    STORE_ENOMEM;
+		rc = tail == NULL || asprintf(&pre, "\"%s\"", v->id) < 0 ?
+		    STORE_ENOMEM : kp_tell_admin(k, "newVatCallback", pre,
+		    tail);
 	}
 	json_decref(tail);
-	json_decref(args);
-	free(admin);
+	free(pre);
 	free(root);
 	return rc;
 }

@@ -130,19 +130,11 @@ fail:
 static int
 notify_installed(struct kernel *k, const char *id)
 {
-	char	*admin = kv_get(k->st, "vatAdminRootKref"), *pre = NULL;
-	json_t	*args = NULL;
-	int	 rc = STORE_OK;
+	char	*pre = NULL;
+	int	 rc = asprintf(&pre, "\"%s\"", id) < 0 ? STORE_ENOMEM :
+		    kp_tell_admin(k, "bundleInstalled", pre, NULL);
 
-	if (admin != NULL) {
-		args = asprintf(&pre, "[\"%s\"]", id) < 0 ? NULL :
-		    json_pack("{s:s+, s:[]}", "body", "#", pre, "slots");
-		rc = args ? kp_send(k, admin, "bundleInstalled", args, NULL) :
-		    STORE_ENOMEM;
-	}
-	json_decref(args);
 	free(pre);
-	free(admin);
 	return rc;
 }
 

@@ -142,6 +142,8 @@ json_t	*kp_data(struct kernel *k, const char *kpid);
 int	 kp_requeue(struct kernel *k, const char *kpid);
 int	 kp_send(struct kernel *k, const char *target, const char *method,
 	    const json_t *args, char **kpid);
+int	 kp_tell_admin(struct kernel *k, const char *method,
+	    const char *prefix, const json_t *tail);
 
 /* answer.c — the answers a syscall gets */
 #define KSYS_PREPARE_TO_DIE "syscall translation error: prepare to die"

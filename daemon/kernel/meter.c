@@ -156,8 +156,7 @@ kmeter_deduct(struct kernel *k, const char *id, uint64_t spent)
 {
 	struct meter	 m;
 	uint64_t	 old;
-	char		*admin, *pre = NULL, *rem = NULL;
-	json_t		*tail, *args;
+	char		*pre = NULL;
 	int		 rc;
 
 	if (meter_read(k, id, &m) == -1 || m.unlimited || spent == 0)
@@ -165,19 +164,11 @@ kmeter_deduct(struct kernel *k, const char *id, uint64_t spent)
 	old = m.remaining;
 	m.remaining = old > spent ? old - spent : 0;
 	if ((rc = meter_write(k, id, &m)) != STORE_OK ||
-	    !(m.remaining < m.threshold && old >= m.threshold) ||
-	    (admin = kv_get(k->st, "vatAdminRootKref")) == NULL)
+	    !(m.remaining < m.threshold && old >= m.threshold))
 		return rc;
-	tail = asprintf(&rem, "#\"+%" PRIu64 "\"", m.remaining) < 0 ? NULL :
-	    json_pack("{s:s, s:[]}", "body", rem, "slots");
-	args = tail && asprintf(&pre, "\"%s\"", id) >= 0 ?
-	    capdata_args_with(pre, tail) : NULL;
-	rc = args ? kp_send(k, admin, "meterCrossedThreshold", args, NULL) :
-	    STORE_ENOMEM;
-	json_decref(args);
-	json_decref(tail);
+	rc = asprintf(&pre, "\"%s\",\"+%" PRIu64 "\"", id, m.remaining) < 0 ?
+	    STORE_ENOMEM : kp_tell_admin(k, "meterCrossedThreshold", pre,
+	    NULL);
 	free(pre);
-	free(rem);
-	free(admin);
 	return rc;
 }

@@ -274,3 +274,31 @@ kp_send(struct kernel *k, const char *target, const char *method,
 		free(kp);
 	return rc;
 }
+
+/*
+ * method(<prefix>, <tail's value>) to the vat-admin vat's root, with a
+ * result promise, as SwingSet queues its callbacks: prefix is compact
+ * JSON of plain values, already encoded (e.g. "\"v6\",true"); tail is
+ * capdata whose value (and slots) follow it, or NULL for none.  Nothing
+ * to do, and STORE_OK, when the kernel has no vat-admin vat.
+ */
+int
+kp_tell_admin(struct kernel *k, const char *method, const char *prefix,
+    const json_t *tail)
+{
+	char	*admin = kv_get(k->st, "vatAdminRootKref"), *text = NULL;
+	json_t	*args = NULL;
+	int	 rc;
+
+	if (admin == NULL)
+		return STORE_OK;
+	if (tail != NULL)
+		args = capdata_args_with(prefix, tail);
+	else if (asprintf(&text, "#[%s]", prefix) >= 0)
+		args = json_pack("{s:s, s:[]}", "body", text, "slots");
+	rc = args ? kp_send(k, admin, method, args, NULL) : STORE_ENOMEM;
+	json_decref(args);
+	free(text);
+	free(admin);
+	return rc;
+}

@@ -23,21 +23,16 @@ static int
 notify_terminated(struct kernel *k, const char *vid, bool reject,
     const json_t *info)
 {
-	char	*admin = kv_get(k->st, "vatAdminRootKref"), *pre = NULL;
-	json_t	*args, *undef = NULL;
+	json_t	*undef = NULL;
+	char	*pre = NULL;
 	int	 rc;
 
-	if (admin == NULL)
-		return STORE_OK;
 	if (info == NULL)
 		info = undef = capdata_extract(NULL, NULL);
-	args = info == NULL || asprintf(&pre, "\"%s\",%s", vid, reject ?
-	    "true" : "false") < 0 ? NULL : capdata_args_with(pre, info);
+	rc = info == NULL || asprintf(&pre, "\"%s\",%s", vid, reject ?
+	    "true" : "false") < 0 ? STORE_ENOMEM : kp_tell_admin(k,
+	    "vatTerminated", pre, info);
 	json_decref(undef);
-	rc = args ? kp_send(k, admin, "vatTerminated", args, NULL) :
-	    STORE_ENOMEM;
-	json_decref(args);
-	free(admin);
 	free(pre);
 	return rc;
 }

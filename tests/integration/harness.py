@@ -91,7 +91,7 @@ def current_test():
 class Client:
     """A control-socket connection: line in, line out."""
 
-    def __init__(self, path, timeout=30):
+    def __init__(self, path, timeout=120):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         deadline = time.time() + timeout
@@ -183,7 +183,7 @@ class Daemon:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout=20):
+    def wait_ready(self, timeout=90):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
