@@ -492,3 +492,9 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	else
 		conn_read_update(conn);
 }
+
+bool
+control_conn_is_producer(const struct ctl_conn *conn)
+{
+	return conn->producer;
+}

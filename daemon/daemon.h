@@ -49,6 +49,9 @@ void	 control_shutdown(struct control *c);
 void	 control_free(struct control *c);
 void	 control_reply(struct ctl_conn *conn, char *line, size_t len);
 void	 control_close_after_reply(struct ctl_conn *conn);
+/* Whether the peer's uid is in daemon.producerUids: only the producer
+ * may send ops that change state or stop the daemon. */
+bool	 control_conn_is_producer(const struct ctl_conn *conn);
 size_t	 control_client_count(const struct control *c);
 bool	 control_idle(const struct control *c);
 

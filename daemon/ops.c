@@ -322,6 +322,14 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 	if (d->stopping && req.op != CTL_OP_STATUS)
 		reply_error(conn, req.id, CTL_E_SHUTTING_DOWN,
 		    "the daemon is shutting down");
+	else if (!control_conn_is_producer(conn) && req.op != CTL_OP_STATUS &&
+	    req.op != CTL_OP_PROMISE)
+		/* only the producer puts inputs into blocks, commits them or
+		 * stops the node; other allowed peers may look (bgpd's
+		 * restricted socket) */
+		reply_error(conn, req.id, CTL_E_DENIED, "only the producer "
+		    "(daemon.producerUids) may send '%s'; this connection may "
+		    "send status and promise", ctl_op_name(req.op));
 	else switch (req.op) {
 	case CTL_OP_STATUS:
 		ops_status(d, conn, &req);

@@ -25,7 +25,7 @@ enum ctl_op {
 	CTL_OP_QUEUE,		/* queue a message to a vat's root or a kref */
 	CTL_OP_RUN,		/* run cranks until idle, a budget, or a halt */
 	CTL_OP_PROMISE,		/* show a kernel promise */
-	CTL_OP_INSTALL_BUNDLE,	/* check a bundle, store it durably */
+	CTL_OP_INSTALL_BUNDLE,	/* check a bundle, install it in the block */
 };
 
 /* Error codes, sent as the strings in ctl_code_name(). */

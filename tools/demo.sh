@@ -29,8 +29,8 @@ until ctl status >/dev/null 2>&1; do
 	if [ $i -gt 2400 ] || ! kill -0 $pid 2>/dev/null; then
 		echo "swingsetd did not come up; last log lines:" >&2
 		tail -20 var/demo.log >&2
-		if grep -q 'does not match the state' var/demo.log; then
-			echo "(./var holds state made with another conf/demo.json:" \
+		if grep -q -e 'does not match the state' -e 'holds state of version' var/demo.log; then
+			echo "(./var holds state made with another conf/demo.json or an older swingsetd:" \
 			    "remove ./var to start afresh)" >&2
 		fi
 		exit 1

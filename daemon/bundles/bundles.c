@@ -207,11 +207,14 @@ bundle_get(struct store *st, const char *id)
 {
 	const void	*val;
 	size_t		 len;
+	json_t		*b;
 
 	if (store_get(st, STORE_BUNDLES, id, strlen(id), &val, &len) !=
 	    STORE_OK)
 		return NULL;
-	return json_loadb(val, len, JSON_ALLOW_NUL, NULL);
+	if ((b = json_loadb(val, len, JSON_ALLOW_NUL, NULL)) == NULL)
+		store_crank_fail(st, STORE_ESTATE);	/* never "absent" */
+	return b;
 }
 
 bool

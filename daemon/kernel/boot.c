@@ -25,7 +25,9 @@
 #include "daemon/kernel/kernel_impl.h"
 #include "protocol/log.h"
 
-#define KERNEL_STATE_VERSION	"1"
+/* 2: kernel.maxFrame and kernel.relaxDurabilityRules are recorded, and
+ * installBundle is a crank.  A state of another version is refused. */
+#define KERNEL_STATE_VERSION	"2"
 
 /* Where the boot records go: into the store (first start), or compared
  * with it (later starts). */
@@ -505,6 +507,14 @@ kernel_boot(const struct kernel_params *p)
 	int		 rc;
 
 	rc = store_get(p->st, STORE_KV, "kernel.version", 14, &val, &len);
+	if (rc == STORE_OK && (len != strlen(KERNEL_STATE_VERSION) ||
+	    memcmp(val, KERNEL_STATE_VERSION, len) != 0)) {
+		log_error("kernel", "%s holds state of version %.*s; this "
+		    "swingsetd reads version %s only: start from an empty "
+		    "state directory", p->state_dir, (int)(len > 16 ? 16 :
+		    len), (const char *)val, KERNEL_STATE_VERSION);
+		return -1;
+	}
 	if (rc == STORE_OK)
 		return check_consistent(p);
 	if (rc != STORE_NOTFOUND || (rc = store_crank_begin(p->st)) !=

@@ -47,7 +47,15 @@ crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
 	/* reason is built before the abort: why may point into the crank */
 	char	 vid[sizeof(v->id)], meter[sizeof(v->meter_id)];
 	bool	 creating = k->cr.creating;
-	int	 rc;
+	int	 rc = store_crank_status(k->st);
+
+	if (rc != STORE_OK) {
+		/* the fault may rest on a read that failed: never commit a
+		 * termination this node alone would make */
+		json_decref(reason);
+		crank_store_error(k, rc);
+		return;
+	}
 
 	log_info("kernel", "%s: terminated: %s", v->id, why);
 	snprintf(vid, sizeof(vid), "%s", v->id);
@@ -155,8 +163,11 @@ on_delivered(void *arg, struct kvat *v, const struct vat_delivery_result *r)
 		    "the kernel did not make", v->id);
 		return;
 	}
-	if (k->cr.store_rc != STORE_OK) {
-		crank_store_error(k, k->cr.store_rc);
+	/* a store failure first: an "illegal syscall" or "meter underflow"
+	 * read from a store that failed would be this node's alone */
+	if ((rc = k->cr.store_rc) != STORE_OK ||
+	    (rc = store_crank_status(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
 		return;
 	}
 	if (k->cr.creating)

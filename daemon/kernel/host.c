@@ -93,6 +93,7 @@ kernel_queue(struct kernel *k, const char *vat, const char *target,
     char *errbuf, size_t errlen)
 {
 	char	*kref;
+	bool	 missing;
 	int	 rc;
 
 	*kpid = NULL;
@@ -103,7 +104,14 @@ kernel_queue(struct kernel *k, const char *vat, const char *target,
 	if (kref == NULL)
 		snprintf(errbuf, errlen, "no %s '%s'", vat ? "vat" : "object or "
 		    "promise", vat ? vat : target);
-	if (kref == NULL || missing_slot(k, args, errbuf, errlen)) {
+	missing = kref == NULL || missing_slot(k, args, errbuf, errlen);
+	if (missing && (rc = store_crank_status(k->st)) != STORE_OK) {
+		free(kref);	/* "not found" from a read that failed */
+		store_crank_abort(k->st);
+		kst_forget_queue(k);
+		goto fail;
+	}
+	if (missing) {
 		free(kref);
 		store_crank_abort(k->st);
 		kst_forget_queue(k);

@@ -40,11 +40,11 @@ queue_load(struct kernel *k, struct kqueue *q)
 	q->head = q->tail = 1;
 	if (rc == STORE_OK && (b = json_loadb(v, len, 0, NULL)) != NULL &&
 	    json_array_size(b) == 2 &&
-	    json_is_integer(json_array_get(b, 0)) &&
-	    json_is_integer(json_array_get(b, 1))) {
+	    json_integer_value(json_array_get(b, 0)) >= 1 &&
+	    json_integer_value(json_array_get(b, 1)) >= 1) {
 		q->head = (uint64_t)json_integer_value(json_array_get(b, 0));
 		q->tail = (uint64_t)json_integer_value(json_array_get(b, 1));
-		ok = q->head >= 1 && q->head <= q->tail;
+		ok = q->head <= q->tail;
 	}
 	json_decref(b);
 	if (ok)

@@ -3,7 +3,9 @@
  * NUL-terminated strings and as JSON, and ID counters.  Every write goes
  * through the open crank (and so into the crank hash); reads see the
  * crank's writes.  JSON is written compact with keys in insertion order,
- * always by the same code, so equal inputs give equal bytes.  What the
+ * always by the same code, so equal inputs give equal bytes.  A value
+ * that is there but cannot be returned (no memory, not JSON) marks the
+ * open crank failed, as a failed read does (store.c).  What the
  * keys mean is docs/state.md's; this file knows only their types.
  */
 #include <inttypes.h>
@@ -23,8 +25,10 @@ kv_get(struct store *st, const char *key)
 
 	if (store_get(st, STORE_KV, key, strlen(key), &v, &len) != STORE_OK)
 		return NULL;
-	if ((s = malloc(len + 1)) == NULL)
+	if ((s = malloc(len + 1)) == NULL) {
+		store_crank_fail(st, STORE_ENOMEM);	/* never "absent" */
 		return NULL;
+	}
 	memcpy(s, v, len);
 	s[len] = '\0';
 	return s;
@@ -64,10 +68,16 @@ kv_get_json(struct store *st, const char *key)
 {
 	const void	*v;
 	size_t		 len;
+	json_t		*j;
 
 	if (store_get(st, STORE_KV, key, strlen(key), &v, &len) != STORE_OK)
 		return NULL;
-	return json_loadb(v, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	/* a value that is there but does not parse (or no memory to parse
+	 * it) is never "absent": the crank cannot go on from it */
+	if ((j = json_loadb(v, len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	    NULL)) == NULL)
+		store_crank_fail(st, STORE_ESTATE);
+	return j;
 }
 
 int

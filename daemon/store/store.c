@@ -401,6 +401,18 @@ store_crank_is_open(const struct store *st)
 	return st->st_in_crank;
 }
 
+int
+store_crank_status(const struct store *st)
+{
+	return st->st_in_crank ? st->st_crank_failed : STORE_OK;
+}
+
+void
+store_crank_fail(struct store *st, int rc)
+{
+	(void)store_read_failed(st, rc);
+}
+
 uint64_t
 store_crank_count(const struct store *st)
 {

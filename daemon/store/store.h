@@ -138,6 +138,15 @@ void	store_crank_abort(struct store *st);
 
 bool	store_crank_is_open(const struct store *st);
 
+/* STORE_OK, or the STORE_* code of the first read or write of the open
+ * crank that failed (the crank can then only be aborted), or of a
+ * failure its caller reported with store_crank_fail(). */
+int	store_crank_status(const struct store *st);
+
+/* Mark the open crank failed with rc (for a caller whose work on data it
+ * read failed: no memory, a value that does not parse).  No crank: no-op. */
+void	store_crank_fail(struct store *st, int rc);
+
 /* Committed cranks since the store was created (includes those in the
  * open block). */
 uint64_t store_crank_count(const struct store *st);

@@ -168,10 +168,10 @@ class Vatstore(DaemonTest):
         d = self.daemon(cfg)
         r = d.ok("run")
         self.assertEqual(r["stopped"], "idle", r)
+        d.ok("commit", height=1)
+        d.stop()                    # the workers' stderr is all logged
         self.assertIn('delivery ["message", "o+0", {"methargs": {"body": '
                       '"#[\\"hi\\u0000\\",[]]"', d.log())
-        d.ok("commit", height=1)
-        d.stop()
         d.start()                   # the victim's worker is rebuilt
         d.ok("queue", vat="victim", method="again")
         r = d.ok("run")

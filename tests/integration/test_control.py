@@ -488,10 +488,16 @@ class ClientLimits(DaemonTest):
 
         def status(report):
             c = Client(sock, timeout=10)
-            report(c.call("status")["ok"])
+            ok = c.call("status")["ok"]
+            # not a producer: it may look, not change anything
+            r = c.call("queue", vat="alice", method="echo")
+            report(ok and not r["ok"] and r["error"]["code"] == "denied"
+                   and "producerUids" in r["error"]["message"])
             c.close()
 
+        before = d.status()["runQueueLength"]
         self.assertTrue(self.as_nobody(d, status).report())
+        self.assertEqual(d.status()["runQueueLength"], before)
 
     def test_new_keys_in_the_config_dump(self):
         cfg = default_config(self.tmp)
