@@ -305,7 +305,7 @@ class InstallBundle(DaemonTest):
             os.makedirs(tmp)
             cfg = default_config(tmp, {
                 "bootstrap": fake(on="message", syscalls=[ask]),
-                "vatAdmin": fake()})
+                "vatAdmin": fake(log_deliveries=True)})
             cfg["daemon"]["workers"] = {"testworker": FAKE}
             return self.daemon(cfg)
 
@@ -318,6 +318,11 @@ class InstallBundle(DaemonTest):
         ref = start("ref")
         block(ref)
         want = ref.ok("commit", height=1)["activityHash"]
+        ref.stop()
+        # the vat-admin vat was told, as SwingSet tells it (this is what
+        # answers E(vatAdminService).waitForBundleCap(id))
+        self.assertIn('"methargs": {"body": "#[\\"bundleInstalled\\",[\\"%s\\"]]"'
+                      % self.bundle_id, ref.log())
         d = start("crash")
         block(d)
         d.kill9()
