@@ -189,23 +189,36 @@ sup_parse_upcall(const unsigned char *bytes, size_t len, json_t **msg,
 	return SUP_UPCALL_BAD;
 }
 
+static const char *
+skip_json_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+	    *p == '\r'))
+		p++;
+	return p;
+}
+
 /*
  * The meter's "compute" member, read without parsing the whole report (it
- * is on every reply's hot path): the first "compute": key followed by
- * digits.  A report without it, or with anything else there, is 0.
+ * is on every reply's hot path): the first "compute" key, then JSON white
+ * space, ':', white space and digits.  A report without it, or with
+ * anything else there, is 0.
  */
 uint64_t
 sup_meter_compute(const char *meter, size_t len)
 {
-	static const char	 key[] = "\"compute\":";
-	const char		*p;
+	static const char	 key[] = "\"compute\"";
+	const char		*p, *end = meter + len;
 	uint64_t		 c = 0;
 
 	if (meter == NULL ||
 	    (p = memmem(meter, len, key, sizeof(key) - 1)) == NULL)
 		return 0;
-	for (p += sizeof(key) - 1; p < meter + len && *p >= '0' && *p <= '9' &&
-	    c < UINT64_MAX / 10; p++)
+	p = skip_json_space(p + sizeof(key) - 1, end);
+	if (p == end || *p != ':')
+		return 0;
+	for (p = skip_json_space(p + 1, end); p < end && *p >= '0' &&
+	    *p <= '9' && c < UINT64_MAX / 10; p++)
 		c = c * 10 + (uint64_t)(*p - '0');
 	return c;
 }

@@ -115,6 +115,11 @@ START_TEST(test_meter_compute)
 
 	ck_assert_uint_eq(sup_meter_compute(m, strlen(m)), 1729304);
 	ck_assert_uint_eq(sup_meter_compute("{}", 2), 0);
+	/* JSON white space around the colon (the fuzzer's find) */
+	m = "{\"compute\" : 1140,\"x\":1}";
+	ck_assert_uint_eq(sup_meter_compute(m, strlen(m)), 1140);
+	m = "{\"compute\" x 1140}";
+	ck_assert_uint_eq(sup_meter_compute(m, strlen(m)), 0);
 	ck_assert_uint_eq(sup_meter_compute(NULL, 0), 0);
 }
 END_TEST
