@@ -198,11 +198,10 @@ class KillCampaign(DaemonTest):
                 if phase == "install" and i == aim:
                     self.kill_during(d, c, {"op": "installBundle",
                                             "bundle": b},
-                                     frac * 1.1 * self.t_install[i])
+                                     frac * 0.9 * self.t_install[i])
                 t0 = time.time()
                 bid = self.install(c, b)
-                self.t_install[i] = max(self.t_install.get(i, 0),
-                                        time.time() - t0)
+                self.t_install.setdefault(i, time.time() - t0)
                 if b is self.plan.endo:
                     self.plan.endo_id = bid
                 else:
@@ -226,8 +225,10 @@ class KillCampaign(DaemonTest):
             self.assertIsNone(r["halted"], d.log()[-3000:])
             if phase == "commit":
                 self.kill_during(d, c, {"op": "commit", "height": h},
-                                 frac * 0.003)
+                                 frac * 0.9 * self.t_commit[h])
+            t0 = time.time()
             cm = c.ok("commit", height=h)
+            self.t_commit.setdefault(h, time.time() - t0)
             self.assertEqual(cm["activityHash"], r["activityHash"])
             self.acked = h
             p = c.ok("promise", kpid=kpid)
@@ -292,9 +293,8 @@ class KillCampaign(DaemonTest):
     # -- the two runs --------------------------------------------------------
 
     def reference(self):
-        t0 = time.time()
         d = self.new_daemon("reference")
-        self.t_start = self.time_to_serve(d, t0)
+
         expected = {0: status_facts(d.status())}
         answers = {}
         for h in range(1, BLOCKS + 1):
@@ -313,22 +313,57 @@ class KillCampaign(DaemonTest):
         self.assertEqual(created, BLOCKS + (BLOCKS + 2) // 3)
         return expected, answers, snaps, created
 
-    def time_to_serve(self, d, t0):
-        """How long d took from its start to serving (an upper bound)."""
-        return time.time() - t0
+    def restart(self, d):
+        """Start d again; record how long it took to serve."""
+        t0 = time.time()
+        d.start(wait=False)
+        while True:
+            try:
+                Client(d.socket, timeout=1).close()
+                break
+            except OSError:
+                if d.proc.poll() is not None or time.time() > t0 + TIMEOUT:
+                    raise AssertionError("swingsetd did not start:\n" +
+                                         d.log()[-3000:])
+                time.sleep(0.0005)
+        self.t_serve.append(time.time() - t0)
+        d.wait_ready()
+
+    def serve_time(self):
+        """The median time a restart took to serve."""
+        ts = sorted(self.t_serve)
+        return ts[len(ts) // 2] if ts else 0.05
 
     def plan_kills(self, rng):
+        """KILLS [block, rank, i, phase, frac], in the order they are
+        tried: by block, and in a block the kills in or after `commit`
+        last (rank), since one that lets the commit land ends the block.
+        Kills in or after `commit` are planned before the last block."""
         phases = [p for p, w in PHASES for _ in range(w)]
-        kills = {}
-        for _ in range(KILLS):
-            kills.setdefault(rng.randint(1, BLOCKS), []).append(
-                (rng.choice(phases), rng.random()))
-        return kills
+        rank = {"commit": 1, "committed": 2}
+        kills = []
+        for i in range(KILLS):
+            phase = rng.choice(phases)
+            last = BLOCKS - (phase in rank)
+            kills.append([rng.randint(1, last), rank.get(phase, 0), i, phase,
+                          rng.random()])
+        return sorted(kills)
+
+    def next_kill(self, pending, h):
+        """The kill to try in block h, if any.  What a commit that landed
+        left of an earlier block moves to this one."""
+        for k in pending:
+            k[0] = max(k[0], h)
+        pending.sort()
+        if pending and pending[0][0] == h:
+            return tuple(pending.pop(0)[3:])
+        return None
 
     def test_kill_campaign(self):
         t_start = time.time()
         self.pids, self.kills, self.landed, self.kill_log = set(), 0, {}, []
-        self.t_run, self.t_install = {}, {}
+        self.t_run, self.t_install, self.t_commit = {}, {}, {}
+        self.t_serve = []
         with open(counter_bundle()) as f:
             self.plan = Plan(json.load(f))
         self.phase = None
@@ -336,17 +371,13 @@ class KillCampaign(DaemonTest):
         t_ref = time.time() - t_start
 
         rng = random.Random(SEED)
-        plan = self.plan_kills(rng)
-        planned = {}
-        for attempts in plan.values():
-            for p, _ in attempts:
-                planned[p] = planned.get(p, 0) + 1
+        pending = self.plan_kills(rng)
         d = self.new_daemon("crashed")
         self.acked = 0
         height = 0
         while height < BLOCKS:
             h = height + 1
-            kill = plan[h].pop(0) if plan.get(h) else None
+            kill = self.next_kill(pending, h)
             self.phase = kill[0] if kill else None
             self.block_no = h
             try:
@@ -368,7 +399,7 @@ class KillCampaign(DaemonTest):
                 self.pids |= self.children(d)
                 d.kill9()
                 d.start(wait=False)
-                time.sleep(kill[1] * 1.1 * self.t_start)
+                time.sleep(kill[1] * 0.9 * self.serve_time())
                 landed = True
                 try:
                     Client(d.socket, timeout=0.05).close()
@@ -377,7 +408,7 @@ class KillCampaign(DaemonTest):
                     pass
                 d.kill9()
                 self.count_kill(landed)
-            d.start()
+            self.restart(d)
             st = d.status()
             # no committed height lost; a kill inside `commit` may have
             # let it land
@@ -390,6 +421,16 @@ class KillCampaign(DaemonTest):
                              (h, kill))
             self.acked = height = st["height"]
             self.assertEqual(status_facts(st), expected[height], (h, kill))
+        # what a commit that landed left over: kills of the idle daemon
+        # after the last block
+        while pending:
+            pending.pop(0)
+            self.phase = "idle"
+            self.pids |= self.children(d)
+            d.kill9()
+            self.count_kill(True)
+            self.restart(d)
+            self.assertEqual(status_facts(d.status()), expected[BLOCKS])
         self.assertEqual(self.kills, KILLS)
         st = d.status()
         self.assertEqual(status_facts(st), expected[BLOCKS])
@@ -405,9 +446,12 @@ class KillCampaign(DaemonTest):
               "%d snapshots and %d creations, crash run %.1f s)" % (
                   self.kills, SEED, BLOCKS, t_ref, snaps, created,
                   elapsed - t_ref), file=sys.stderr)
-        print("kills by phase (landed/planned): " + ", ".join(
+        done = {}
+        for _, p, _ in self.kill_log:
+            done[p] = done.get(p, 0) + 1
+        print("kills by phase (landed/done): " + ", ".join(
             "%s %d/%d" % (p, self.landed.get(p, 0), n)
-            for p, n in sorted(planned.items())) +
+            for p, n in sorted(done.items())) +
             "; snapshot files of lost blocks swept at restarts: %d" % swept,
             file=sys.stderr)
         if os.environ.get("KILL_STATS"):
@@ -416,7 +460,7 @@ class KillCampaign(DaemonTest):
                                                else "missed"),
                       file=sys.stderr)
         self.assertGreaterEqual(landed, MIN_LANDED * self.kills,
-                                (self.landed, planned))
+                                (self.landed, done))
 
     def assert_gone(self, pids):
         deadline = time.time() + 20
