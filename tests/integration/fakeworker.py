@@ -31,6 +31,9 @@ hostile-worker campaign, test_campaign_hostile.py):
   double_upcall   two upcalls written at once, then both answers read
   extra_frame     answers, then sends one more frame (no command in
                   flight)
+  bad_result      answers with a result that is no JSON
+  fork_exit       forks a child that keeps every pipe open and waits,
+                  then exits 1
   stdout_flood, stderr_flood
                   writes options.flood_bytes (default 4 MiB) to fd 1 or 2
                   (lines of options.flood_line bytes, 0 = no newline),
@@ -38,7 +41,8 @@ hostile-worker campaign, test_campaign_hostile.py):
 
 "Waits" is a read of fd 3 until it ends, so a worker the kernel gives up
 on exits with its daemon.  options.flood = N makes N vatstore syscalls
-(vatstoreSet of flood.K, every tenth a vatstoreGet) before the others."""
+(vatstoreSet of flood.K, every tenth a vatstoreGet) before the others;
+options.reply_meter is the meter report (text) of that delivery's answer."""
 import json
 import os
 import signal
@@ -163,6 +167,13 @@ def misbehave(opts, how):
         return True
     elif how == "extra_frame":
         return True             # after the answer, in main()
+    elif how == "bad_result":
+        write_frame(b'.{"compute":1}\x01this is not JSON')
+        wait_for_eof()
+    elif how == "fork_exit":
+        if os.fork() == 0:
+            wait_for_eof()      # holds fds 1-4 until the kernel lets go
+        os._exit(1)
     else:
         sys.stderr.write("fakeworker: unknown misbehaviour %r\n" % how)
         os._exit(3)
@@ -241,8 +252,8 @@ def main():
         if opts.get("log_deliveries"):
             sys.stderr.write("delivery %s\n" % json.dumps(msg[1]))
             sys.stderr.flush()
-        if msg[1][0] == opts.get("on", "startVat") and (
-                "on_method" not in opts or method(msg[1]) == opts["on_method"]):
+        if msg[1][0] == opts.get("on", "startVat") and opts.get(
+                "on_method", method(msg[1])) == method(msg[1]):
             for sc in flood_syscalls(opts.get("flood", 0)):
                 raw = json.dumps(sc).encode()
                 write_frame(b'?["syscall",' + raw + b"]")
@@ -257,7 +268,8 @@ def main():
                 write_frame(b'.{"compute":1}\x01' +
                             json.dumps(opts["result"]).encode())
                 continue
-            write_frame(b'.{"compute":1}\x01["ok",null,null]')
+            write_frame(b"." + opts.get("reply_meter", '{"compute":1}')
+                        .encode() + b'\x01["ok",null,null]')
             if opts.get("misbehave") == "extra_frame":
                 write_frame(b'?["syscall",["vatstoreGet","late"]]')
             continue
