@@ -244,7 +244,8 @@ EXPECTED_FAILURES = {
     # replies (run, commit, status: computrons -8446744073709551617 for
     # 9999999999999999999, the uint64 written as a signed JSON integer),
     # and the block's and the vat's sums wrap modulo 2^64 (two reports of
-    # 2^63 add up to 0), so a `run` computron budget can be defeated.
+    # 2^63 in one block: `commit` answers computrons 0).  A `run` budget
+    # still stops after such a crank.
     "meter_report_huge",
 }
 
