@@ -137,11 +137,15 @@ SCENARIOS = [
     # an answer the kernel cannot read is garbage too
     Scenario("result_not_json", "machine",
              r"deliver answered 'this is not JSON'", misbehave="bad_result"),
-    # -- oversized: README, "Nothing a vat sends can halt or wedge the
-    # kernel: malformed or oversized syscalls are illegal syscalls"
-    Scenario("frame_just_over_maxFrame", "vat", r"terminated: .*",
+    # -- oversized: the vat's fault (issue 11 defect 11: they were
+    # retried as machine faults, then halted the kernel); a length
+    # prefix of 10^12 is refused before its ':', as the same oversized
+    # frame announced
+    Scenario("frame_just_over_maxFrame", "vat", r"terminated: sent a frame "
+             r"over the maxFrame limit of %d bytes" % MAX_FRAME,
              misbehave="oversize", frame_size=MAX_FRAME + 1),
-    Scenario("length_prefix_10e12", "vat", r"terminated: ",
+    Scenario("length_prefix_10e12", "vat", r"terminated: sent a frame over "
+             r"the maxFrame limit of %d bytes" % MAX_FRAME,
              misbehave="huge_length"),
     # a frame of exactly maxFrame bytes is allowed (and the 12 MB value a
     # legal vatstoreSet)
@@ -228,17 +232,6 @@ SCENARIOS = [
 # Scenarios that fail today because of a known kernel defect; each is
 # flipped to an ordinary test once the fix is merged.
 EXPECTED_FAILURES = {
-    # Known defect (being fixed on another branch): a worker frame over
-    # maxFrame (a vat sending a 1 MB+ syscall) is retried as a machine
-    # fault and then halts the kernel, though README promises that
-    # oversized syscalls are illegal syscalls.  Today: "v2: machine fault
-    # (reply pipe: frame too large); crank aborted, retry 1 of 1" and the
-    # kernel halts; after the fix the vat alone is terminated.
-    "frame_just_over_maxFrame",
-    # The same defect: a length prefix of 10^12 is refused by the same
-    # check (NETSTRING_ETOOBIG, before the ':'), so it is the same
-    # oversized frame announced, and halts the kernel the same way.
-    "length_prefix_10e12",
     # Found by this campaign: a meter report past 2^63 computrons (a
     # worker may claim any number) comes out negative in the control
     # replies (run, commit, status: computrons -8446744073709551617 for
