@@ -34,13 +34,15 @@ answer of its run(script).  Then the crash run: for each planned kill
 
   run       a random delay into the block's `run` (up to 1.1 times the
             reference run's duration)
-  creation  once `status` shows a vat "creating", a few ms more
+  creation  once `status` shows a vat "creating", up to 4 ms more
   snapshot  once `status` shows a vat "snapshotting", up to 50 ms more
-  commit    a random delay of up to 3 ms after sending `commit`
-  install   a random delay after sending `installBundle` (up to 1.1
-            times the reference install's duration)
+  commit    a random delay after sending `commit` (up to 0.9 times the
+            reference commit's duration)
+  install   a random delay after sending one of the block's
+            `installBundle`s (up to 0.9 times the reference's duration)
   committed just after `commit` answered
-  startup   up to 300 ms after the daemon was started again
+  startup   between blocks, then again while it starts (up to 0.9 times
+            the median time a restart takes to serve)
 
 — the daemon is killed with SIGKILL and started again; its committed
 height must be the last one answered (or the next one, for a kill during
