@@ -39,6 +39,9 @@ hostile-worker campaign, test_campaign_hostile.py):
                   (lines of options.flood_line bytes, 0 = no newline),
                   then answers well
 
+options.on_set_bundle names a misbehaviour for the answer to setBundle
+instead (the worker answers dispatchReady if it survives it).
+
 "Waits" is a read of fd 3 until it ends, so a worker the kernel gives up
 on exits with its daemon.  options.flood = N makes N vatstore syscalls
 (vatstoreSet of flood.K, every tenth a vatstoreGet) before the others;
@@ -247,6 +250,8 @@ def main():
                 sys.exit(opts.get("rebuild_exit", 17))
             if marker:
                 open(marker, "w").close()
+            if opts.get("on_set_bundle"):
+                misbehave(opts, opts["on_set_bundle"])
             write_frame(b'.{"compute":1}\x01["dispatchReady"]')
             continue
         if opts.get("log_deliveries"):

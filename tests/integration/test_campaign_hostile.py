@@ -9,7 +9,10 @@ the bootstrap vat, a bystander that answers every message ("pong") and
 the victim, which misbehaves when it is sent ping().  Block 1 is the
 genesis run and a ping to the bystander; block 2 queues a ping to the
 victim and one to the bystander and runs; block 3, a ping to the
-bystander, shows the kernel carrying on.  What must follow depends
+bystander, shows the kernel carrying on.  In the creation scenarios the
+victim is a vat that the bootstrap vat creates in block 2 (through the
+vatAdmin device), whose worker misbehaves in its pseudo-crank: answering
+setBundle or in startVat.  What must follow depends
 on whose fault it is, as README ("What works today") and ARCHITECTURE
 ("Workers") classify it:
 
@@ -38,6 +41,8 @@ daemon logged of each scenario's faults.
 The closing line says how many scenarios ran and how each ended.
 """
 import glob
+import hashlib
+import json
 import os
 import re
 import sys
@@ -57,6 +62,7 @@ XSNAP_WORKER = os.path.join(XSNAP_DIR, "node_modules", "@agoric", "xsnap",
 MAX_FRAME = 12000000            # daemon.maxFrame's default
 HUGE = "99999999999999999999"   # > 2^64
 PONG = {"body": '#"pong"', "slots": []}
+CHILD = "v4"                    # the vat created in the creation scenarios
 
 STATS = {"ran": 0, "vat": 0, "machine": 0, "none": 0, "known": 0,
          "failed": 0}
@@ -64,6 +70,11 @@ STATS = {"ran": 0, "vat": 0, "machine": 0, "none": 0, "known": 0,
 
 def fake(**options):
     return {"moduleFormat": "testworker", "vat": "fake", "options": options}
+
+
+def b0_id(bundle):
+    text = json.dumps(bundle, sort_keys=True, separators=(",", ":"))
+    return "b0-" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def send(target, slots=(), result=None):
@@ -80,10 +91,11 @@ class Scenario:
     termination line says).  daemon: extra daemon settings."""
 
     def __init__(self, name, kind, log, daemon=None, computrons=None,
-                 **victim):
+                 creation=False, **victim):
         self.name, self.kind, self.log = name, kind, log
         self.daemon = daemon or {}
         self.computrons = computrons
+        self.creation = creation
         self.victim = victim
 
 
@@ -214,6 +226,32 @@ SCENARIOS = [
     Scenario("meter_report_huge", "none", r"",
              computrons=9999999999999999999,
              reply_meter='{"compute":%s}' % HUGE),
+    # -- a vat being created (its pseudo-crank): the same rules
+    Scenario("creation_setBundle_hang", "machine", r"command took longer",
+             creation=True, daemon={"deliveryTimeoutMs": 1500},
+             on_set_bundle="hang"),
+    Scenario("creation_setBundle_garbage", "machine",
+             r"reply pipe: bad length prefix", creation=True,
+             on_set_bundle="garbage"),
+    Scenario("creation_setBundle_exit_1", "machine", r"exited with status 1",
+             creation=True, on_set_bundle="exit", exit_code=1),
+    Scenario("creation_setBundle_exit_17", "vat",
+             r"terminated: Compute meter exceeded", creation=True,
+             on_set_bundle="exit", exit_code=17),
+    Scenario("creation_startVat_forged_kref", "vat",
+             r"terminated: send: bad target", creation=True,
+             syscalls=[send("ko1")]),
+    Scenario("creation_startVat_oversize", "vat", r"terminated: sent a "
+             r"frame over the maxFrame limit", creation=True,
+             misbehave="oversize", frame_size=MAX_FRAME + 1),
+    Scenario("creation_startVat_close_reply_pipe", "machine",
+             r"closed its reply pipe but did not exit", creation=True,
+             misbehave="close_reply"),
+    Scenario("creation_startVat_syscall_flood", "none", r"", creation=True,
+             flood=20000),
+    Scenario("creation_setBundle_stderr_flood", "none", r" stderr: xxxx",
+             creation=True, on_set_bundle="stderr_flood",
+             flood_bytes=4 << 20),
     # -- floods the kernel must absorb
     Scenario("syscall_flood_100000", "none", r'answer \["ok","99998"\]',
              daemon={"deliveryTimeoutMs": 600000}, flood=100000,
@@ -246,11 +284,22 @@ EXPECTED_FAILURES = {
 class Hostile(DaemonTest):
 
     def config(self, tmp, sc):
-        cfg = default_config(tmp, {
-            "bootstrap": fake(),
-            "bystander": fake(answer=True),
-            "victim": fake(on="message", on_method="ping", answer=True,
-                           **sc.victim)})
+        if sc.creation:
+            # the victim is a vat the bootstrap vat creates in block 2
+            child = fake(**sc.victim)
+            cfg = default_config(tmp, {
+                "bootstrap": fake(on="message", on_method="go", syscalls=[
+                    ["callNow", "d-70", "createByBundleID",
+                     {"body": '#["%s",{}]' % b0_id(child), "slots": []}]]),
+                "bystander": fake(answer=True),
+                "vatAdmin": fake()})
+            cfg["bundles"] = {"child": {"bundle": child}}
+        else:
+            cfg = default_config(tmp, {
+                "bootstrap": fake(),
+                "bystander": fake(answer=True),
+                "victim": fake(on="message", on_method="ping", answer=True,
+                               **sc.victim)})
         cfg["daemon"]["workers"] = {"testworker": FAKE}
         cfg["daemon"]["maxRetries"] = 1
         cfg["daemon"]["logLevel"] = "info"
@@ -299,11 +348,16 @@ class Hostile(DaemonTest):
         self.assert_pong(c, kp)
         h1 = c.ok("commit", height=1)["activityHash"]
         vats = self.states(d)
-        victim = vats["victim"]["vatID"]
+        name = CHILD if sc.creation else "victim"
+        victim = CHILD if sc.creation else vats["victim"]["vatID"]
         pids |= {v["pid"] for v in vats.values() if v["pid"]}
 
-        # block 2: the victim's message, then the bystander's
-        kv = self.ping(c, "victim")
+        # block 2: the victim's message (or the request that creates it),
+        # then the bystander's
+        if sc.creation:
+            c.ok("queue", vat="bootstrap", method="go", args=capdata([]))
+        else:
+            kv = self.ping(c, "victim")
         kb = self.ping(c)
         r = c.ok("run")
         self.assertTrue(d.alive(), d.log()[-3000:])
@@ -321,16 +375,18 @@ class Hostile(DaemonTest):
             self.assertNotIn("machine fault", log)
             self.assert_pong(c, kb)
             self.assertEqual(vats["bystander"]["state"], "ready")
-            p = c.ok("promise", kpid=kv)
+            p = None if sc.creation else c.ok("promise", kpid=kv)
             if sc.kind == "vat":
-                self.assertEqual(vats["victim"]["state"], "terminated")
-                self.assertEqual(p["state"], "rejected", p)
+                self.assertEqual(vats[name]["state"], "terminated")
+                self.assertIn(p and p["state"], (None, "rejected"), p)
                 self.assertRegex(log, r"%s: terminated: " % victim)
                 self.assertRegex(log, r"%s: %s" % (victim, sc.log))
             else:
-                self.assertNotEqual(vats["victim"]["state"], "terminated")
-                self.assertEqual((p["state"], p["data"]), ("fulfilled", PONG),
-                                 p)
+                self.assertNotEqual(vats[name]["state"], "terminated")
+                self.assertIn(p and (p["state"], p["data"]),
+                              (None, ("fulfilled", PONG)), p)
+            if sc.creation and sc.kind == "none":
+                self.assertRegex(log, r"%s: created in crank" % victim)
             cm = c.ok("commit", height=2)
             h2 = cm["activityHash"]
             self.assertEqual(h2, r["activityHash"])
