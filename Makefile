@@ -191,6 +191,15 @@ check: deps
 
 units: $(UNIT_BINS)
 
+# The reliability campaigns in their long form: 100 kill points
+# (CAMPAIGN_KILLS) instead of check's 20, and the hostile-worker
+# scenarios; several minutes.  `make check-long SANITIZE=1` too.
+CAMPAIGN_KILLS ?= 100
+
+check-long: deps
+	$(MAKE) all units
+	@CAMPAIGN_KILLS=$(CAMPAIGN_KILLS) sh tests/run-campaigns.sh $(BIN)
+
 demo: deps
 	$(MAKE) all
 	@sh tools/demo.sh $(BIN)
@@ -222,5 +231,6 @@ install: all
 clean:
 	rm -rf build build-san bin bin-san
 
-.PHONY: all deps check units demo bench install clean xsnap clean-xsnap
+.PHONY: all deps check check-long units demo bench install clean xsnap \
+	clean-xsnap
 .SECONDARY:
