@@ -1,11 +1,11 @@
 /*
  * spawn.c — fork and exec a worker with the protocol's descriptors and
- * nothing else: the child moves its ends to 0–4 (and 7, 8 for the heap
- * snapshot pipes when asked), marks every other descriptor close-on-exec,
- * restores default signal handling and the signal mask, starts its own
- * session and execs with a scrubbed environment.  An exec failure comes
- * back through a close-on-exec status pipe, so the caller learns "cannot
- * execute X" synchronously.
+ * nothing else: the child moves its ends to 0–4 (and 7, the heap snapshot
+ * pipe, and 8, the snapshot to restore from, when asked), marks every
+ * other descriptor close-on-exec, restores default signal handling and
+ * the signal mask, starts its own session and execs with a scrubbed
+ * environment.  An exec failure comes back through a close-on-exec status
+ * pipe, so the caller learns "cannot execute X" synchronously.
  */
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,7 +33,7 @@ static const char *const env_passed[] = {
 
 /* The status pipe comes first, so that with low descriptors free it is the
  * one on a target's number: check_worker.c proves child_exec copes. */
-enum { P_STATUS, P_CMD, P_REP, P_OUT, P_ERR, P_SNAPOUT, P_SNAPIN, P_COUNT };
+enum { P_STATUS, P_CMD, P_REP, P_OUT, P_ERR, P_SNAPOUT, P_COUNT };
 
 /* The child's descriptors: where each comes from, which number it gets. */
 #define SPAWN_MAX_FDS	7
@@ -174,14 +174,12 @@ set_nonblock(int fd)
 	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* Which pipes this spawn needs: the snapshot pipes only on request. */
+/* Which pipes this spawn needs: the snapshot pipe only on request. */
 static bool
 pipe_wanted(int i, const struct spawn_options *opt)
 {
 	if (i == P_SNAPOUT)
 		return opt != NULL && opt->snap_out;
-	if (i == P_SNAPIN)
-		return opt != NULL && opt->snap_in;
 	return true;
 }
 
@@ -200,8 +198,7 @@ open_pipes(int p[P_COUNT][2], const struct spawn_options *opt, int *devnull,
 	if (set_nonblock(p[P_CMD][1]) == -1 || set_nonblock(p[P_REP][0]) ==
 	    -1 || set_nonblock(p[P_OUT][0]) == -1 ||
 	    set_nonblock(p[P_ERR][0]) == -1 || (p[P_SNAPOUT][0] != -1 &&
-	    set_nonblock(p[P_SNAPOUT][0]) == -1) || (p[P_SNAPIN][1] != -1 &&
-	    set_nonblock(p[P_SNAPIN][1]) == -1)) {
+	    set_nonblock(p[P_SNAPOUT][0]) == -1)) {
 		snprintf(errbuf, errlen, "fcntl: %s", strerror(errno));
 		return -1;
 	}
@@ -214,10 +211,10 @@ open_pipes(int p[P_COUNT][2], const struct spawn_options *opt, int *devnull,
 
 /* The child's ends, by the number each gets. */
 static void
-child_fds(int p[P_COUNT][2], int devnull, struct fd_map *m)
+child_fds(int p[P_COUNT][2], int devnull, int snap_in, struct fd_map *m)
 {
 	const int src[] = { devnull, p[P_OUT][1], p[P_ERR][1], p[P_CMD][0],
-	    p[P_REP][1], p[P_SNAPOUT][1], p[P_SNAPIN][0] };
+	    p[P_REP][1], p[P_SNAPOUT][1], snap_in };
 	const int dst[] = { 0, 1, 2, 3, 4, 7, 8 };
 
 	m->n = 0;
@@ -246,7 +243,7 @@ spawn_process(const char *const *argv, const struct spawn_options *opt,
 	}
 	if (open_pipes(p, opt, &devnull, errbuf, errlen) == -1)
 		goto out;
-	child_fds(p, devnull, &m);
+	child_fds(p, devnull, opt != NULL ? opt->snap_in_fd : -1, &m);
 	if ((pid = fork()) == -1) {
 		snprintf(errbuf, errlen, "fork: %s", strerror(errno));
 		goto out;
@@ -263,9 +260,8 @@ spawn_process(const char *const *argv, const struct spawn_options *opt,
 	res->out_fd = p[P_OUT][0];
 	res->err_fd = p[P_ERR][0];
 	res->snap_out_fd = p[P_SNAPOUT][0];
-	res->snap_in_fd = p[P_SNAPIN][1];
-	p[P_CMD][1] = p[P_REP][0] = p[P_OUT][0] = p[P_ERR][0] = -1;
-	p[P_SNAPOUT][0] = p[P_SNAPIN][1] = -1;
+	p[P_CMD][1] = p[P_REP][0] = p[P_OUT][0] = p[P_ERR][0] =
+	    p[P_SNAPOUT][0] = -1;
 	rc = 0;
 out:
 	for (int i = 0; i < P_COUNT; i++)

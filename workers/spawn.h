@@ -2,8 +2,9 @@
  * spawn.h — starting a worker process with exactly the descriptors the
  * protocol gives it: 0 = /dev/null, 1 = stdout pipe, 2 = stderr pipe,
  * 3 = commands (kernel → worker), 4 = replies (worker → kernel), and, on
- * request, the heap snapshot pipes 7 (worker → kernel, for `w@7`) and
- * 8 (kernel → worker, for `-r @8:…`); nothing else.  Private to workers/.
+ * request, the heap snapshot pipe 7 (worker → kernel, for `w@7`) and a
+ * snapshot to restore from on 8 (a file the caller opened, for
+ * `-r @8:…`); nothing else.  Private to workers/.
  */
 #ifndef WORKERS_SPAWN_H
 #define WORKERS_SPAWN_H
@@ -15,8 +16,8 @@
 /* The optional descriptors. */
 struct spawn_options {
 	bool	snap_out;	/* fd 7: a pipe the worker writes snapshots to */
-	bool	snap_in;	/* fd 8: a pipe the kernel streams a snapshot
-				   into */
+	int	snap_in_fd;	/* becomes fd 8 (the caller keeps its own
+				   copy), or -1 */
 };
 
 struct spawn_result {
@@ -26,7 +27,6 @@ struct spawn_result {
 	int	out_fd;		/* the child's stdout */
 	int	err_fd;		/* the child's stderr */
 	int	snap_out_fd;	/* our (read) end of fd 7, or -1 */
-	int	snap_in_fd;	/* our (write) end of fd 8, or -1 */
 };
 
 /*

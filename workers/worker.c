@@ -92,7 +92,6 @@ worker_free(struct worker *w)
 		close(w->rep_fd);
 	worker_output_clear(&w->stdout_log);
 	worker_output_clear(&w->stderr_log);
-	worker_snap_in_clear(&w->snap_in);
 	worker_snap_out_clear(&w->snap_out);
 	free(w->snap_reply);
 	netstring_decoder_clear(&w->dec);
@@ -130,7 +129,6 @@ worker_fail(struct worker *w, enum worker_fault f, const char *fmt, ...)
 	ev_io_stop(w->loop, &w->rep_r);
 	ev_timer_stop(w->loop, &w->deadline);
 	worker_snap_out_watch(&w->snap_out, false);
-	worker_snap_in_clear(&w->snap_in);
 	if (!w->reaped && kill(w->pid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("worker", "%s: kill %d", w->label, (int)w->pid);
 }
@@ -152,7 +150,6 @@ child_cb(struct ev_loop *loop, ev_child *c, int revents)
 	ev_io_stop(loop, &w->cmd_w);
 	ev_io_stop(loop, &w->rep_r);
 	worker_snap_out_watch(&w->snap_out, false);
-	worker_snap_in_clear(&w->snap_in);
 	f = w->fault != WORKER_FAULT_NONE ? w->fault : classify_status(w->status);
 	if (WIFSIGNALED(w->status))
 		snprintf(desc, sizeof(desc), "killed by signal %d",
@@ -214,9 +211,6 @@ worker_setup(struct worker *w, const struct worker_spec *spec,
 	    "stdout") == -1 || worker_output_init(&w->stderr_log, w->loop,
 	    sr->err_fd, w->label, "stderr") == -1)
 		return -1;
-	if (spec->restore && worker_snap_in_start(&w->snap_in, w->loop,
-	    sr->snap_in_fd, spec->restore_fd, w->label) == -1)
-		return -1;
 	return 0;
 }
 
@@ -225,30 +219,31 @@ worker_spawn(struct ev_loop *loop, const struct worker_spec *spec,
     const struct worker_callbacks *cb, void *arg, struct worker **out,
     char *errbuf, size_t errlen)
 {
-	struct spawn_options	 so = { spec->snap_out, spec->restore };
+	struct spawn_options	 so = { spec->snap_out, spec->restore ?
+				    spec->restore_fd : -1 };
 	struct spawn_result	 sr;
 	struct worker		*w;
+	int			 rc = -1;
 
 	*out = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
-	    (w->label = strdup(spec->label)) == NULL) {
-		free(w);
+	    (w->label = strdup(spec->label)) == NULL)
 		snprintf(errbuf, errlen, "out of memory");
-		if (spec->restore)
-			close(spec->restore_fd);
-		return -1;
+	else {
+		w->loop = loop;
+		w->cb = cb;
+		w->arg = arg;
+		w->cmd_fd = w->rep_fd = -1;
+		w->stdout_log.fd = w->stderr_log.fd = w->snap_out.fd = -1;
+		rc = spawn_process(spec->argv, &so, &sr, errbuf, errlen);
 	}
-	w->loop = loop;
-	w->cb = cb;
-	w->arg = arg;
-	w->cmd_fd = w->rep_fd = -1;
-	w->stdout_log.fd = w->stderr_log.fd = -1;
-	w->snap_in.pipe_fd = w->snap_in.src_fd = w->snap_out.fd = -1;
-	if (spawn_process(spec->argv, &so, &sr, errbuf, errlen) == -1) {
-		free(w->label);
+	/* the child has its own copy as fd 8 (or never will) */
+	if (spec->restore && close(spec->restore_fd) == -1)
+		log_warn("worker", "%s: closing the snapshot", spec->label);
+	if (rc == -1) {
+		if (w != NULL)
+			free(w->label);
 		free(w);
-		if (spec->restore)
-			close(spec->restore_fd);
 		return -1;
 	}
 	if (worker_setup(w, spec, &sr) == -1) {

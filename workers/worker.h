@@ -15,7 +15,7 @@
  * Heap snapshots (worker-protocol.md §7): a worker spawned with
  * snap_out has fd 7, and worker_snapshot() sends `w@7` while draining it,
  * handing the bytes to the owner; one spawned with restore_fd gets that
- * file streamed into its fd 8.
+ * file as its fd 8, and reads it itself.
  *
  * Which protocol runs *inside* the commands (the supervisor's tagged
  * arrays) is supervisor.h's business, not this file's.
@@ -89,9 +89,10 @@ struct worker_spec {
 	size_t		 max_frame;	/* largest reply frame accepted */
 	double		 timeout;	/* seconds per command; 0 = none */
 	bool		 snap_out;	/* give it fd 7 for `w@7` */
-	bool		 restore;	/* stream restore_fd into its fd 8 */
-	int		 restore_fd;	/* a readable file, owned from the call
-					   on (closed even on failure) */
+	bool		 restore;	/* give it restore_fd as its fd 8 */
+	int		 restore_fd;	/* a readable file at the offset to
+					   read from, owned from the call on
+					   (closed even on failure) */
 };
 
 /*
@@ -122,6 +123,11 @@ int	worker_command(struct worker *w, char tag, const void *payload,
  * fd 7), EBUSY or EPIPE as for worker_command().
  */
 int	worker_snapshot(struct worker *w);
+
+/* Stop (pause true) or resume reading fd 7 during `w@7`: the owner is
+ * behind with the bytes.  The worker then waits on its full pipe (its
+ * command deadline runs on). */
+void	worker_snapshot_pause(struct worker *w, bool pause);
 
 /* Answer the pending upcall with '/' + [in] len bytes. -1/EPROTO when no
  * upcall is pending. */
