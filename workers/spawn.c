@@ -5,10 +5,12 @@
  * other descriptor close-on-exec, restores default signal handling and
  * the signal mask, starts its own session and execs with a scrubbed
  * environment.  An exec failure comes back through a close-on-exec status
- * pipe, so the caller learns "cannot execute X" synchronously.
+ * pipe, whose read end the caller gets: it is not read here, since
+ * waiting for the child to reach its exec would block the caller's loop
+ * (a slow disk, a loaded machine).  The caller reads it when it becomes
+ * readable: spawn_verdict().
  */
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -146,24 +148,21 @@ fail:
 	_exit(127);
 }
 
-/* Wait for the exec verdict: EOF = it ran; an errno = it did not. */
-static int
-exec_verdict(int status_fd, pid_t pid, const char *prog, char *errbuf,
-    size_t errlen)
+int
+spawn_verdict(int status_fd, int *err)
 {
 	ssize_t	 n;
-	int	 err = 0, st;
+	int	 e = 0;
 
 	do
-		n = read(status_fd, &err, sizeof(err));
+		n = read(status_fd, &e, sizeof(e));
 	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN)
+		return SPAWN_PENDING;
 	if (n == 0)
-		return 0;
-	snprintf(errbuf, errlen, "cannot execute %s: %s", prog,
-	    n == (ssize_t)sizeof(err) ? strerror(err) : "status pipe failed");
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
-	return -1;
+		return SPAWN_EXECUTED;
+	*err = n == (ssize_t)sizeof(e) ? e : n == -1 ? errno : EPROTO;
+	return SPAWN_FAILED;
 }
 
 static int
@@ -195,7 +194,8 @@ open_pipes(int p[P_COUNT][2], const struct spawn_options *opt, int *devnull,
 	}
 	/* Our ends only: each end of a pipe is its own open file
 	 * description, so the child's ends stay blocking. */
-	if (set_nonblock(p[P_CMD][1]) == -1 || set_nonblock(p[P_REP][0]) ==
+	if (set_nonblock(p[P_STATUS][0]) == -1 ||
+	    set_nonblock(p[P_CMD][1]) == -1 || set_nonblock(p[P_REP][0]) ==
 	    -1 || set_nonblock(p[P_OUT][0]) == -1 ||
 	    set_nonblock(p[P_ERR][0]) == -1 || (p[P_SNAPOUT][0] != -1 &&
 	    set_nonblock(p[P_SNAPOUT][0]) == -1)) {
@@ -250,18 +250,15 @@ spawn_process(const char *const *argv, const struct spawn_options *opt,
 	}
 	if (pid == 0)
 		child_exec(&m, p[P_STATUS][1], argv, env);
-	close(p[P_STATUS][1]);
-	p[P_STATUS][1] = -1;
-	if (exec_verdict(p[P_STATUS][0], pid, argv[0], errbuf, errlen) == -1)
-		goto out;
 	res->pid = pid;
+	res->status_fd = p[P_STATUS][0];
 	res->cmd_fd = p[P_CMD][1];
 	res->rep_fd = p[P_REP][0];
 	res->out_fd = p[P_OUT][0];
 	res->err_fd = p[P_ERR][0];
 	res->snap_out_fd = p[P_SNAPOUT][0];
-	p[P_CMD][1] = p[P_REP][0] = p[P_OUT][0] = p[P_ERR][0] =
-	    p[P_SNAPOUT][0] = -1;
+	p[P_STATUS][0] = p[P_CMD][1] = p[P_REP][0] = p[P_OUT][0] =
+	    p[P_ERR][0] = p[P_SNAPOUT][0] = -1;
 	rc = 0;
 out:
 	for (int i = 0; i < P_COUNT; i++)

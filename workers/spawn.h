@@ -22,6 +22,7 @@ struct spawn_options {
 
 struct spawn_result {
 	pid_t	pid;
+	int	status_fd;	/* the exec verdict: spawn_verdict() */
 	int	cmd_fd;		/* our end of fd 3: write commands here */
 	int	rep_fd;		/* our end of fd 4: read replies here */
 	int	out_fd;		/* the child's stdout */
@@ -31,11 +32,23 @@ struct spawn_result {
 
 /*
  * Fork and exec argv[0] (a path) with argv and the descriptors opt asks
- * for (NULL: only 0–4).  Our ends are non-blocking and close-on-exec.
- * Returns 0, or -1 with a message in errbuf; an exec failure is reported
- * here (not as a child exit), with the child already reaped.
+ * for (NULL: only 0–4).  Our ends, status_fd among them, are non-blocking
+ * and close-on-exec, and ours to close.  Returns 0 once the child is
+ * forked, without waiting for its exec; -1 with a message in errbuf when
+ * it cannot be (pipes, fork).
  */
 int	spawn_process(const char *const *argv, const struct spawn_options *opt,
 	    struct spawn_result *res, char *errbuf, size_t errlen);
+
+/*
+ * Read the exec verdict from status_fd (non-blocking): SPAWN_PENDING (not
+ * yet: wait until it is readable), SPAWN_EXECUTED (end of file: the
+ * program runs), or SPAWN_FAILED with *err the exec's errno (EPROTO for a
+ * garbled verdict).  The child of a failed exec exits 127.
+ */
+#define SPAWN_PENDING	0
+#define SPAWN_EXECUTED	1
+#define SPAWN_FAILED	2
+int	spawn_verdict(int status_fd, int *err);
 
 #endif

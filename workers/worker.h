@@ -47,6 +47,7 @@ enum worker_fault {
 	WORKER_FAULT_PROTOCOL,		/* bad frame, unexpected reply */
 	WORKER_FAULT_TIMEOUT,		/* a command outlived its deadline */
 	WORKER_FAULT_IO,		/* a pipe failed */
+	WORKER_FAULT_EXEC,		/* the program could not be executed */
 };
 
 /* True for the faults that are the vat's own, deterministic doing. */
@@ -96,10 +97,13 @@ struct worker_spec {
 };
 
 /*
- * Spawn a worker.  Returns 0 and sets *out, or -1 with a message in errbuf
- * (e.g. "cannot execute /x/testworker: No such file or directory").  The
- * child gets fd 0 = /dev/null, 1 and 2 = pipes logged by the daemon, 3 and
- * 4 = the protocol pipes, no other descriptor, an environment of PATH (and
+ * Spawn a worker.  Returns 0 and sets *out once the child is forked, or -1
+ * with a message in errbuf (pipes, fork, memory).  Whether its program
+ * could be executed is learnt later, on the loop, without waiting for it:
+ * a failed exec is the fault callback with WORKER_FAULT_EXEC and "cannot
+ * execute /x/testworker: No such file or directory".  The child gets
+ * fd 0 = /dev/null, 1 and 2 = pipes logged by the daemon, 3 and 4 = the
+ * protocol pipes, no other descriptor, an environment of PATH (and
  * sanitizer settings when the daemon has them), its own session, and
  * default signal dispositions.
  */

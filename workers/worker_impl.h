@@ -24,7 +24,10 @@ struct worker {
 	LIST_ENTRY(worker) entry;	/* on the released list */
 	struct ev_loop	*loop;
 	char		*label;
+	char		*prog;		/* argv[0], for "cannot execute" */
 	pid_t		 pid;
+	int		 status_fd;	/* the exec verdict, until read; -1 */
+	ev_io		 status_r;
 	int		 cmd_fd, rep_fd;
 	ev_io		 cmd_w, rep_r;
 	ev_child	 child;
