@@ -16,8 +16,9 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
-# -pthread: the daemon has one helper thread beside its loop, the heap
-# snapshot store's I/O thread (daemon/store/snapio.c).
+# -pthread: the daemon has two helper threads beside its loop, the heap
+# snapshot store's I/O thread (daemon/store/snapio.c) and the log
+# writer (protocol/log.c).
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += -pthread
 LDLIBS   += $(PKG_LIBS) -lev
@@ -74,8 +75,9 @@ SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
 
 # Unit suites link only what they test (plus protocol/log.o).
 UNIT_TESTS := check_netstring check_control_msg check_config check_store \
-              check_snapstore check_worker check_bundle
+              check_snapstore check_worker check_bundle check_log
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
+check_log_OBJS         := tests/unit/check_log.o protocol/log.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o \
                           protocol/control_msg.o protocol/control_ops.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
