@@ -22,7 +22,8 @@
  *     travel in the job, and the owner is told only through wake(), which
  *     must be safe to call from any thread (ev_async_send()).
  * All signals are blocked on the I/O thread, so they are delivered to the
- * loop's thread, where libev expects them.
+ * loop's thread, where libev expects them; and it runs at a lower CPU
+ * priority than the loop (SNAPIO_NICE).
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -48,7 +49,6 @@ struct snapio {
 	TAILQ_HEAD(, snapio_job) todo;	/* submitted, not yet run */
 	TAILQ_HEAD(, snapio_job) done;	/* run, completion not yet called */
 	bool		 quit;		/* stop once todo is empty */
-	bool		 niced;		/* the thread's own: SNAPIO_NICE took */
 	void		(*wake)(void *);
 	void		*wake_arg;
 };
@@ -66,8 +66,9 @@ snapio_main(void *arg)
 	 * one as soon as a request comes.  Lower only this thread (Linux
 	 * gives each thread its own nice value); failing is harmless.
 	 */
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), SNAPIO_NICE) == -1)
-		io->niced = false;
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), SNAPIO_NICE) == -1) {
+		/* nothing to do: the thread runs at the loop's priority */
+	}
 	pthread_mutex_lock(&io->mu);
 	for (;;) {
 		while (TAILQ_EMPTY(&io->todo) && !io->quit)
@@ -103,7 +104,6 @@ snapio_start(struct snapio **out, void (*wake)(void *), void *wake_arg)
 		return -1;
 	TAILQ_INIT(&io->todo);
 	TAILQ_INIT(&io->done);
-	io->niced = true;
 	io->wake = wake;
 	io->wake_arg = wake_arg;
 	if ((rc = pthread_mutex_init(&io->mu, NULL)) != 0) {
