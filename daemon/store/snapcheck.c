@@ -281,8 +281,10 @@ sweep_done(struct snapio_job *job)
 			log_info("snapshot", "removed %s/%s (%s)", dir, g->name,
 			    g->named ? "no record names it" : "unfinished");
 	}
-	if (sw->list_err == 0 && !sw->ss->closing)
-		sw->done(sw->arg, sw->seen, sw->n);
+	/* always called, so that arg can be freed: seen NULL when there is
+	 * no answer (even at snapstore_close()) */
+	sw->done(sw->arg, sw->list_err == 0 && !sw->ss->closing ? sw->seen :
+	    NULL, sw->n);
 	free(sw->gone);
 	free(sw->keep);
 	free(sw->seen);

@@ -359,8 +359,10 @@ void	 snapstore_verify_cancel(struct snapstore_check *c);
  * On the I/O thread, remove every file of the directory whose name is not
  * one of keep[0 … n): temporary files and snapshots no record names.  Then
  * each removal is logged and done(arg, seen, n) says which of keep[] were
- * found (not called when the directory cannot be read: that is logged).
- * -1 when memory runs out.
+ * found.  done() is called exactly once, even by snapstore_close() (so
+ * that arg can be freed): with seen NULL when there is no answer (the
+ * directory could not be read, which is logged, or the store is
+ * closing).  -1 when memory runs out (done() is not called).
  */
 int	 snapstore_sweep(struct snapstore *ss,
 	    const char (*keep)[SNAPSTORE_HASH_HEXLEN + 1], size_t n,
