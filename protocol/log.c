@@ -6,10 +6,16 @@
  *
  * Two modes.  Synchronous (the default, and for start-up and fatal
  * messages): the caller writes the line itself.  Queued, between
- * log_async_start() and log_async_stop(): the caller only appends the
- * line to a bounded queue, and a writer thread of this file writes the
- * queue out, so a log call never waits on stderr (a stalled journal, a
- * pipe nobody reads).  When the queue is full a line is dropped and
+ * log_async_start() and log_async_stop(): a log call never waits on
+ * stderr (a stalled journal, a pipe nobody reads).  When nothing is
+ * queued, the caller writes the line at once, without blocking: through
+ * a non-blocking description of stderr of its own (a pipe or terminal,
+ * reopened through /proc/self/fd), send(MSG_DONTWAIT) (a socket, as
+ * journald's), or a plain write for a regular file, which has no reader
+ * to wait for.  So the log is as prompt as before, and in order.  What
+ * stderr does not take at once goes to a bounded queue, which a writer
+ * thread of this file writes out with blocking writes, and later lines
+ * queue behind it.  When the queue is full a line is dropped and
  * counted (log_dropped()); the next line that fits is preceded by a
  * "log: N log lines dropped" warning, and so is the queue's end when no
  * line follows.
@@ -23,7 +29,11 @@
  * append, under the mutex, and never wait for it, except
  * log_async_stop(), which waits (bounded) for the queue to drain.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -56,7 +66,10 @@ static struct logq {
 	uint64_t	 dropped;	/* since the start */
 	uint64_t	 unreported;	/* not yet said in a warning */
 	pthread_t	 thread;
-} logq = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	/* the callers' own: how they write when nothing is queued */
+	enum { LOGQ_FILE, LOGQ_SOCKET, LOGQ_NBFD, LOGQ_QUEUE } how;
+	int		 nbfd;		/* LOGQ_NBFD: non-blocking stderr */
+} logq = { .mu = PTHREAD_MUTEX_INITIALIZER, .nbfd = -1 };
 
 static enum log_level	 log_min = LOG_LVL_INFO;
 static const char	*log_prog = "swingsetd";
@@ -155,28 +168,75 @@ logq_link(struct logq_line *l)
 	logq.bytes += l->len;
 }
 
+/* The callers' way to stderr, chosen once at log_async_start(). */
+static void
+logq_choose(void)
+{
+	struct stat sb;
+
+	logq.how = LOGQ_QUEUE;
+	if (fstat(STDERR_FILENO, &sb) == -1)
+		return;
+	if (S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode))
+		logq.how = LOGQ_FILE;
+	else if (S_ISSOCK(sb.st_mode))
+		logq.how = LOGQ_SOCKET;
+	else if ((logq.nbfd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY)) != -1)
+		logq.how = LOGQ_NBFD;	/* a description of its own: fd 2's
+					   flags stay as they are */
+}
+
+/* Write what stderr takes now, without waiting (a regular file: all of
+ * it): the bytes written, or -1 with errno (not EAGAIN). */
+static ssize_t
+try_write(const char *p, size_t n)
+{
+	size_t	 off = 0;
+	ssize_t	 w;
+
+	while (off < n) {
+		switch (logq.how) {
+		case LOGQ_FILE:
+			w = write(STDERR_FILENO, p + off, n - off);
+			break;
+		case LOGQ_SOCKET:
+			w = send(STDERR_FILENO, p + off, n - off,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+			break;
+		case LOGQ_NBFD:
+			w = write(logq.nbfd, p + off, n - off);
+			break;
+		default:
+			return 0;
+		}
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0)
+			return off > 0 ? (ssize_t)off : -1;
+		off += (size_t)w;
+	}
+	return (ssize_t)off;
+}
+
 /*
- * Queue a line for the writer thread: true when it is queued or dropped
- * (counted), false in synchronous mode (the caller writes it).  The
- * warning for lines dropped before it goes first, so the log says where
- * the gap was.
+ * Queue text (mutex held): false when it does not fit (with the warning
+ * for lines dropped before it, which goes first so the log says where
+ * the gap was).  must: fit or not (the rest of a line begun at once).
  */
 static bool
-logq_put(const char *text, size_t len)
+logq_queue(const char *text, size_t len, bool must)
 {
 	char			 note[160];
 	size_t			 nlen = 0;
 	struct logq_line	*l = NULL, *nl = NULL;
 
-	pthread_mutex_lock(&logq.mu);
-	if (!logq.running) {
-		pthread_mutex_unlock(&logq.mu);
-		return false;
-	}
 	if (logq.unreported > 0)
 		nlen = dropped_line(note, sizeof(note), logq.unreported);
-	if (logq.lines + (nlen > 0) + 1 <= LOG_QUEUE_LINES &&
-	    logq.bytes + len + nlen <= LOG_QUEUE_BYTES &&
+	if ((must || (logq.lines + (nlen > 0) + 1 <= LOG_QUEUE_LINES &&
+	    logq.bytes + len + nlen <= LOG_QUEUE_BYTES)) &&
 	    (l = logq_new(text, len)) != NULL &&
 	    (nlen == 0 || (nl = logq_new(note, nlen)) != NULL)) {
 		if (nl != NULL) {
@@ -185,10 +245,40 @@ logq_put(const char *text, size_t len)
 		}
 		logq_link(l);
 		pthread_cond_signal(&logq.more);
-	} else {
-		free(l);
-		logq.dropped++;
-		logq.unreported++;
+		return true;
+	}
+	free(l);
+	return false;
+}
+
+/*
+ * A line in queued mode: written at once if nothing is queued and stderr
+ * takes it, else (the rest of it) queued, else dropped and counted.
+ * false in synchronous mode: the caller writes it.
+ */
+static bool
+logq_put(const char *text, size_t len)
+{
+	ssize_t	 w = 0;
+	bool	 idle;
+
+	pthread_mutex_lock(&logq.mu);
+	if (!logq.running) {
+		pthread_mutex_unlock(&logq.mu);
+		return false;
+	}
+	idle = logq.head == NULL && !logq.writing && logq.unreported == 0;
+	pthread_mutex_unlock(&logq.mu);
+	/* idle: the thread has nothing to write and only this thread (the
+	 * one caller) can give it some, so writing here keeps the order */
+	if (idle && (w = try_write(text, len)) == (ssize_t)len)
+		return true;
+	pthread_mutex_lock(&logq.mu);
+	if (w == -1 || !logq_queue(text + (w > 0 ? w : 0), len - (size_t)(w > 0 ?
+	    w : 0), w > 0)) {
+		logq.dropped++;		/* stderr failed, or no room */
+		if (w != -1)
+			logq.unreported++;
 	}
 	pthread_mutex_unlock(&logq.mu);
 	return true;
@@ -273,6 +363,7 @@ log_async_start(void)
 	if ((rc = pthread_cond_init(&logq.more, NULL)) != 0)
 		goto fail_drained;
 	logq.stop = false;
+	logq_choose();
 	sigfillset(&all);
 	if ((rc = pthread_sigmask(SIG_SETMASK, &all, &old)) != 0)
 		goto fail_more;
@@ -288,6 +379,9 @@ log_async_start(void)
 		registered = true;	/* exit() paths flush the queue */
 	return 0;
 fail_more:
+	if (logq.nbfd != -1)
+		close(logq.nbfd);
+	logq.nbfd = -1;
 	pthread_cond_destroy(&logq.more);
 fail_drained:
 	pthread_cond_destroy(&logq.drained);
@@ -325,6 +419,10 @@ log_async_stop(double timeout)
 	    logq.unreported == 0;
 	logq.running = false;		/* callers write for themselves now */
 	pthread_mutex_unlock(&logq.mu);
+	if (logq.nbfd != -1)
+		close(logq.nbfd);	/* a second description of stderr:
+					   nothing is pending on it */
+	logq.nbfd = -1;
 	if (!drained) {
 		/* stderr is stuck: leave the thread, and what it holds, to
 		 * the process's end rather than wait for ever */
