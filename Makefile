@@ -129,6 +129,10 @@ $(BIN)/bench_pingpong: $(addprefix $(BUILD)/,bench/bench_pingpong.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BIN)/bench_statuslat: $(BUILD)/bench/bench_statuslat.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(BIN)/bench_create: $(addprefix $(BUILD)/,bench/bench_create.o \
     bench/bench_util.o tools/ctl_client.o $(PROTOCOL_OBJS))
 	@mkdir -p $(dir $@)
@@ -202,7 +206,7 @@ demo: deps
 
 bench: deps
 	$(MAKE) all $(BIN)/bench_control $(BIN)/bench_pingpong \
-	    $(BIN)/bench_create
+	    $(BIN)/bench_create $(BIN)/bench_statuslat
 	@sh bench/run.sh $(BIN)
 
 # ---- install ------------------------------------------------------------

@@ -67,8 +67,8 @@
 #    xsnap vat (tests/vats/big/) whose heap holds BENCH_SNAPSHOT_MB MiB
 #    (default 100) is snapshotted, then the daemon restarts and restores
 #    it, while a second connection asks `status` every 2 ms, open-loop
-#    (bench/snapshot_bench.py): p99 and max of the answers' latency
-#    during each of the two cranks.
+#    (bench/snapshot_bench.py driving bench_statuslat): p99 and max of
+#    the answers' latency during each of the two cranks.
 #
 # BENCH_PINGPONG_N (default 50000), BENCH_PROFILE_N (20000) and
 # BENCH_BLOCK (cranks per block, 1000) tune the ping-pong;

@@ -10,15 +10,17 @@ into the new worker's fd 8).  Then the daemon is restarted, and the next
 delivery brings the vat back from that snapshot: the file is read and
 hashed before the worker starts, then streamed into it.
 
-Meanwhile a second connection sends `status` every 2 ms and records each
-round trip (tests/integration/statuspoll.py).  Prints, as `bench: NAME =
-VALUE UNIT` lines, the 99th percentile and the maximum of those round
-trips during the snapshot's crank ("during snapshot") and during the
-crank that restores it after the restart ("during restore"), the
-number of samples, and how long each crank took.
+Meanwhile a second connection sends `status` every 2 ms, open-loop, and
+times each answer (BINDIR/bench_statuslat, in C, so that no interpreter
+adds its own pauses to the figures).  Prints, as `bench: NAME = VALUE
+UNIT` lines, the 99th percentile and the maximum of those latencies
+during the snapshot's crank ("during snapshot") and during the crank
+that restores it after the restart ("during restore"), the number of
+samples, and how long each crank took.
 """
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,8 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 os.environ.setdefault("SWINGSET_BIN", sys.argv[1] if len(sys.argv) > 1
                       else "bin")
-from harness import Daemon, capdata, decode  # noqa: E402
-from statuspoll import StatusPoller, percentile  # noqa: E402
+from harness import BIN, Daemon, capdata, decode  # noqa: E402
+from statuspoll import percentile  # noqa: E402
 
 MB = int(os.environ.get("BENCH_SNAPSHOT_MB", "100"))
 BIG = os.path.join(ROOT, "tests", "vats", "big", "big.js")
@@ -50,14 +52,19 @@ def timed_crank(d, method, args):
     status; (its answer, seconds, status round trips)."""
     kpid = d.ok("queue", vat="big", method=method,
                 args=capdata(args))["kpid"]
-    poller = StatusPoller(d.socket).start()
+    poller = subprocess.Popen([os.path.join(BIN, "bench_statuslat"),
+                               d.socket, "2000"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(0.05)
     t0 = time.monotonic()
     r = d.ok("run")
     took = time.monotonic() - t0
-    samples = poller.stop()
-    if r["halted"] or poller.errors:
-        raise SystemExit("run: %r %r\n%s" % (r, poller.errors,
-                                             d.log()[-3000:]))
+    out, _ = poller.communicate("", timeout=60)   # stdin closed: stop
+    us = [int(x) for x in out.split()]
+    if r["halted"] or poller.returncode != 0 or -1 in us:
+        raise SystemExit("run: %r, poller %d\n%s" % (
+            r, poller.returncode, d.log()[-3000:]))
+    samples = [x / 1e6 for x in us]
     p = d.ok("promise", kpid=kpid)
     return decode(p["data"]), took, samples
 
