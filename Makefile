@@ -16,7 +16,11 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
+# -pthread: the daemon has two helper threads beside its loop, the heap
+# snapshot store's I/O thread (daemon/store/snapio.c) and the log
+# writer (protocol/log.c).
+CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += -pthread
 LDLIBS   += $(PKG_LIBS) -lev
 
 # `make SANITIZE=1 …` builds everything with ASan+UBSan into a separate
@@ -45,7 +49,8 @@ WORKERS_OBJS  := workers/worker.o workers/spawn.o workers/worker_output.o \
 STORE_OBJS    := daemon/store/store.o daemon/store/txn.o \
                  daemon/store/hash.o daemon/store/open.o \
                  daemon/store/redo.o \
-                 daemon/store/kv.o daemon/store/snapshots.o
+                 daemon/store/kv.o daemon/store/snapshots.o \
+                 daemon/store/snapcheck.o daemon/store/snapio.o
 BUNDLES_OBJS  := daemon/bundles/bundles.o daemon/bundles/endo.o \
                  daemon/bundles/zip.o
 VATS_OBJS     := daemon/vats/table.o daemon/vats/online.o \
@@ -70,14 +75,18 @@ SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
 
 # Unit suites link only what they test (plus protocol/log.o).
 UNIT_TESTS := check_netstring check_control_msg check_config check_store \
-              check_worker check_bundle check_smallcaps check_supervisor
+              check_snapstore check_worker check_bundle check_log \
+              check_smallcaps check_supervisor
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
+check_log_OBJS         := tests/unit/check_log.o protocol/log.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o \
                           protocol/control_msg.o protocol/control_ops.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_smallcaps_OBJS   := tests/unit/check_smallcaps.o protocol/smallcaps.o
 check_supervisor_OBJS  := tests/unit/check_supervisor.o workers/supervisor.o
 check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
+check_snapstore_OBJS   := tests/unit/check_snapstore.o $(STORE_OBJS) \
+                          protocol/log.o
 check_worker_OBJS      := tests/unit/check_worker.o $(WORKERS_OBJS) \
                           protocol/netstring.o protocol/log.o
 check_bundle_OBJS      := tests/unit/check_bundle.o $(BUNDLES_OBJS) \
@@ -122,6 +131,10 @@ $(BIN)/bench_pingpong: $(addprefix $(BUILD)/,bench/bench_pingpong.o \
     bench/bench_util.o tools/ctl_client.o $(PROTOCOL_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/bench_statuslat: $(BUILD)/bench/bench_statuslat.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BIN)/bench_create: $(addprefix $(BUILD)/,bench/bench_create.o \
     bench/bench_util.o tools/ctl_client.o $(PROTOCOL_OBJS))
@@ -206,7 +219,7 @@ demo: deps
 
 bench: deps
 	$(MAKE) all $(BIN)/bench_control $(BIN)/bench_pingpong \
-	    $(BIN)/bench_create
+	    $(BIN)/bench_create $(BIN)/bench_statuslat
 	@sh bench/run.sh $(BIN)
 
 # libFuzzer harnesses: make fuzz, fuzz-short, fuzz-build (clang, build-fuzz/).

@@ -63,6 +63,13 @@
 #    work after startVat = root export, newVatCallback, transcript and
 #    the crank's commit.
 #
+# 7. The loop while a big heap snapshot is written and restored: an
+#    xsnap vat (tests/vats/big/) whose heap holds BENCH_SNAPSHOT_MB MiB
+#    (default 100) is snapshotted, then the daemon restarts and restores
+#    it, while a second connection asks `status` every 2 ms, open-loop
+#    (bench/snapshot_bench.py driving bench_statuslat): p99 and max of
+#    the answers' latency during each of the two cranks.
+#
 # BENCH_PINGPONG_N (default 50000), BENCH_PROFILE_N (20000) and
 # BENCH_BLOCK (cranks per block, 1000) tune the ping-pong;
 # BENCH_PERF_OUT=DIR keeps perf.data and the full split there.
@@ -271,3 +278,6 @@ stop_daemon
 # bench/vats/ on both kernels, same xsnap-worker and bundles, in one run
 # (bench/xsnap_bench.py; the JavaScript kernel needs `make jskernel`).
 SWINGSET_BIN="$bin" python3 "$here/xsnap_bench.py" "$bin"
+
+# ---- 7. status latency during a big heap snapshot ------------------------------
+SWINGSET_BIN="$bin" python3 "$here/snapshot_bench.py" "$bin"

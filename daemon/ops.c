@@ -69,8 +69,8 @@ ops_status_object(struct daemon *d)
 	store_committed_activity_hash(d->store, committed);
 	boot = kernel_bootstrap_result(d->kernel);
 	st = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:o, "
-	    "s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, "
-	    "s:I, s:I}}}",
+	    "s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, "
+	    "s:I, s:I, s:I}}}",
 	    "version", SWINGSETD_VERSION,
 	    "height", (json_int_t)store_height(d->store),
 	    "crankNumber", (json_int_t)store_crank_count(d->store),
@@ -93,6 +93,7 @@ ops_status_object(struct daemon *d)
 	    "uptimeSeconds", (json_int_t)(time(NULL) - d->started),
 	    "clients", (json_int_t)control_client_count(d->control),
 	    "mapSize", (json_int_t)store_map_size(d->store),
+	    "logDropped", (json_int_t)log_dropped(),
 	    "creation",
 	    "created", (json_int_t)cs->created,
 	    "bootWaitUs", (json_int_t)cs->boot_wait_us,

@@ -506,7 +506,12 @@ main(int argc, char **argv)
 	d.started = time(NULL);
 	log_info("main", "serving on %s", d.socket_path);
 	notify_systemd("READY=1");
+	/* from here on no log line waits on stderr (protocol/log.c) */
+	if (log_async_start() == -1)
+		log_warn("main", "log lines are written synchronously: no "
+		    "writer thread");
 	ev_run(d.loop, 0);
 	teardown(&d);
+	log_async_stop(LOG_EXIT_WAIT);
 	return EXIT_OK;
 }

@@ -1,14 +1,16 @@
 /*
  * spawn.c — fork and exec a worker with the protocol's descriptors and
- * nothing else: the child moves its ends to 0–4 (and 7, 8 for the heap
- * snapshot pipes when asked), marks every other descriptor close-on-exec,
- * restores default signal handling and the signal mask, starts its own
- * session and execs with a scrubbed environment.  An exec failure comes
- * back through a close-on-exec status pipe, so the caller learns "cannot
- * execute X" synchronously.
+ * nothing else: the child moves its ends to 0–4 (and 7, the heap snapshot
+ * pipe, and 8, the snapshot to restore from, when asked), marks every
+ * other descriptor close-on-exec, restores default signal handling and
+ * the signal mask, starts its own session and execs with a scrubbed
+ * environment.  An exec failure comes back through a close-on-exec status
+ * pipe, whose read end the caller gets: it is not read here, since
+ * waiting for the child to reach its exec would block the caller's loop
+ * (a slow disk, a loaded machine).  The caller reads it when it becomes
+ * readable: spawn_verdict().
  */
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +35,7 @@ static const char *const env_passed[] = {
 
 /* The status pipe comes first, so that with low descriptors free it is the
  * one on a target's number: check_worker.c proves child_exec copes. */
-enum { P_STATUS, P_CMD, P_REP, P_OUT, P_ERR, P_SNAPOUT, P_SNAPIN, P_COUNT };
+enum { P_STATUS, P_CMD, P_REP, P_OUT, P_ERR, P_SNAPOUT, P_COUNT };
 
 /* The child's descriptors: where each comes from, which number it gets. */
 #define SPAWN_MAX_FDS	7
@@ -146,24 +148,21 @@ fail:
 	_exit(127);
 }
 
-/* Wait for the exec verdict: EOF = it ran; an errno = it did not. */
-static int
-exec_verdict(int status_fd, pid_t pid, const char *prog, char *errbuf,
-    size_t errlen)
+int
+spawn_verdict(int status_fd, int *err)
 {
 	ssize_t	 n;
-	int	 err = 0, st;
+	int	 e = 0;
 
 	do
-		n = read(status_fd, &err, sizeof(err));
+		n = read(status_fd, &e, sizeof(e));
 	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN)
+		return SPAWN_PENDING;
 	if (n == 0)
-		return 0;
-	snprintf(errbuf, errlen, "cannot execute %s: %s", prog,
-	    n == (ssize_t)sizeof(err) ? strerror(err) : "status pipe failed");
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
-	return -1;
+		return SPAWN_EXECUTED;
+	*err = n == (ssize_t)sizeof(e) ? e : n == -1 ? errno : EPROTO;
+	return SPAWN_FAILED;
 }
 
 static int
@@ -174,14 +173,12 @@ set_nonblock(int fd)
 	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* Which pipes this spawn needs: the snapshot pipes only on request. */
+/* Which pipes this spawn needs: the snapshot pipe only on request. */
 static bool
 pipe_wanted(int i, const struct spawn_options *opt)
 {
 	if (i == P_SNAPOUT)
 		return opt != NULL && opt->snap_out;
-	if (i == P_SNAPIN)
-		return opt != NULL && opt->snap_in;
 	return true;
 }
 
@@ -197,11 +194,11 @@ open_pipes(int p[P_COUNT][2], const struct spawn_options *opt, int *devnull,
 	}
 	/* Our ends only: each end of a pipe is its own open file
 	 * description, so the child's ends stay blocking. */
-	if (set_nonblock(p[P_CMD][1]) == -1 || set_nonblock(p[P_REP][0]) ==
+	if (set_nonblock(p[P_STATUS][0]) == -1 ||
+	    set_nonblock(p[P_CMD][1]) == -1 || set_nonblock(p[P_REP][0]) ==
 	    -1 || set_nonblock(p[P_OUT][0]) == -1 ||
 	    set_nonblock(p[P_ERR][0]) == -1 || (p[P_SNAPOUT][0] != -1 &&
-	    set_nonblock(p[P_SNAPOUT][0]) == -1) || (p[P_SNAPIN][1] != -1 &&
-	    set_nonblock(p[P_SNAPIN][1]) == -1)) {
+	    set_nonblock(p[P_SNAPOUT][0]) == -1)) {
 		snprintf(errbuf, errlen, "fcntl: %s", strerror(errno));
 		return -1;
 	}
@@ -214,10 +211,10 @@ open_pipes(int p[P_COUNT][2], const struct spawn_options *opt, int *devnull,
 
 /* The child's ends, by the number each gets. */
 static void
-child_fds(int p[P_COUNT][2], int devnull, struct fd_map *m)
+child_fds(int p[P_COUNT][2], int devnull, int snap_in, struct fd_map *m)
 {
 	const int src[] = { devnull, p[P_OUT][1], p[P_ERR][1], p[P_CMD][0],
-	    p[P_REP][1], p[P_SNAPOUT][1], p[P_SNAPIN][0] };
+	    p[P_REP][1], p[P_SNAPOUT][1], snap_in };
 	const int dst[] = { 0, 1, 2, 3, 4, 7, 8 };
 
 	m->n = 0;
@@ -246,26 +243,22 @@ spawn_process(const char *const *argv, const struct spawn_options *opt,
 	}
 	if (open_pipes(p, opt, &devnull, errbuf, errlen) == -1)
 		goto out;
-	child_fds(p, devnull, &m);
+	child_fds(p, devnull, opt != NULL ? opt->snap_in_fd : -1, &m);
 	if ((pid = fork()) == -1) {
 		snprintf(errbuf, errlen, "fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0)
 		child_exec(&m, p[P_STATUS][1], argv, env);
-	close(p[P_STATUS][1]);
-	p[P_STATUS][1] = -1;
-	if (exec_verdict(p[P_STATUS][0], pid, argv[0], errbuf, errlen) == -1)
-		goto out;
 	res->pid = pid;
+	res->status_fd = p[P_STATUS][0];
 	res->cmd_fd = p[P_CMD][1];
 	res->rep_fd = p[P_REP][0];
 	res->out_fd = p[P_OUT][0];
 	res->err_fd = p[P_ERR][0];
 	res->snap_out_fd = p[P_SNAPOUT][0];
-	res->snap_in_fd = p[P_SNAPIN][1];
-	p[P_CMD][1] = p[P_REP][0] = p[P_OUT][0] = p[P_ERR][0] = -1;
-	p[P_SNAPOUT][0] = p[P_SNAPIN][1] = -1;
+	p[P_STATUS][0] = p[P_CMD][1] = p[P_REP][0] = p[P_OUT][0] =
+	    p[P_ERR][0] = p[P_SNAPOUT][0] = -1;
 	rc = 0;
 out:
 	for (int i = 0; i < P_COUNT; i++)

@@ -300,9 +300,11 @@ vatworker_start(struct ev_loop *loop, const struct vatworker_spec *spec,
 	vw->cb = cb;
 	vw->arg = arg;
 	vw->snapshots = manager_snapshots(spec->manager_type);
-	vw->set_bundle = sup_set_bundle(spec->vat_id, spec->bundle,
-	    spec->liveslots_options, &vw->set_bundle_len);
-	if (vw->set_bundle == NULL)
+	/* a restored worker has its bundle in its heap: no setBundle */
+	if (!spec->restore)
+		vw->set_bundle = sup_set_bundle(spec->vat_id, spec->bundle,
+		    spec->liveslots_options, &vw->set_bundle_len);
+	if (!spec->restore && vw->set_bundle == NULL)
 		snprintf(errbuf, errlen, "out of memory");
 	else if (manager_prepare(spec, &argv, &vw->boot, errbuf, errlen) == 0) {
 		ws.argv = (const char *const *)argv;
@@ -379,6 +381,13 @@ vatworker_snapshot(struct vatworker *vw)
 		return -1;
 	vw->state = VATWORKER_SNAPSHOTTING;
 	return 0;
+}
+
+void
+vatworker_snapshot_pause(struct vatworker *vw, bool pause)
+{
+	if (vw->state == VATWORKER_SNAPSHOTTING)
+		worker_snapshot_pause(vw->w, pause);
 }
 
 bool

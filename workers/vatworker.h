@@ -83,7 +83,9 @@ struct vatworker_spec {
 	size_t		 max_frame;
 	double		 timeout;	/* seconds per command; 0 = none */
 	bool		 restore;	/* start from a heap snapshot: */
-	int		 restore_fd;	/* its bytes (owned from the call on) */
+	int		 restore_fd;	/* its file, checked, at offset 0: the
+					   worker's fd 8 (owned from the call
+					   on) */
 	uint64_t	 restore_pos;	/* the transcript position it stands
 					   for (the `-r @8:<vatID>-<pos>`
 					   label) */
@@ -104,6 +106,9 @@ int	vatworker_deliver_text(struct vatworker *vw, const char *vdo,
  * has them): snapshot_data and snapshotted, or failed, follow. */
 int	vatworker_snapshot(struct vatworker *vw);
 bool	vatworker_can_snapshot(const struct vatworker *vw);
+/* Stop or resume reading the snapshot being written (the owner's disk is
+ * behind); see worker_snapshot_pause(). */
+void	vatworker_snapshot_pause(struct vatworker *vw, bool pause);
 
 enum vatworker_state vatworker_state(const struct vatworker *vw);
 pid_t	vatworker_pid(const struct vatworker *vw);

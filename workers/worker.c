@@ -55,7 +55,7 @@ worker_fault_name(enum worker_fault f)
 		"none", "exited", "too much computation", "not enough memory",
 		"stack overflow", "exited abnormally", "killed by a signal",
 		"protocol error", "timed out", "pipe error",
-		"frame too large",
+		"frame too large", "cannot execute",
 	};
 
 	return (size_t)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
@@ -83,23 +83,26 @@ worker_free(struct worker *w)
 		LIST_REMOVE(w, entry);
 		nreleased--;
 	}
+	ev_io_stop(w->loop, &w->status_r);
 	ev_io_stop(w->loop, &w->cmd_w);
 	ev_io_stop(w->loop, &w->rep_r);
 	ev_timer_stop(w->loop, &w->deadline);
 	ev_child_stop(w->loop, &w->child);
+	if (w->status_fd != -1)
+		close(w->status_fd);
 	if (w->cmd_fd != -1)
 		close(w->cmd_fd);
 	if (w->rep_fd != -1)
 		close(w->rep_fd);
 	worker_output_clear(&w->stdout_log);
 	worker_output_clear(&w->stderr_log);
-	worker_snap_in_clear(&w->snap_in);
 	worker_snap_out_clear(&w->snap_out);
 	free(w->snap_reply);
 	netstring_decoder_clear(&w->dec);
 	free(w->out);
 	free(w->why);
 	free(w->label);
+	free(w->prog);
 	free(w);
 }
 
@@ -131,9 +134,50 @@ worker_fail(struct worker *w, enum worker_fault f, const char *fmt, ...)
 	ev_io_stop(w->loop, &w->rep_r);
 	ev_timer_stop(w->loop, &w->deadline);
 	worker_snap_out_watch(&w->snap_out, false);
-	worker_snap_in_clear(&w->snap_in);
 	if (!w->reaped && kill(w->pid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("worker", "%s: kill %d", w->label, (int)w->pid);
+}
+
+/*
+ * The exec verdict (spawn.c), once it can be read without waiting: end of
+ * file, the program runs; an errno, it never did.  That is the worker's
+ * first fault whatever was noticed before (its command pipe breaking as
+ * the child exited, say): it is the cause.
+ */
+static void
+take_verdict(struct worker *w)
+{
+	int err = 0, v;
+
+	if (w->status_fd == -1 || (v = spawn_verdict(w->status_fd, &err)) ==
+	    SPAWN_PENDING)
+		return;
+	ev_io_stop(w->loop, &w->status_r);
+	if (close(w->status_fd) == -1)
+		log_warn("worker", "%s: closing its exec status pipe", w->label);
+	w->status_fd = -1;
+	if (v == SPAWN_EXECUTED)
+		return;
+	if (w->fault != WORKER_FAULT_NONE) {
+		free(w->why);
+		w->why = NULL;
+		w->fault = WORKER_FAULT_NONE;
+	}
+	worker_fail(w, WORKER_FAULT_EXEC, "cannot execute %s: %s", w->prog,
+	    strerror(err));
+}
+
+static void
+status_readable_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker *w = io->data;
+
+	(void)loop;
+	(void)revents;
+	w->depth++;
+	take_verdict(w);
+	w->depth--;
+	worker_settle(w);
 }
 
 static void
@@ -145,15 +189,16 @@ child_cb(struct ev_loop *loop, ev_child *c, int revents)
 
 	(void)revents;
 	ev_child_stop(loop, c);
+	take_verdict(w);	/* the child is gone: it can be read now */
 	w->reaped = true;
 	w->status = c->rstatus;
 	worker_output_drain(&w->stdout_log);
 	worker_output_drain(&w->stderr_log);
 	ev_timer_stop(loop, &w->deadline);
+	ev_io_stop(loop, &w->status_r);
 	ev_io_stop(loop, &w->cmd_w);
 	ev_io_stop(loop, &w->rep_r);
 	worker_snap_out_watch(&w->snap_out, false);
-	worker_snap_in_clear(&w->snap_in);
 	f = w->fault != WORKER_FAULT_NONE ? w->fault : classify_status(w->status);
 	if (WIFSIGNALED(w->status))
 		snprintf(desc, sizeof(desc), "killed by signal %d",
@@ -194,16 +239,20 @@ worker_setup(struct worker *w, const struct worker_spec *spec,
     const struct spawn_result *sr)
 {
 	w->pid = sr->pid;
+	w->status_fd = sr->status_fd;
 	w->cmd_fd = sr->cmd_fd;
 	w->rep_fd = sr->rep_fd;
 	w->timeout = spec->timeout;
 	netstring_decoder_init(&w->dec, spec->max_frame);
+	ev_io_init(&w->status_r, status_readable_cb, w->status_fd, EV_READ);
 	ev_io_init(&w->cmd_w, cmd_writable_cb, w->cmd_fd, EV_WRITE);
 	ev_io_init(&w->rep_r, rep_readable_cb, w->rep_fd, EV_READ);
 	ev_child_init(&w->child, child_cb, w->pid, 0);
 	ev_timer_init(&w->deadline, deadline_cb, 0., 0.);
-	w->cmd_w.data = w->rep_r.data = w->child.data = w->deadline.data = w;
+	w->status_r.data = w->cmd_w.data = w->rep_r.data = w->child.data =
+	    w->deadline.data = w;
 	ev_child_start(w->loop, &w->child);
+	ev_io_start(w->loop, &w->status_r);
 	ev_io_start(w->loop, &w->rep_r);
 	worker_snap_out_init(&w->snap_out, w->loop, sr->snap_out_fd,
 	    worker_snap_got, w);
@@ -215,9 +264,6 @@ worker_setup(struct worker *w, const struct worker_spec *spec,
 	    "stdout") == -1 || worker_output_init(&w->stderr_log, w->loop,
 	    sr->err_fd, w->label, "stderr") == -1)
 		return -1;
-	if (spec->restore && worker_snap_in_start(&w->snap_in, w->loop,
-	    sr->snap_in_fd, spec->restore_fd, w->label) == -1)
-		return -1;
 	return 0;
 }
 
@@ -226,30 +272,34 @@ worker_spawn(struct ev_loop *loop, const struct worker_spec *spec,
     const struct worker_callbacks *cb, void *arg, struct worker **out,
     char *errbuf, size_t errlen)
 {
-	struct spawn_options	 so = { spec->snap_out, spec->restore };
+	struct spawn_options	 so = { spec->snap_out, spec->restore ?
+				    spec->restore_fd : -1 };
 	struct spawn_result	 sr;
 	struct worker		*w;
+	int			 rc = -1;
 
 	*out = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
-	    (w->label = strdup(spec->label)) == NULL) {
-		free(w);
+	    (w->label = strdup(spec->label)) == NULL ||
+	    (w->prog = strdup(spec->argv[0])) == NULL)
 		snprintf(errbuf, errlen, "out of memory");
-		if (spec->restore)
-			close(spec->restore_fd);
-		return -1;
+	else {
+		w->loop = loop;
+		w->cb = cb;
+		w->arg = arg;
+		w->status_fd = w->cmd_fd = w->rep_fd = -1;
+		w->stdout_log.fd = w->stderr_log.fd = w->snap_out.fd = -1;
+		rc = spawn_process(spec->argv, &so, &sr, errbuf, errlen);
 	}
-	w->loop = loop;
-	w->cb = cb;
-	w->arg = arg;
-	w->cmd_fd = w->rep_fd = -1;
-	w->stdout_log.fd = w->stderr_log.fd = -1;
-	w->snap_in.pipe_fd = w->snap_in.src_fd = w->snap_out.fd = -1;
-	if (spawn_process(spec->argv, &so, &sr, errbuf, errlen) == -1) {
-		free(w->label);
+	/* the child has its own copy as fd 8 (or never will) */
+	if (spec->restore && close(spec->restore_fd) == -1)
+		log_warn("worker", "%s: closing the snapshot", spec->label);
+	if (rc == -1) {
+		if (w != NULL) {
+			free(w->label);
+			free(w->prog);
+		}
 		free(w);
-		if (spec->restore)
-			close(spec->restore_fd);
 		return -1;
 	}
 	if (worker_setup(w, spec, &sr) == -1) {

@@ -15,7 +15,7 @@
  * Heap snapshots (worker-protocol.md §7): a worker spawned with
  * snap_out has fd 7, and worker_snapshot() sends `w@7` while draining it,
  * handing the bytes to the owner; one spawned with restore_fd gets that
- * file streamed into its fd 8.
+ * file as its fd 8, and reads it itself.
  *
  * Which protocol runs *inside* the commands (the supervisor's tagged
  * arrays) is supervisor.h's business, not this file's.
@@ -49,6 +49,7 @@ enum worker_fault {
 	WORKER_FAULT_IO,		/* a pipe failed */
 	WORKER_FAULT_VAT_FRAME,		/* a frame over max_frame: what the
 					   vat's code sends is its own */
+	WORKER_FAULT_EXEC,		/* the program could not be executed */
 };
 
 /* True for the faults that are the vat's own, deterministic doing. */
@@ -91,16 +92,20 @@ struct worker_spec {
 	size_t		 max_frame;	/* largest reply frame accepted */
 	double		 timeout;	/* seconds per command; 0 = none */
 	bool		 snap_out;	/* give it fd 7 for `w@7` */
-	bool		 restore;	/* stream restore_fd into its fd 8 */
-	int		 restore_fd;	/* a readable file, owned from the call
-					   on (closed even on failure) */
+	bool		 restore;	/* give it restore_fd as its fd 8 */
+	int		 restore_fd;	/* a readable file at the offset to
+					   read from, owned from the call on
+					   (closed even on failure) */
 };
 
 /*
- * Spawn a worker.  Returns 0 and sets *out, or -1 with a message in errbuf
- * (e.g. "cannot execute /x/testworker: No such file or directory").  The
- * child gets fd 0 = /dev/null, 1 and 2 = pipes logged by the daemon, 3 and
- * 4 = the protocol pipes, no other descriptor, an environment of PATH (and
+ * Spawn a worker.  Returns 0 and sets *out once the child is forked, or -1
+ * with a message in errbuf (pipes, fork, memory).  Whether its program
+ * could be executed is learnt later, on the loop, without waiting for it:
+ * a failed exec is the fault callback with WORKER_FAULT_EXEC and "cannot
+ * execute /x/testworker: No such file or directory".  The child gets
+ * fd 0 = /dev/null, 1 and 2 = pipes logged by the daemon, 3 and 4 = the
+ * protocol pipes, no other descriptor, an environment of PATH (and
  * sanitizer settings when the daemon has them), its own session, and
  * default signal dispositions.
  */
@@ -124,6 +129,11 @@ int	worker_command(struct worker *w, char tag, const void *payload,
  * fd 7), EBUSY or EPIPE as for worker_command().
  */
 int	worker_snapshot(struct worker *w);
+
+/* Stop (pause true) or resume reading fd 7 during `w@7`: the owner is
+ * behind with the bytes.  The worker then waits on its full pipe (its
+ * command deadline runs on). */
+void	worker_snapshot_pause(struct worker *w, bool pause);
 
 /* Answer the pending upcall with '/' + [in] len bytes. -1/EPROTO when no
  * upcall is pending. */

@@ -24,7 +24,10 @@ struct worker {
 	LIST_ENTRY(worker) entry;	/* on the released list */
 	struct ev_loop	*loop;
 	char		*label;
+	char		*prog;		/* argv[0], for "cannot execute" */
 	pid_t		 pid;
+	int		 status_fd;	/* the exec verdict, until read; -1 */
+	ev_io		 status_r;
 	int		 cmd_fd, rep_fd;
 	ev_io		 cmd_w, rep_r;
 	ev_child	 child;
@@ -34,9 +37,9 @@ struct worker {
 	unsigned char	*out;		/* queued bytes for fd 3 */
 	size_t		 outlen, outoff, outcap;
 	struct worker_output stdout_log, stderr_log;
-	struct worker_snap_in snap_in;	/* fd 8, while restoring */
 	struct worker_snap_out snap_out; /* fd 7 */
 	bool		 snapping;	/* `w@7` in flight */
+	bool		 snap_paused;	/* the owner asked to stop reading */
 	uint64_t	 snap_got;	/* bytes read from fd 7 for it */
 	uint64_t	 snap_want;	/* the count its reply announced */
 	unsigned char	*snap_reply;	/* that reply, held until snap_got

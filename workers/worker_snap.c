@@ -1,12 +1,13 @@
 /*
  * worker_snap.c — one worker's heap snapshots (worker-protocol.md §7):
- * a pump that copies a snapshot file into the worker's fd 8 as fast as
- * the pipe drains (never blocking on the pipe; the file is a local
- * regular file, read a chunk at a time), a reader of fd 7, and the `w@7`
- * command, whose final reply is held back until fd 7 has given exactly
- * the byte count the reply announces: the two pipes are independent, so
- * either may finish first.  The bytes go to the owner as they come; what
- * it does with them (content addressing, files) is not known here.
+ * a reader of fd 7, and the `w@7` command, whose final reply is held back
+ * until fd 7 has given exactly the byte count the reply announces: the
+ * two pipes are independent, so either may finish first.  The bytes go to
+ * the owner as they come; what it does with them (content addressing,
+ * files) is not known here, but it may ask for a pause while it catches
+ * up (worker_snapshot_pause()).  A restore needs nothing here: the
+ * snapshot file itself is the worker's fd 8 (spawn.c), which it reads on
+ * its own, so no byte of it passes through the daemon's loop.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,101 +19,6 @@
 #include "workers/worker_snap.h"
 
 #define WORKER_SNAP_MAX	((uint64_t)1 << 31)	/* bytes in one snapshot */
-
-/* ---- fd 8: file → worker ---------------------------------------------- */
-
-static void
-snap_in_close(struct worker_snap_in *in)
-{
-	if (in->loop != NULL)
-		ev_io_stop(in->loop, &in->io);
-	if (in->pipe_fd != -1)
-		close(in->pipe_fd);
-	if (in->src_fd != -1)
-		close(in->src_fd);
-	in->pipe_fd = in->src_fd = -1;
-	free(in->buf);
-	in->buf = NULL;
-}
-
-/* Refill the buffer from the file: 1 bytes ready, 0 end of file, -1. */
-static int
-snap_in_fill(struct worker_snap_in *in)
-{
-	ssize_t n;
-
-	do
-		n = read(in->src_fd, in->buf, WORKER_SNAP_CHUNK);
-	while (n == -1 && errno == EINTR);
-	if (n == -1) {
-		log_warn("worker", "%s: reading the snapshot to restore",
-		    in->label);
-		return -1;
-	}
-	in->off = 0;
-	in->len = (size_t)n;
-	return n > 0;
-}
-
-static void
-snap_in_writable_cb(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct worker_snap_in	*in = io->data;
-	ssize_t			 n;
-	int			 more;
-
-	(void)loop;
-	(void)revents;
-	for (;;) {
-		if (in->off == in->len && (more = snap_in_fill(in)) <= 0) {
-			if (more == 0)
-				log_debug("worker", "%s: restore: %llu snapshot "
-				    "bytes sent", in->label,
-				    (unsigned long long)in->sent);
-			snap_in_close(in);	/* EOF tells the worker */
-			return;
-		}
-		n = write(in->pipe_fd, in->buf + in->off, in->len - in->off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			/* EPIPE: the worker is gone; its exit says why */
-			log_debug("worker", "%s: snapshot pipe: %s", in->label,
-			    n == 0 ? "short write" : strerror(errno));
-			snap_in_close(in);
-			return;
-		}
-		in->off += (size_t)n;
-		in->sent += (uint64_t)n;
-	}
-}
-
-int
-worker_snap_in_start(struct worker_snap_in *in, struct ev_loop *loop,
-    int pipe_fd, int src_fd, const char *label)
-{
-	memset(in, 0, sizeof(*in));
-	in->pipe_fd = pipe_fd;
-	in->src_fd = src_fd;
-	in->label = label;
-	if ((in->buf = malloc(WORKER_SNAP_CHUNK)) == NULL) {
-		snap_in_close(in);
-		return -1;
-	}
-	in->loop = loop;
-	ev_io_init(&in->io, snap_in_writable_cb, pipe_fd, EV_WRITE);
-	in->io.data = in;
-	ev_io_start(loop, &in->io);
-	return 0;
-}
-
-void
-worker_snap_in_clear(struct worker_snap_in *in)
-{
-	snap_in_close(in);
-}
 
 /* ---- fd 7: worker → kernel -------------------------------------------- */
 
@@ -270,6 +176,15 @@ worker_snap_got(void *arg, const unsigned char *bytes, size_t len, int err)
 	worker_settle(w);
 }
 
+void
+worker_snapshot_pause(struct worker *w, bool pause)
+{
+	w->snap_paused = pause;
+	/* only while `w@7` still owes bytes: not after snap_finish() */
+	worker_snap_out_watch(&w->snap_out, w->snapping && !pause &&
+	    w->fault == WORKER_FAULT_NONE && !w->reaped);
+}
+
 int
 worker_snapshot(struct worker *w)
 {
@@ -280,6 +195,7 @@ worker_snapshot(struct worker *w)
 	if (worker_command(w, 'w', "@7", 2) == -1)
 		return -1;
 	w->snapping = true;
+	w->snap_paused = false;
 	w->snap_got = w->snap_want = 0;
 	worker_snap_out_watch(&w->snap_out, true);
 	return 0;

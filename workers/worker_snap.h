@@ -1,9 +1,9 @@
 /*
- * worker_snap.h — a worker's heap snapshot pipes, on the loop: streaming a
- * snapshot from a file into the worker's fd 8 (`-r @8:…`), and reading
- * what the worker writes to its fd 7 (`w@7`).  Embedded in struct worker
- * (worker_impl.h); the `w@7` command itself is in worker_snap.c too.
- * Private to workers/.
+ * worker_snap.h — a worker's heap snapshot pipe, on the loop: reading what
+ * the worker writes to its fd 7 (`w@7`).  Embedded in struct worker
+ * (worker_impl.h); the `w@7` command itself is in worker_snap.c too.  (A
+ * restore, `-r @8:…`, gives the worker the snapshot file itself as fd 8:
+ * nothing to pump.)  Private to workers/.
  */
 #ifndef WORKERS_WORKER_SNAP_H
 #define WORKERS_WORKER_SNAP_H
@@ -15,29 +15,6 @@
 #include <ev.h>
 
 #define WORKER_SNAP_CHUNK	(64 * 1024)
-
-/* fd 8: the file's bytes, written to the pipe as it drains. */
-struct worker_snap_in {
-	struct ev_loop	*loop;
-	ev_io		 io;
-	int		 pipe_fd;	/* our end of fd 8; -1 when done */
-	int		 src_fd;	/* the snapshot file; -1 when done */
-	const char	*label;		/* borrowed from the worker */
-	unsigned char	*buf;		/* WORKER_SNAP_CHUNK bytes */
-	size_t		 len, off;	/* unwritten bytes: buf[off..len) */
-	uint64_t	 sent;
-};
-
-/*
- * Start streaming src_fd (read from its current offset) into pipe_fd.
- * Both are owned from now on, and closed at the end of the file (the
- * worker then sees EOF after the last byte), on an error (logged; the
- * worker then fails to restore and exits), or by worker_snap_in_clear().
- * -1 (both closed) when memory runs out.
- */
-int	worker_snap_in_start(struct worker_snap_in *in, struct ev_loop *loop,
-	    int pipe_fd, int src_fd, const char *label);
-void	worker_snap_in_clear(struct worker_snap_in *in);
 
 /* fd 7: each read handed to a callback. */
 struct worker_snap_out {

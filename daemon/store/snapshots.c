@@ -1,8 +1,12 @@
 /*
  * snapshots.c — heap snapshot files under <stateDir>/snapshots, named by
- * the SHA-256 of their bytes.  Owns the directory: writing a snapshot
- * (temporary name, fsync, rename, directory fsync), opening one for a
- * restore after checking its hash, and sweeping files nothing names.
+ * the SHA-256 of their bytes.  Owns the directory and its I/O thread
+ * (snapio.c): writing a snapshot (temporary name, fsync, rename,
+ * directory fsync), checking one before a restore (its size and the hash
+ * of all its bytes), and sweeping files nothing names (snapcheck.c has
+ * the last two).  Every one of these runs on the I/O thread and reports
+ * back through a callback from snapstore_complete(), so the event loop
+ * never waits on the disk; the caller only copies bytes into buffers.
  *
  * Why files and not an LMDB table.  A snapshot of even a small vat is
  * about 10 MB, and a big one hundreds.  In LMDB it would go through the
@@ -13,27 +17,33 @@
  * never shrinks) and be copied again on every map growth.  It would also
  * be written while the worker streams it, inside the crank, with nowhere
  * to put it but memory.  As a file it is streamed to disk as it comes,
- * costs no memory, and is deleted for real when it is superseded.  The
- * price is the ordering between the file and the record naming it (an
- * LMDB table would have given that for free), which is kept this way:
+ * costs little memory (at most SNAPSTORE_HIGH bytes in flight), and is
+ * deleted for real when it is superseded.  The price is the ordering
+ * between the file and the record naming it (an LMDB table would have
+ * given that for free), which is kept this way:
  *   1. the file is complete, fsynced, renamed to its hash and the
  *      directory fsynced before the crank that records it commits — and
- *      a fortiori before the block making that record durable;
+ *      a fortiori before the block making that record durable (the crank
+ *      waits for the committed callback);
  *   2. a superseded file is unlinked only after the block that replaced
  *      its record is committed (daemon/vats/snapshot.c, at the block commit);
  *   3. at start, and after such a commit, files no committed record
  *      names (a block that never committed, a crash between 2's commit
  *      and unlink, temporary files of a crash mid-write) are swept.
- * Content addressing makes a rewrite of the same snapshot harmless: the
- * rename replaces a file with identical bytes.
+ * The I/O thread runs jobs in the order they were asked for, so a sweep
+ * asked for at a commit is over before any later snapshot's temporary
+ * file exists.  Content addressing makes a rewrite of the same snapshot
+ * harmless: the rename replaces a file with identical bytes.
+ *
+ * A writer's fields are split in two: those above the line in struct
+ * snapstore_writer are the loop's, those below the I/O thread's, from the
+ * writer's first job to its last (snapio.c has the rules).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,25 +52,47 @@
 #include <openssl/evp.h>
 
 #include "daemon/store/store.h"
+#include "daemon/store/store_impl.h"
 #include "protocol/log.h"
 
 #define SNAPSTORE_DIR		"snapshots"
 #define SNAPSTORE_TMP_PREFIX	"tmp."
-#define SNAPSTORE_CHUNK		(256 * 1024)
+#define SNAPSTORE_BUF		(1024 * 1024)	/* bytes per write job */
 
-struct snapstore {
-	char		*path;		/* <stateDir>/snapshots */
-	int		 dirfd;
-	unsigned	 serial;	/* temporary names */
+enum sw_kind { SW_WRITE, SW_COMMIT, SW_ABORT };
+
+/* One job of a writer: bytes to write, or its end. */
+struct sw_job {
+	struct snapio_job job;
+	enum sw_kind	 kind;
+	struct snapstore_writer *sw;
+	unsigned char	*buf;		/* SW_WRITE: len bytes, owned */
+	size_t		 len;
+	bool		 oom;		/* SW_COMMIT: the loop lost bytes */
 };
 
 struct snapstore_writer {
 	struct snapstore *ss;
-	char		 tmp[64];	/* temporary name in the directory */
-	int		 fd;
+	const struct snapstore_writer_cb *cb;
+	void		*arg;
+	char		 tmp[64];	/* temporary name (fixed at begin) */
+	/* ---- the loop's ---- */
+	struct sw_job	*final;		/* the commit or abort job, ready */
+	unsigned char	*buf;		/* bytes not handed over yet */
+	size_t		 buflen;
+	uint64_t	 size;		/* bytes taken */
+	size_t		 backlog;	/* bytes handed over, not yet written */
+	bool		 full;		/* write() said so: drained() owed */
+	bool		 oom;		/* a buffer or job could not be had */
+	bool		 finishing;	/* the commit or abort is submitted */
+	bool		 dropped;	/* aborted: no callback any more */
+	/* ---- the I/O thread's ---- */
+	int		 fd;		/* the temporary file, or -1 */
 	EVP_MD_CTX	*md;
-	uint64_t	 size;
 	int		 err;		/* first errno, 0 if none */
+	const char	*step;		/* what failed */
+	int		 unlink_err;	/* an abort's unlink failed */
+	char		 hash[SNAPSTORE_HASH_HEXLEN + 1];
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -68,12 +100,15 @@ struct snapstore_writer {
 static int
 fsync_path(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc, e;
 
 	if (fd == -1)
 		return -1;
 	rc = fsync(fd);
-	close(fd);
+	e = errno;
+	if (close(fd) == -1 && rc == 0)
+		return -1;
+	errno = e;
 	return rc;
 }
 
@@ -89,9 +124,8 @@ hex(const unsigned char *d, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* The final hex digest of md (which is freed) into out[65]; -1 on error. */
-static int
-md_finish(EVP_MD_CTX *md, char *out)
+int
+snapstore_md_finish(EVP_MD_CTX *md, char *out)
 {
 	unsigned char	 d[EVP_MAX_MD_SIZE];
 	unsigned int	 n = 0;
@@ -103,8 +137,8 @@ md_finish(EVP_MD_CTX *md, char *out)
 	return ok ? 0 : -1;
 }
 
-static EVP_MD_CTX *
-md_new(void)
+EVP_MD_CTX *
+snapstore_md_new(void)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 
@@ -115,8 +149,8 @@ md_new(void)
 	return md;
 }
 
-static bool
-is_hash_name(const char *name)
+bool
+snapstore_is_hash_name(const char *name)
 {
 	size_t i;
 
@@ -129,9 +163,15 @@ is_hash_name(const char *name)
 
 /* ---- open and close ------------------------------------------------------ */
 
+static void
+snapstore_wake_none(void *arg)
+{
+	(void)arg;
+}
+
 int
-snapstore_open(const char *state_dir, struct snapstore **out, char *errbuf,
-    size_t errlen)
+snapstore_open(const char *state_dir, void (*wake)(void *), void *wake_arg,
+    struct snapstore **out, char *errbuf, size_t errlen)
 {
 	struct snapstore	*ss = calloc(1, sizeof(*ss));
 	bool			 made = false;
@@ -143,6 +183,7 @@ snapstore_open(const char *state_dir, struct snapstore **out, char *errbuf,
 		snprintf(errbuf, errlen, "out of memory");
 		return -1;
 	}
+	ss->dirfd = -1;
 	if (mkdir(ss->path, 0700) == 0)
 		made = true;
 	else if (errno != EEXIST)
@@ -153,10 +194,19 @@ snapstore_open(const char *state_dir, struct snapstore **out, char *errbuf,
 	if ((ss->dirfd = open(ss->path, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		goto fail;
+	if (snapio_start(&ss->io, wake != NULL ? wake : snapstore_wake_none,
+	    wake_arg) == -1) {
+		snprintf(errbuf, errlen, "%s: cannot start its I/O thread: %s",
+		    ss->path, strerror(errno));
+		goto fail_msg;
+	}
 	*out = ss;
 	return 0;
 fail:
 	snprintf(errbuf, errlen, "%s: %s", ss->path, strerror(errno));
+fail_msg:
+	if (ss->dirfd != -1)
+		close(ss->dirfd);
 	free(ss->path);
 	free(ss);
 	return -1;
@@ -167,9 +217,24 @@ snapstore_close(struct snapstore *ss)
 {
 	if (ss == NULL)
 		return;
-	close(ss->dirfd);
+	ss->closing = true;	/* the last completions free, call no one */
+	snapio_stop(ss->io);
+	if (close(ss->dirfd) == -1)
+		log_warn("snapshot", "%s: close", ss->path);
 	free(ss->path);
 	free(ss);
+}
+
+void
+snapstore_complete(struct snapstore *ss)
+{
+	snapio_complete(ss->io);
+}
+
+void
+snapstore_drain(struct snapstore *ss)
+{
+	snapio_drain(ss->io);
 }
 
 const char *
@@ -178,44 +243,36 @@ snapstore_path(const struct snapstore *ss)
 	return ss->path;
 }
 
-/* ---- writing ---------------------------------------------------------------- */
+/* ---- writing: the I/O thread's side --------------------------------------- */
 
-struct snapstore_writer *
-snapstore_begin(struct snapstore *ss, char *errbuf, size_t errlen)
+static void
+sw_failed(struct snapstore_writer *sw, const char *step, int e)
 {
-	struct snapstore_writer *sw = calloc(1, sizeof(*sw));
-
-	if (sw == NULL || (sw->md = md_new()) == NULL) {
-		free(sw);
-		snprintf(errbuf, errlen, "out of memory");
-		return NULL;
+	if (sw->err == 0) {
+		sw->err = e;
+		sw->step = step;
 	}
-	sw->ss = ss;
-	snprintf(sw->tmp, sizeof(sw->tmp), SNAPSTORE_TMP_PREFIX "%ld.%u",
-	    (long)getpid(), ss->serial++);
-	sw->fd = openat(ss->dirfd, sw->tmp, O_WRONLY | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0600);
-	if (sw->fd == -1) {
-		snprintf(errbuf, errlen, "%s/%s: %s", ss->path, sw->tmp,
-		    strerror(errno));
-		EVP_MD_CTX_free(sw->md);
-		free(sw);
-		return NULL;
-	}
-	return sw;
 }
 
-void
-snapstore_write(struct snapstore_writer *sw, const void *bytes, size_t len)
+/* The temporary file, created by the writer's first job. */
+static bool
+sw_opened(struct snapstore_writer *sw)
 {
-	const unsigned char	*p = bytes;
-	ssize_t			 n;
+	if (sw->fd == -1 && sw->err == 0 && (sw->fd = openat(sw->ss->dirfd,
+	    sw->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1)
+		sw_failed(sw, "create", errno);
+	return sw->err == 0;
+}
 
-	sw->size += len;
-	if (sw->err != 0)
+static void
+sw_write(struct snapstore_writer *sw, const unsigned char *p, size_t len)
+{
+	ssize_t n;
+
+	if (!sw_opened(sw))
 		return;
-	if (EVP_DigestUpdate(sw->md, bytes, len) != 1) {
-		sw->err = ENOMEM;
+	if (EVP_DigestUpdate(sw->md, p, len) != 1) {
+		sw_failed(sw, "digest", ENOMEM);
 		return;
 	}
 	while (len > 0) {
@@ -223,7 +280,7 @@ snapstore_write(struct snapstore_writer *sw, const void *bytes, size_t len)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			sw->err = n == 0 ? EIO : errno;
+			sw_failed(sw, "write", n == 0 ? EIO : errno);
 			return;
 		}
 		p += n;
@@ -232,164 +289,222 @@ snapstore_write(struct snapstore_writer *sw, const void *bytes, size_t len)
 }
 
 static void
-writer_free(struct snapstore_writer *sw, bool unlink_tmp)
+sw_commit(struct snapstore_writer *sw, bool oom)
 {
-	if (sw->fd != -1)
-		close(sw->fd);
-	if (unlink_tmp && unlinkat(sw->ss->dirfd, sw->tmp, 0) == -1 &&
+	struct snapstore *ss = sw->ss;
+
+	if (oom)
+		sw_failed(sw, "buffer", ENOMEM);
+	if (sw_opened(sw) && fsync(sw->fd) == -1)
+		sw_failed(sw, "fsync", errno);
+	if (sw->fd != -1 && close(sw->fd) == -1)
+		sw_failed(sw, "close", errno);
+	sw->fd = -1;
+	if (sw->err == 0) {
+		if (snapstore_md_finish(sw->md, sw->hash) == -1)
+			sw_failed(sw, "digest", ENOMEM);
+		sw->md = NULL;
+	}
+	if (sw->err == 0 && renameat(ss->dirfd, sw->tmp, ss->dirfd,
+	    sw->hash) == -1)
+		sw_failed(sw, "rename", errno);
+	if (sw->err == 0 && fsync(ss->dirfd) == -1)
+		sw_failed(sw, "fsync of the directory", errno);
+	/* a temporary file left behind by a failure here is swept later */
+	if (sw->err != 0 && unlinkat(ss->dirfd, sw->tmp, 0) == -1 &&
 	    errno != ENOENT)
-		log_warn("snapshot", "%s/%s: unlink", sw->ss->path, sw->tmp);
+		sw->unlink_err = errno;
+}
+
+static void
+sw_abort(struct snapstore_writer *sw)
+{
+	if (sw->fd != -1 && close(sw->fd) == -1)
+		sw_failed(sw, "close", errno);
+	sw->fd = -1;
+	if (unlinkat(sw->ss->dirfd, sw->tmp, 0) == -1 && errno != ENOENT)
+		sw->unlink_err = errno;	/* reported by the completion */
+}
+
+static void
+sw_work(struct snapio_job *job)
+{
+	struct sw_job *j = (struct sw_job *)job;
+
+	switch (j->kind) {
+	case SW_WRITE:
+		if (j->sw->err == 0)
+			sw_write(j->sw, j->buf, j->len);
+		break;
+	case SW_COMMIT:
+		sw_commit(j->sw, j->oom);
+		break;
+	case SW_ABORT:
+		sw_abort(j->sw);
+		break;
+	}
+}
+
+/* ---- writing: the loop's side --------------------------------------------- */
+
+static void
+sw_free(struct snapstore_writer *sw)
+{
 	EVP_MD_CTX_free(sw->md);
+	free(sw->final);
+	free(sw->buf);
 	free(sw);
+}
+
+static void
+sw_done(struct snapio_job *job)
+{
+	struct sw_job		*j = (struct sw_job *)job;
+	struct snapstore_writer	*sw = j->sw;
+	bool			 quiet = sw->dropped || sw->ss->closing;
+	char			 err[512];
+
+	switch (j->kind) {
+	case SW_WRITE:
+		sw->backlog -= j->len;
+		free(j->buf);
+		free(j);
+		if (sw->full && !quiet && !sw->finishing &&
+		    sw->backlog <= SNAPSTORE_LOW) {
+			sw->full = false;
+			sw->cb->drained(sw->arg);
+		}
+		return;
+	case SW_COMMIT:
+		sw->final = NULL;
+		free(j);
+		if (!quiet && sw->err != 0)
+			snprintf(err, sizeof(err), "%s/%s: %s: %s",
+			    sw->ss->path, sw->tmp, sw->step,
+			    strerror(sw->err));
+		if (!quiet)
+			sw->cb->committed(sw->arg, sw->err == 0 ? sw->hash :
+			    NULL, sw->size, sw->err == 0 ? NULL : err);
+		break;
+	case SW_ABORT:
+		sw->final = NULL;
+		free(j);
+		if (sw->unlink_err != 0)
+			log_warnx("snapshot", "%s/%s: unlink: %s",
+			    sw->ss->path, sw->tmp, strerror(sw->unlink_err));
+		break;
+	}
+	sw_free(sw);
+}
+
+static struct sw_job *
+sw_job_new(struct snapstore_writer *sw, enum sw_kind kind)
+{
+	struct sw_job *j = calloc(1, sizeof(*j));
+
+	if (j != NULL) {
+		j->job.work = sw_work;
+		j->job.done = sw_done;
+		j->kind = kind;
+		j->sw = sw;
+	}
+	return j;
+}
+
+struct snapstore_writer *
+snapstore_begin(struct snapstore *ss, const struct snapstore_writer_cb *cb,
+    void *arg)
+{
+	struct snapstore_writer *sw = calloc(1, sizeof(*sw));
+
+	if (sw == NULL)
+		return NULL;
+	sw->fd = -1;
+	if ((sw->md = snapstore_md_new()) == NULL ||
+	    (sw->final = sw_job_new(sw, SW_COMMIT)) == NULL) {
+		sw_free(sw);
+		return NULL;
+	}
+	sw->ss = ss;
+	sw->cb = cb;
+	sw->arg = arg;
+	snprintf(sw->tmp, sizeof(sw->tmp), SNAPSTORE_TMP_PREFIX "%ld.%u",
+	    (long)getpid(), ss->serial++);
+	return sw;
+}
+
+/* Hand the bytes gathered so far to the I/O thread. */
+static void
+sw_hand_over(struct snapstore_writer *sw)
+{
+	struct sw_job *j;
+
+	if (sw->buflen == 0)
+		return;
+	if ((j = sw_job_new(sw, SW_WRITE)) == NULL) {
+		sw->oom = true;
+		free(sw->buf);
+	} else {
+		j->buf = sw->buf;
+		j->len = sw->buflen;
+		sw->backlog += sw->buflen;
+		snapio_submit(sw->ss->io, &j->job);
+	}
+	sw->buf = NULL;
+	sw->buflen = 0;
+}
+
+bool
+snapstore_write(struct snapstore_writer *sw, const void *bytes, size_t len)
+{
+	const unsigned char	*p = bytes;
+	size_t			 n;
+
+	sw->size += len;
+	while (len > 0 && !sw->oom) {
+		if (sw->buf == NULL && (sw->buf = malloc(SNAPSTORE_BUF)) ==
+		    NULL) {
+			sw->oom = true;	/* the commit will fail */
+			break;
+		}
+		n = SNAPSTORE_BUF - sw->buflen < len ? SNAPSTORE_BUF -
+		    sw->buflen : len;
+		memcpy(sw->buf + sw->buflen, p, n);
+		sw->buflen += n;
+		p += n;
+		len -= n;
+		if (sw->buflen == SNAPSTORE_BUF)
+			sw_hand_over(sw);
+	}
+	if (sw->backlog < SNAPSTORE_HIGH)
+		return true;
+	sw->full = true;
+	return false;
+}
+
+void
+snapstore_commit(struct snapstore_writer *sw)
+{
+	struct sw_job *j = sw->final;
+
+	sw_hand_over(sw);
+	sw->finishing = true;
+	j->oom = sw->oom;
+	snapio_submit(sw->ss->io, &j->job);
 }
 
 void
 snapstore_abort(struct snapstore_writer *sw)
 {
-	if (sw != NULL)
-		writer_free(sw, true);
-}
-
-/* Record the first failure of a commit step. */
-static void
-step_failed(int *err, const char **step, const char *what, int e)
-{
-	if (*err == 0) {
-		*err = e;
-		*step = what;
-	}
-}
-
-int
-snapstore_commit(struct snapstore_writer *sw, char *hash, uint64_t *size,
-    char *errbuf, size_t errlen)
-{
-	struct snapstore	*ss = sw->ss;
-	const char		*step = "write";
-	int			 err = sw->err, rc;
-
-	*size = sw->size;
-	if (err == 0 && fsync(sw->fd) == -1)
-		step_failed(&err, &step, "fsync", errno);
-	if (close(sw->fd) == -1)
-		step_failed(&err, &step, "close", errno);
-	sw->fd = -1;
-	if (err == 0) {
-		rc = md_finish(sw->md, hash);
-		sw->md = NULL;
-		if (rc == -1)
-			step_failed(&err, &step, "digest", ENOMEM);
-	}
-	if (err == 0 && renameat(ss->dirfd, sw->tmp, ss->dirfd, hash) == -1)
-		step_failed(&err, &step, "rename", errno);
-	if (err == 0 && fsync(ss->dirfd) == -1)
-		step_failed(&err, &step, "fsync of the directory", errno);
-	if (err != 0)
-		snprintf(errbuf, errlen, "%s/%s: %s: %s", ss->path, sw->tmp,
-		    step, strerror(err));
-	writer_free(sw, err != 0);
-	return err == 0 ? 0 : -1;
-}
-
-/* ---- reading ---------------------------------------------------------------- */
-
-/* Hash fd's bytes into out[65]; -1 with errno. */
-static int
-hash_fd(int fd, char *out)
-{
-	EVP_MD_CTX	*md = md_new();
-	unsigned char	*buf = malloc(SNAPSTORE_CHUNK);
-	ssize_t		 n = 0;
-
-	if (md == NULL || buf == NULL) {
-		EVP_MD_CTX_free(md);
-		free(buf);
-		errno = ENOMEM;
-		return -1;
-	}
-	for (;;) {
-		n = read(fd, buf, SNAPSTORE_CHUNK);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0 || EVP_DigestUpdate(md, buf, (size_t)n) != 1)
-			break;
-	}
-	free(buf);
-	if (n != 0) {
-		EVP_MD_CTX_free(md);
-		if (n > 0)
-			errno = ENOMEM;
-		return -1;
-	}
-	return md_finish(md, out) == 0 ? 0 : (errno = ENOMEM, -1);
-}
-
-int
-snapstore_open_verified(struct snapstore *ss, const char *hash,
-    uint64_t size, int *fd, char *errbuf, size_t errlen)
-{
-	struct stat	 sb;
-	char		 got[SNAPSTORE_HASH_HEXLEN + 1];
-
-	*fd = -1;
-	if (!is_hash_name(hash)) {
-		snprintf(errbuf, errlen, "'%.80s' is not a snapshot name", hash);
-		return -1;
-	}
-	if ((*fd = openat(ss->dirfd, hash, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(errbuf, errlen, "%s/%s: %s", ss->path, hash,
-		    errno == ENOENT ? "missing" : strerror(errno));
-		return -1;
-	}
-	if (fstat(*fd, &sb) == -1 || hash_fd(*fd, got) == -1 ||
-	    lseek(*fd, 0, SEEK_SET) == -1)
-		snprintf(errbuf, errlen, "%s/%s: %s", ss->path, hash,
-		    strerror(errno));
-	else if ((uint64_t)sb.st_size != size)
-		snprintf(errbuf, errlen, "%s/%s: %jd bytes, expected %" PRIu64,
-		    ss->path, hash, (intmax_t)sb.st_size, size);
-	else if (strcmp(got, hash) != 0)
-		snprintf(errbuf, errlen, "%s/%s: its bytes hash to %s",
-		    ss->path, hash, got);
-	else
-		return 0;
-	close(*fd);
-	*fd = -1;
-	return -1;
-}
-
-/* ---- sweeping ---------------------------------------------------------------- */
-
-int
-snapstore_sweep(struct snapstore *ss, bool (*keep)(void *, const char *),
-    void *arg)
-{
-	int		 fd = dup(ss->dirfd), removed = 0;
-	DIR		*dir;
-	struct dirent	*de;
-
-	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
-		log_warn("snapshot", "%s: cannot list", ss->path);
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	rewinddir(dir);
-	while ((de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..")
-		    == 0 || (is_hash_name(de->d_name) &&
-		    keep(arg, de->d_name)))
-			continue;
-		if (unlinkat(ss->dirfd, de->d_name, 0) == -1) {
-			log_warn("snapshot", "%s/%s: unlink", ss->path,
-			    de->d_name);
-			continue;
-		}
-		log_info("snapshot", "removed %s/%s (%s)", ss->path,
-		    de->d_name, is_hash_name(de->d_name) ? "no record names "
-		    "it" : "unfinished");
-		removed++;
-	}
-	closedir(dir);
-	return removed;
+	if (sw == NULL || sw->dropped)
+		return;
+	sw->dropped = true;
+	if (sw->finishing)
+		return;		/* the commit's completion frees it */
+	sw->finishing = true;
+	free(sw->buf);
+	sw->buf = NULL;
+	sw->buflen = 0;
+	sw->final->kind = SW_ABORT;
+	snapio_submit(sw->ss->io, &sw->final->job);
 }

@@ -2,7 +2,8 @@
  * store.h — the door of daemon/store/: the kernel's durable state, one
  * LMDB environment in the state directory, blocks, cranks and the
  * activity hash (store.c, txn.c, hash.c, open.c, redo.c), typed access
- * to the kv table (kv.c) and heap snapshot files (snapshots.c).  This header is the contract for
+ * to the kv table (kv.c) and heap snapshot files on their own I/O thread
+ * (snapshots.c, snapcheck.c, snapio.c).  This header is the contract for
  * everything above it; store_impl.h is private to the folder.
  *
  * Tables (LMDB named databases):
@@ -228,7 +229,7 @@ int	 kv_put_json(struct store *st, const char *key, const json_t *v);
 int	 kv_alloc(struct store *st, const char *counter, uint64_t first,
 	    uint64_t *out);
 
-/* ---- snapshots.c: heap snapshot files ------------------------------- */
+/* ---- snapshots.c, snapcheck.c: heap snapshot files ------------------- */
 
 /*
  * Heap snapshot files, content-addressed: <stateDir>/snapshots/<sha256
@@ -236,58 +237,113 @@ int	 kv_alloc(struct store *st, const char *counter, uint64_t first,
  * hashes only; which vat and transcript position a snapshot stands for is
  * recorded in the snapshots table by daemon/vats/snapshot.c.
  *
- * Durability contract: snapstore_commit() returns only once the file is
+ * The file work runs on the store's own I/O thread (snapio.c), never on
+ * the caller's: each operation returns at once and reports through a
+ * callback, always later, from snapstore_complete() on the caller's
+ * thread — never from inside the call that asked.  The caller runs
+ * snapstore_complete() when woken (the wake function given at open,
+ * called on the I/O thread: ev_async_send() is the intended one).
+ * Operations are carried out in the order asked, one at a time.
+ *
+ * Durability contract: the committed callback comes only once the file is
  * complete under its final name and both the file and the directory entry
  * are on disk, so a record naming the file may commit after it.
+ *
+ * Not thread-safe otherwise: one caller thread (the event loop).
  */
 
 #define SNAPSTORE_HASH_HEXLEN	64
+/* Bytes a writer holds in flight (taken, not yet on disk): past HIGH,
+ * snapstore_write() asks its caller to wait for drained(), called once
+ * the I/O thread has brought them down to LOW. */
+#define SNAPSTORE_HIGH		(16u * 1024 * 1024)
+#define SNAPSTORE_LOW		(4u * 1024 * 1024)
 
 struct snapstore;
 struct snapstore_writer;
-
-/* Open (creating it, and syncing its parent, if needed) the directory
- * <state_dir>/snapshots.  -1 with errbuf. */
-int	 snapstore_open(const char *state_dir, struct snapstore **out,
-	    char *errbuf, size_t errlen);
-void	 snapstore_close(struct snapstore *ss);
-const char *snapstore_path(const struct snapstore *ss);	/* the directory */
-
-/* Start a new snapshot file (a temporary name until committed).  NULL
- * with errbuf. */
-struct snapstore_writer *snapstore_begin(struct snapstore *ss, char *errbuf,
-	    size_t errlen);
-
-/* Append [in] len bytes.  After the first failure the writer only counts
- * bytes; the failure is reported by snapstore_commit(). */
-void	 snapstore_write(struct snapstore_writer *sw, const void *bytes,
-	    size_t len);
+struct snapstore_check;
 
 /*
- * Finish: fsync the file, rename it to its hash, fsync the directory.
- * [out] hash (65 bytes: hex and NUL) and *size (bytes written).  Frees
- * sw in every case.  -1 with errbuf (the temporary file is removed).
+ * Open (creating it, and syncing its parent, if needed) the directory
+ * <state_dir>/snapshots and start its I/O thread; wake(wake_arg) is
+ * called on that thread whenever a callback is owed (NULL: the caller
+ * polls snapstore_complete()).  -1 with errbuf.
  */
-int	 snapstore_commit(struct snapstore_writer *sw, char *hash,
-	    uint64_t *size, char *errbuf, size_t errlen);
+int	 snapstore_open(const char *state_dir, void (*wake)(void *),
+	    void *wake_arg, struct snapstore **out, char *errbuf,
+	    size_t errlen);
+/* Finish what was asked, stop the thread and free ss.  Callbacks still
+ * owed are not called; abort writers and cancel checks first. */
+void	 snapstore_close(struct snapstore *ss);
+/* Run the callbacks owed, in the order the operations were asked. */
+void	 snapstore_complete(struct snapstore *ss);
+/* Wait for everything asked so far, then snapstore_complete(): blocks,
+ * so only where nothing else needs the thread (start-up, tests). */
+void	 snapstore_drain(struct snapstore *ss);
+const char *snapstore_path(const struct snapstore *ss);	/* the directory */
 
-/* Drop an unfinished snapshot (NULL is fine); frees sw. */
+/* A writer's callbacks, with the arg given to snapstore_begin(). */
+struct snapstore_writer_cb {
+	/* snapstore_write() returned false, and the bytes in flight are
+	 * down to SNAPSTORE_LOW: feed it again. */
+	void	(*drained)(void *arg);
+	/* The end of snapstore_commit(): hash (65 bytes: hex and NUL) and
+	 * size (bytes taken) of the durable file, or err (borrowed for the
+	 * call: path, step and reason; the temporary file is removed).
+	 * The writer is freed after this call. */
+	void	(*committed)(void *arg, const char *hash, uint64_t size,
+		    const char *err);
+};
+
+/* Start a new snapshot file (a temporary name until committed; the file
+ * is created by the I/O thread).  NULL when memory runs out. */
+struct snapstore_writer *snapstore_begin(struct snapstore *ss,
+	    const struct snapstore_writer_cb *cb, void *arg);
+
+/*
+ * Take [in] len bytes (copied).  false: SNAPSTORE_HIGH bytes or more are
+ * in flight; the caller should give no more until drained().  A failure
+ * (the disk's, or memory) is reported by the committed callback; after
+ * it the writer only counts bytes.
+ */
+bool	 snapstore_write(struct snapstore_writer *sw, const void *bytes,
+	    size_t len);
+
+/* Finish: on the I/O thread, write what is left, fsync the file, rename
+ * it to its hash, fsync the directory; then committed() is called. */
+void	 snapstore_commit(struct snapstore_writer *sw);
+
+/* Drop a snapshot, unfinished or committing (NULL is fine): no callback
+ * comes any more, the temporary file is removed (a file already renamed
+ * to its hash is left to the sweep), sw is freed. */
 void	 snapstore_abort(struct snapstore_writer *sw);
 
 /*
- * Open snapshot hash for reading after checking it: it exists, has size
- * bytes, and its bytes hash to its name (read once, whole).  *fd is at
- * offset 0 and close-on-exec; the caller closes it.  -1 with errbuf
- * ("missing", "N bytes, expected M", "its bytes hash to …", or the
- * system error).
+ * Check snapshot hash before a restore: it exists, has size bytes, and
+ * its bytes hash to its name (read once, whole, on the I/O thread).  Then
+ * done(arg, fd, err): fd open on it at offset 0, close-on-exec, the
+ * callee's to close; or fd -1 and err (borrowed for the call: "missing",
+ * "N bytes, expected M", "its bytes hash to …", or the system error,
+ * after the file's path).  NULL when memory runs out.  The handle is
+ * valid until done() is called or it is cancelled.
  */
-int	 snapstore_open_verified(struct snapstore *ss, const char *hash,
-	    uint64_t size, int *fd, char *errbuf, size_t errlen);
+struct snapstore_check *snapstore_verify(struct snapstore *ss,
+	    const char *hash, uint64_t size,
+	    void (*done)(void *arg, int fd, const char *err), void *arg);
+/* done() will not be called (a descriptor it opened is closed). */
+void	 snapstore_verify_cancel(struct snapstore_check *c);
 
-/* Remove every file of the directory that keep() does not claim:
- * temporary files and snapshots no record names.  Logs each removal.
- * Returns the number removed, or -1 when the directory cannot be read. */
+/*
+ * On the I/O thread, remove every file of the directory whose name is not
+ * one of keep[0 … n): temporary files and snapshots no record names.  Then
+ * each removal is logged and done(arg, seen, n) says which of keep[] were
+ * found.  done() is called exactly once, even by snapstore_close() (so
+ * that arg can be freed): with seen NULL when there is no answer (the
+ * directory could not be read, which is logged, or the store is
+ * closing).  -1 when memory runs out (done() is not called).
+ */
 int	 snapstore_sweep(struct snapstore *ss,
-	    bool (*keep)(void *arg, const char *hash), void *arg);
+	    const char (*keep)[SNAPSTORE_HASH_HEXLEN + 1], size_t n,
+	    void (*done)(void *arg, const bool *seen, size_t n), void *arg);
 
 #endif

@@ -7,6 +7,8 @@
 #ifndef DAEMON_STORE_IMPL_H
 #define DAEMON_STORE_IMPL_H
 
+#include <sys/queue.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -136,5 +138,50 @@ void	store_hex(const unsigned char *, char[STORE_HASH_HEXLEN + 1]);
 int	store_unhex(const unsigned char *, size_t, unsigned char *);
 int	store_hash_write(struct store *, const struct store_redo_rec *);
 int	store_hash_final(struct store *, unsigned char[STORE_HASH_LEN]);
+
+/* ---- snapio.c: the snapshot store's I/O thread ------------------------ */
+
+/*
+ * A job for the I/O thread, embedded in a larger struct (container_of by
+ * offsetof).  work() runs on the I/O thread; done() on the owner's thread,
+ * from snapio_complete(), after work() — and may free the job.  Jobs run
+ * one at a time, in submission order, and complete in that order.
+ */
+struct snapio_job {
+	TAILQ_ENTRY(snapio_job) entry;
+	void	(*work)(struct snapio_job *);	/* on the I/O thread */
+	void	(*done)(struct snapio_job *);	/* on the owner's thread */
+};
+
+struct snapio;
+
+/* Start the thread.  wake(arg) is called on it after each finished job
+ * (from any thread: it must be thread-safe).  -1 with errno. */
+int	snapio_start(struct snapio **out, void (*wake)(void *), void *arg);
+void	snapio_submit(struct snapio *io, struct snapio_job *job);
+/* On the owner's thread: done() of every finished job, in order. */
+void	snapio_complete(struct snapio *io);
+/* Wait until every job submitted so far has run, then snapio_complete():
+ * for start-up, before the loop runs, and tests. */
+void	snapio_drain(struct snapio *io);
+/* Run what is queued, stop the thread, run the last done()s, free io. */
+void	snapio_stop(struct snapio *io);
+
+/* ---- snapshots.c, snapcheck.c: heap snapshot files ------------------- */
+
+struct snapstore {
+	char		*path;		/* <stateDir>/snapshots */
+	int		 dirfd;		/* used by the I/O thread only, once
+					   snapstore_open() returns */
+	unsigned	 serial;	/* temporary names */
+	struct snapio	*io;
+	bool		 closing;	/* snapstore_close(): the last
+					   completions free, call no one */
+};
+
+EVP_MD_CTX *snapstore_md_new(void);		/* SHA-256, or NULL */
+/* The hex digest of md (which is freed) into out[65]; -1 on error. */
+int	snapstore_md_finish(EVP_MD_CTX *md, char *out);
+bool	snapstore_is_hash_name(const char *name);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/bundles/bundles.h"
 #include "daemon/store/store.h"
@@ -229,7 +230,7 @@ on_snapshot_data(struct vatworker *vw, void *arg, const unsigned char *bytes,
 	struct kvat *v = arg;
 
 	(void)vw;
-	snapshot_data(v->vs, bytes, len);
+	snapshot_data(v, bytes, len);
 }
 
 static void
@@ -273,51 +274,27 @@ vat_bundle(struct kvat *v, char *err, size_t errlen)
 }
 
 /*
- * Where the worker starts: from v's heap snapshot (spec->restore, and the
- * replay starts at its position) or from scratch.  -1 with err when v has
- * a snapshot that cannot be used and no transcript to do without it.
+ * Start v's worker from fd (its heap snapshot, at transcript position
+ * pos: the replay starts there; owned) or, fd -1, from scratch.  -1 with
+ * err; *vat_fault as for vat_online().
  */
 static int
-start_point(struct kvat *v,
-    struct vatworker_spec *spec, char *err, size_t errlen)
-{
-	char		*why = NULL;
-	int		 fd = -1;
-	uint64_t	 pos = 0;
-
-	v->restored[0] = '\0';
-	if (manager_snapshots(spec->manager_type) &&
-	    snapshot_restore(v, &fd, &pos, &why) == -1) {
-		snprintf(err, errlen, "%s", why ? why : "out of memory");
-		free(why);
-		return -1;
-	}
-	spec->restore = fd != -1;
-	spec->restore_fd = fd;
-	spec->restore_pos = pos;
-	v->replay_start = pos;
-	return 0;
-}
-
-/*
- * Start the vat's worker; the ready or failed event follows from the
- * loop.  -1 when it cannot even start, with *why
- * (malloc'd); *vat_fault says whether the vat's own records are the
- * cause (its bundle is not installed) rather than this machine.
- */
-int
-vat_online(struct kvat *v, char **why, bool *vat_fault)
+vat_start(struct kvat *v, int fd, uint64_t pos, char *err, size_t errlen,
+    bool *vat_fault)
 {
 	struct vats		*vs = v->vs;
-	struct vatworker_spec	 spec = { 0 };
+	struct vatworker_spec	 spec = { .restore = fd != -1,
+				    .restore_fd = fd, .restore_pos = pos };
 	json_t			*opts, *bundle, *lso;
-	char			 key[64], err[1024];
+	char			 key[64];
 	int			 rc = -1;
 
-	v->diverged = false;
+	v->replay_start = pos;
 	snprintf(key, sizeof(key), "%s.options", v->id);
 	opts = kv_get_json(vs->st, key);
-	bundle = vat_bundle(v, err, sizeof(err));
+	/* a worker restored from a snapshot gets no setBundle: the bundle
+	 * (parsing it takes milliseconds) is not needed */
+	bundle = fd == -1 ? vat_bundle(v, err, errlen) : NULL;
 	lso = json_pack("{s:b, s:b}", "enableDisavow", 0,
 	    "relaxDurabilityRules", vs->cfg->relax_durability_rules);
 	spec.manager_type = json_string_value(json_object_get(opts,
@@ -337,30 +314,82 @@ vat_online(struct kvat *v, char **why, bool *vat_fault)
 	}
 	spec.max_frame = vs->cfg->daemon.max_frame;
 	spec.timeout = (double)vs->cfg->daemon.delivery_timeout_ms / 1000.0;
-	*vat_fault = bundle == NULL;
-	if (bundle != NULL && spec.command == NULL)
-		snprintf(err, sizeof(err), "no worker command for manager "
+	*vat_fault = bundle == NULL && fd == -1;
+	if (!*vat_fault && spec.command == NULL)
+		snprintf(err, errlen, "no worker command for manager "
 		    "type '%s' (daemon.workers)", spec.manager_type ?
 		    spec.manager_type : "?");
-	else if (bundle != NULL && start_point(v, &spec, err,
-	    sizeof(err)) == 0 && (rc = vatworker_start(vs->loop, &spec,
-	    &worker_cb, v, &v->vw, err, sizeof(err))) == 0)
-		v->state = KVAT_STARTING;
-	if (rc == -1) {
+	else if (!*vat_fault) {
+		fd = -1;	/* vatworker_start() owns it now */
+		if ((rc = vatworker_start(vs->loop, &spec, &worker_cb, v,
+		    &v->vw, err, errlen)) == 0)
+			v->state = KVAT_STARTING;
+	}
+	if (fd != -1)
+		close(fd);
+	if (rc == -1)
 		log_error("kernel", "%s: cannot start a worker: %s", v->id,
 		    err);
-		*why = strdup(err);
-	}
 	json_decref(opts);
 	json_decref(bundle);
 	json_decref(lso);
 	return rc;
 }
 
+/*
+ * Start the vat's worker; the ready or failed event follows from the
+ * loop.  A vat with a heap snapshot waits, worker-less, for the store to
+ * check it (snapshot.c), which calls vat_start_from().  -1 when it cannot
+ * even start, with *why (malloc'd); *vat_fault says whether the vat's
+ * own records are the cause (its bundle is not installed) rather than
+ * this machine.
+ */
+int
+vat_online(struct kvat *v, char **why, bool *vat_fault)
+{
+	json_t		*opts;
+	char		 key[64], err[1024];
+	const char	*type;
+	int		 rc = 0;
+
+	v->diverged = false;
+	v->restored[0] = '\0';
+	*vat_fault = false;
+	snprintf(key, sizeof(key), "%s.options", v->id);
+	opts = kv_get_json(v->vs->st, key);
+	type = json_string_value(json_object_get(opts, "managerType"));
+	if (type != NULL && manager_snapshots(type))
+		rc = snapshot_restore(v, err, sizeof(err));
+	json_decref(opts);
+	if (rc == 1) {
+		v->state = KVAT_STARTING;	/* no worker yet */
+		return 0;
+	}
+	if (rc == 0)
+		rc = vat_start(v, -1, 0, err, sizeof(err), vat_fault);
+	if (rc == -1)
+		*why = strdup(err);
+	return rc;
+}
+
+void
+vat_start_from(struct kvat *v, int fd, uint64_t pos)
+{
+	char	 err[1024];
+	bool	 vat_fault;
+
+	v->state = KVAT_OFFLINE;
+	if (vat_start(v, fd, pos, err, sizeof(err), &vat_fault) == 0)
+		return;
+	v->restarting = false;
+	v->vs->ev->failed(v->vs->ev_arg, v, false, err);
+}
+
 void
 vat_offline(struct kvat *v)
 {
 	v->restarting = false;
+	snapshot_restore_cancel(v);
 	if (v->vw != NULL)
 		vatworker_stop(v->vw);
 	v->vw = NULL;

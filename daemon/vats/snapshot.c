@@ -42,6 +42,18 @@
  * (daemon/kernel/boot.c), as SwingSet records them, and every node
  * snapshots after the same deliveries.
  *
+ * The loop never waits on the disk.  The file work — writing, fsync and
+ * rename, checking a snapshot's hash before a restore, sweeping — runs on
+ * the snapshot store's I/O thread (daemon/store/snapio.c), and its
+ * results come back through callbacks from the loop (an ev_async woken by
+ * that thread runs snapstore_complete()).  The crank waits for them as
+ * it waits for a worker: v stays snapshotting until the file is durable
+ * and the record written, then starting until its restored worker is
+ * ready; meanwhile status and the other control requests are answered.
+ * Only the order of events is kernel state, never their timing: the
+ * crank commits after the file is durable, and a worker starts from a
+ * snapshot only after its hash was checked, however long either takes.
+ *
  * Failures.  A snapshot that cannot be written (disk full, worker lost
  * during `w`) is a machine fault: the crank is abandoned and retried on a
  * rebuilt worker, then the kernel halts (a node that went on without the
@@ -52,10 +64,12 @@
  * naming the file (there is no silent fallback).
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/store/store.h"
 #include "daemon/vats/vats.h"
@@ -69,6 +83,20 @@ mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Tell the kernel to halt, with a formatted reason. */
+static void snap_halt(struct kvat *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+snap_halt(struct kvat *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	v->vs->ev->halt(v->vs->ev_arg, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -136,48 +164,41 @@ snapshot_status_pos(struct kvat *v)
 
 /* ---- sweeping ----------------------------------------------------------- */
 
-/* The records: which vat names which file, and whether it was seen. */
-struct keep_item {
-	char	 vat[24];
-	char	 hash[65];
-	bool	 seen;
-};
-
+/* The records: which vat names which file. */
 struct keep {
-	struct keep_item *it;
+	struct vats *vs;
+	char	(*hash)[SNAPSTORE_HASH_HEXLEN + 1];
+	char	(*vat)[24];
 	size_t	 n, cap;
 };
 
-static bool
-keep_has(void *arg, const char *hash)
+static void
+keep_free(struct keep *kp)
 {
-	struct keep	*kp = arg;
-	bool		 found = false;
-
-	for (size_t i = 0; i < kp->n; i++)
-		if (strcmp(kp->it[i].hash, hash) == 0)
-			found = kp->it[i].seen = true;
-	return found;
+	free(kp->hash);
+	free(kp->vat);
+	free(kp);
 }
 
 static int
 keep_add(struct keep *kp, const char *vat, const char *hash)
 {
-	struct keep_item *it;
+	void	*h, *v;
+	size_t	 cap = kp->cap ? kp->cap * 2 : 8;
 
 	if (kp->n == kp->cap) {
-		it = reallocarray(kp->it, kp->cap ? kp->cap * 2 : 8,
-		    sizeof(*it));
-		if (it == NULL)
+		if ((h = reallocarray(kp->hash, cap, sizeof(*kp->hash))) == NULL)
 			return -1;
-		kp->it = it;
-		kp->cap = kp->cap ? kp->cap * 2 : 8;
+		kp->hash = h;
+		if ((v = reallocarray(kp->vat, cap, sizeof(*kp->vat))) == NULL)
+			return -1;
+		kp->vat = v;
+		kp->cap = cap;
 	}
-	it = &kp->it[kp->n++];
-	snprintf(it->vat, sizeof(it->vat), "%.*s", (int)sizeof(it->vat) - 1,
-	    vat);
-	memcpy(it->hash, hash, sizeof(it->hash));
-	it->seen = false;
+	snprintf(kp->vat[kp->n], sizeof(kp->vat[0]), "%.*s",
+	    (int)sizeof(kp->vat[0]) - 1, vat);
+	memcpy(kp->hash[kp->n], hash, sizeof(kp->hash[0]));
+	kp->n++;
 	return 0;
 }
 
@@ -205,34 +226,74 @@ keep_collect(struct vats *vs, struct keep *kp)
 	return rc == STORE_NOTFOUND ? 0 : -1;
 }
 
-/* Remove the files no record names, and say which named files are
- * missing (that vat's next delivery will halt the kernel).  Only with no
- * block open: the records are then the committed ones. */
+/* The sweep is over: say which named files are missing (that vat's next
+ * delivery will halt the kernel).  seen NULL: no answer. */
+static void
+snap_swept(void *arg, const bool *seen, size_t n)
+{
+	struct keep *kp = arg;
+
+	for (size_t i = 0; seen != NULL && i < n; i++)
+		if (!seen[i])
+			log_error("kernel", "%s: its heap snapshot %s/%s is "
+			    "missing", kp->vat[i], snapstore_path(kp->vs->snaps),
+			    kp->hash[i]);
+	keep_free(kp);
+}
+
+/* Remove the files no record names, on the store's I/O thread.  Only with
+ * no block open: the records are then the committed ones. */
 static void
 snap_sweep(struct vats *vs)
 {
-	struct keep kp = { 0 };
+	struct keep *kp = calloc(1, sizeof(*kp));
 
-	if (keep_collect(vs, &kp) == 0 &&
-	    snapstore_sweep(vs->snaps, keep_has, &kp) >= 0) {
-		for (size_t i = 0; i < kp.n; i++)
-			if (!kp.it[i].seen)
-				log_error("kernel", "%s: its heap snapshot "
-				    "%s/%s is missing", kp.it[i].vat,
-				    snapstore_path(vs->snaps), kp.it[i].hash);
-	} else
-		log_warnx("kernel", "heap snapshot records unreadable; "
-		    "%s not swept", snapstore_path(vs->snaps));
-	free(kp.it);
+	if (kp != NULL)
+		kp->vs = vs;
+	if (kp != NULL && keep_collect(vs, kp) == 0 &&
+	    snapstore_sweep(vs->snaps, (const char (*)[SNAPSTORE_HASH_HEXLEN +
+	    1])kp->hash, kp->n, snap_swept, kp) == 0)
+		return;
+	log_warnx("kernel", "heap snapshot records unreadable or memory "
+	    "short; %s not swept", snapstore_path(vs->snaps));
+	if (kp != NULL)
+		keep_free(kp);
+}
+
+/* The store's I/O thread has finished work: its callbacks, on the loop. */
+static void
+snap_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct vats *vs = w->data;
+
+	(void)loop;
+	(void)revents;
+	snapstore_complete(vs->snaps);
+}
+
+/* On the store's I/O thread. */
+static void
+snap_wake(void *arg)
+{
+	struct vats *vs = arg;
+
+	ev_async_send(vs->loop, &vs->snap_async);
 }
 
 int
 snapshot_open(struct vats *vs, const char *state_dir, char *errbuf,
     size_t errlen)
 {
-	if (snapstore_open(state_dir, &vs->snaps, errbuf, errlen) == -1)
+	ev_async_init(&vs->snap_async, snap_async_cb);
+	vs->snap_async.data = vs;
+	ev_async_start(vs->loop, &vs->snap_async);
+	ev_unref(vs->loop);	/* it alone does not keep the loop running */
+	if (snapstore_open(state_dir, snap_wake, vs, &vs->snaps, errbuf,
+	    errlen) == -1)
 		return -1;
+	/* at start, before the loop runs: done before anything is served */
 	snap_sweep(vs);
+	snapstore_drain(vs->snaps);
 	return 0;
 }
 
@@ -240,8 +301,12 @@ void
 snapshot_close(struct vats *vs)
 {
 	snapshot_cancel(vs);
-	snapstore_close(vs->snaps);
+	snapstore_close(vs->snaps);	/* joins its thread */
 	vs->snaps = NULL;
+	if (ev_is_active(&vs->snap_async)) {
+		ev_ref(vs->loop);
+		ev_async_stop(vs->loop, &vs->snap_async);
+	}
 }
 
 void
@@ -299,24 +364,31 @@ snap_due(struct kvat *v)
 	return v->tlen >= from + every;
 }
 
+static void	snap_drained(void *);
+static void	snap_committed(void *, const char *, uint64_t, const char *);
+
+static const struct snapstore_writer_cb snap_writer_cb = {
+	.drained = snap_drained,
+	.committed = snap_committed,
+};
+
 /*
  * Called in the crank of v's delivery, after its transcript entry: start
- * a snapshot if one is due.  true: the crank waits, and snapshot_done()
- * or snapshot_failed() resumes it through the snapshotted (or failed)
- * event.
+ * a snapshot if one is due.  true: the crank waits, and the committed
+ * callback (through the snapshotted event) or snapshot_failed() resumes
+ * it.
  */
 bool
 snapshot_maybe_start(struct kvat *v)
 {
-	struct vats	*vs = v->vs;
-	char		 err[512];
+	struct vats *vs = v->vs;
 
 	if (vs->snaps == NULL || v->vw == NULL || v->state != KVAT_READY ||
 	    !vatworker_can_snapshot(v->vw) || !snap_due(v))
 		return false;
-	if ((vs->snap_w = snapstore_begin(vs->snaps, err, sizeof(err))) ==
+	if ((vs->snap_w = snapstore_begin(vs->snaps, &snap_writer_cb, v)) ==
 	    NULL) {
-		snap_fail(v, err);
+		snap_fail(v, "out of memory");
 		return true;	/* the crank was abandoned */
 	}
 	if (vatworker_snapshot(v->vw) == -1) {
@@ -330,11 +402,28 @@ snapshot_maybe_start(struct kvat *v)
 	return true;
 }
 
+/* Bytes from the worker's fd 7: copied to the store's I/O thread.  When
+ * the disk is slower than the worker, reading stops until it catches up
+ * (the worker then waits on its full pipe), so what is in flight stays
+ * under SNAPSTORE_HIGH. */
 void
-snapshot_data(struct vats *vs, const unsigned char *bytes, size_t len)
+snapshot_data(struct kvat *v, const unsigned char *bytes, size_t len)
 {
-	if (vs->snap_w != NULL)
-		snapstore_write(vs->snap_w, bytes, len);
+	struct vats *vs = v->vs;
+
+	if (vs->snap_w != NULL && !snapstore_write(vs->snap_w, bytes, len) &&
+	    v->vw != NULL)
+		vatworker_snapshot_pause(v->vw, true);
+}
+
+/* The disk caught up: read fd 7 again. */
+static void
+snap_drained(void *arg)
+{
+	struct kvat *v = arg;
+
+	if (v->vw != NULL && v->state == KVAT_SNAPSHOTTING)
+		vatworker_snapshot_pause(v->vw, false);
 }
 
 /* Record rec for v and prune the entries it covers, in the open crank.
@@ -384,28 +473,44 @@ snap_restart(struct kvat *v, int store_rc)
 	v->restarting = true;
 }
 
-/* The worker sent all size bytes of its snapshot. */
+/* The worker sent all size bytes of its snapshot: make the file durable
+ * (on the store's I/O thread; v stays snapshotting meanwhile). */
 void
 snapshot_done(struct kvat *v, uint64_t size)
 {
-	struct vats		*vs = v->vs;
-	struct snapstore_writer	*sw = vs->snap_w;
-	struct ksnap_rec	 rec = { .pos = v->tlen };
-	char			 err[512];
+	struct vats *vs = v->vs;
 
-	vs->snap_w = NULL;
-	v->state = KVAT_READY;
-	if (sw == NULL)
+	if (vs->snap_w == NULL) {
+		v->state = KVAT_READY;
 		snap_fail(v, "can't happen: no snapshot file open");
-	else if (snapstore_commit(sw, rec.hash, &rec.size, err,
-	    sizeof(err)) == -1)
+		return;
+	}
+	vs->snap_announced = size;
+	snapstore_commit(vs->snap_w);
+}
+
+/* The snapshot file is durable under its hash (or err says why not):
+ * record it and restart the worker from it. */
+static void
+snap_committed(void *arg, const char *hash, uint64_t size, const char *err)
+{
+	struct kvat		*v = arg;
+	struct vats		*vs = v->vs;
+	struct ksnap_rec	 rec = { .pos = v->tlen, .size = size };
+	char			 msg[512];
+
+	vs->snap_w = NULL;	/* freed after this call */
+	v->state = KVAT_READY;
+	if (err != NULL)
 		snap_fail(v, err);
-	else if (rec.size != size) {
-		snprintf(err, sizeof(err), "the worker announced %" PRIu64
-		    " bytes and sent %" PRIu64, size, rec.size);
-		snap_fail(v, err);
-	} else
+	else if (size != vs->snap_announced) {
+		snprintf(msg, sizeof(msg), "the worker announced %" PRIu64
+		    " bytes and sent %" PRIu64, vs->snap_announced, size);
+		snap_fail(v, msg);
+	} else {
+		memcpy(rec.hash, hash, sizeof(rec.hash));
 		snap_restart(v, snap_record(v, &rec));
+	}
 }
 
 /* The worker was lost while writing (it is offline already). */
@@ -425,39 +530,68 @@ snapshot_cancel(struct vats *vs)
 
 /* ---- restoring ------------------------------------------------------------ */
 
+static void	restore_checked(void *, int, const char *);
+
 /*
- * How to start v's worker: from its snapshot (*fd open on it, *pos its
- * position, v->restored its short hash), or from scratch (*fd = -1,
- * *pos = 0).  -1 with *why (malloc'd) when it has a snapshot that cannot
- * be used and the transcript it replaced is gone.
+ * Where v's worker starts (vats_impl.h): with a snapshot, only once the
+ * store's I/O thread has checked it (size, and the hash of every byte),
+ * which for a big one takes long enough to stall the loop.
  */
 int
-snapshot_restore(struct kvat *v, int *fd, uint64_t *pos, char **why)
+snapshot_restore(struct kvat *v, char *err, size_t errlen)
 {
 	struct vats		*vs = v->vs;
 	struct ksnap_rec	 rec;
-	char			 err[768];
 
-	*fd = -1;
-	*pos = 0;
-	v->restored[0] = '\0';
 	if (vs->snaps == NULL || !snap_record_get(vs, v->id, &rec))
 		return 0;
-	if (snapstore_open_verified(vs->snaps, rec.hash, rec.size, fd, err,
-	    sizeof(err)) == 0) {
-		*pos = rec.pos;
+	v->checking = snapstore_verify(vs->snaps, rec.hash, rec.size,
+	    restore_checked, v);
+	if (v->checking == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 1;
+}
+
+void
+snapshot_restore_cancel(struct kvat *v)
+{
+	snapstore_verify_cancel(v->checking);
+	v->checking = NULL;
+}
+
+/* The check is over: start from the snapshot (fd), or without it when the
+ * transcript is whole, or halt: the vat cannot be rebuilt. */
+static void
+restore_checked(void *arg, int fd, const char *err)
+{
+	struct kvat		*v = arg;
+	struct vats		*vs = v->vs;
+	struct ksnap_rec	 rec;
+
+	v->checking = NULL;
+	if (!snap_record_get(vs, v->id, &rec)) {	/* can't happen */
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+		rec.pos = 0;
+	}
+	if (fd != -1) {
 		snprintf(v->restored, sizeof(v->restored), "%.12s", rec.hash);
-		return 0;
+		vat_start_from(v, fd, rec.pos);
+		return;
 	}
-	if (rec.pos == 0 || transcript_has(v, 0)) {
+	if (err == NULL || rec.pos == 0 || transcript_has(v, 0)) {
 		log_warnx("kernel", "%s: heap snapshot unusable (%s); replaying "
-		    "the whole transcript instead", v->id, err);
-		return 0;
+		    "the whole transcript instead", v->id, err ? err :
+		    "its record is unreadable");
+		vat_start_from(v, -1, 0);
+		return;
 	}
-	if (asprintf(why, "heap snapshot %s at delivery %" PRIu64 " is "
-	    "unusable (%s), and the transcript entries before that delivery "
-	    "were pruned when it was recorded: the worker cannot be rebuilt",
-	    rec.hash, rec.pos, err) < 0)
-		*why = NULL;
-	return -1;
+	v->state = KVAT_OFFLINE;
+	snap_halt(v, "%s: cannot start its worker: heap snapshot %s at "
+	    "delivery %" PRIu64 " is unusable (%s), and the transcript "
+	    "entries before that delivery were pruned when it was recorded: "
+	    "the worker cannot be rebuilt", v->id, rec.hash, rec.pos, err);
 }

@@ -39,7 +39,8 @@
 
 enum kvat_state {
 	KVAT_OFFLINE,		/* no worker */
-	KVAT_STARTING,		/* worker booting (setBundle) */
+	KVAT_STARTING,		/* worker booting (setBundle), or its
+				   snapshot being checked (no worker yet) */
 	KVAT_REPLAYING,		/* worker replaying its transcript */
 	KVAT_READY,		/* worker idle */
 	KVAT_DELIVERING,	/* a delivery in flight (set by the kernel) */
@@ -73,6 +74,9 @@ struct kvat {
 	bool		 diverged;	/* the replay found a divergence */
 	bool		 restarting;	/* restarting from the snapshot just
 					   taken, inside the crank */
+	struct snapstore_check *checking; /* its snapshot being checked
+					   before a restore (snapshot.c),
+					   or NULL */
 	bool		 pipelining;	/* enablePipelining */
 	bool		 dynamic;	/* created at run time */
 	char		 meter_id[24];	/* options.meterID, or "" */
@@ -124,8 +128,10 @@ struct vats {
 	struct kvat	**graveyard;	/* entries of rolled-back creations */
 	size_t		 ngraveyard;
 	struct snapstore *snaps;	/* heap snapshot files */
+	ev_async	 snap_async;	/* its I/O thread has callbacks owed */
 	struct snapstore_writer *snap_w; /* the snapshot being written */
 	uint64_t	 snap_t0;	/* when it started, µs */
+	uint64_t	 snap_announced; /* the size its worker announced */
 	bool		 snaps_dirty;	/* a snapshot record changed in the
 					   open block: sweep at its commit */
 };
@@ -164,12 +170,14 @@ void	 vats_empty_graveyard(struct vats *vs);
 /* ---- online.c: a vat's worker ------------------------------------------ */
 
 /*
- * Start v's worker: restored from its heap snapshot, or spawned and given
- * its bundle; then its transcript replayed.  The ready or failed event
- * follows from the loop.  -1 when it cannot even start, with *why
- * (malloc'd; NULL when memory ran out); *vat_fault says whether the vat's
- * own records are the cause (its bundle is not installed) rather than
- * this machine.
+ * Start v's worker: restored from its heap snapshot (once the snapshot's
+ * size and hash are checked, off the loop: v is KVAT_STARTING meanwhile,
+ * without a worker), or spawned and given its bundle; then its transcript
+ * replayed.  The ready or failed event follows from the loop (or halt,
+ * for a snapshot that cannot be used when the transcript it replaced is
+ * gone).  -1 when it cannot even start, with *why (malloc'd; NULL when
+ * memory ran out); *vat_fault says whether the vat's own records are the
+ * cause (its bundle is not installed) rather than this machine.
  */
 int	 vat_online(struct kvat *v, char **why, bool *vat_fault);
 /* Stop v's worker (if any); v is offline unless terminated. */

@@ -1,8 +1,9 @@
 /*
  * check_worker.c — the kernel side of a worker against real processes:
  * what a spawned worker inherits (descriptors, environment), exec
- * failures, framing and protocol faults, exit classification, deadlines,
- * orderly stop, and the heap snapshot pipes (a file streamed into fd 8;
+ * failures (reported from the loop, as a fault, never by blocking on the
+ * child's exec), framing and protocol faults, exit classification,
+ * deadlines, orderly stop, and heap snapshots (a file given as fd 8;
  * `w@7` read from fd 7 up to the announced count).  Small /bin/sh scripts play the worker here; the
  * native test worker is exercised in check_vatworker.c.
  */
@@ -111,6 +112,8 @@ run_until(int *flag)
 	ck_assert_msg(*flag != 0, "timed out waiting");
 }
 
+static void	wait_zombies(void);
+
 /* A /bin/sh worker; spec_in (may be NULL) adds the snapshot options. */
 static struct worker *
 spawn_sh_with(struct probe *p, const char *script, const char *arg1,
@@ -183,19 +186,56 @@ START_TEST(test_inherits_only_protocol_fds_and_scrubbed_env)
 }
 END_TEST
 
+/*
+ * A program that cannot be executed: worker_spawn() does not wait for the
+ * child's exec (that would block the loop); it returns the worker, and
+ * the failure comes later, from the loop, as the worker's fault.
+ */
 START_TEST(test_exec_failure_is_reported)
 {
 	const char		*argv[] = { "/nonexistent/worker", NULL };
 	struct worker_spec	 spec = { .argv = argv, .label = "t2:",
 				    .max_frame = 1 << 20 };
-	struct worker		*w;
+	struct probe		 p = { 0 };
 	char			 err[256];
 
-	ck_assert_int_eq(worker_spawn(ev_default_loop(0), &spec, &probe_cb,
-	    NULL, &w, err, sizeof(err)), -1);
-	ck_assert_ptr_null(w);
-	ck_assert_str_eq(err, "cannot execute /nonexistent/worker: "
+	ck_assert_msg(worker_spawn(ev_default_loop(0), &spec, &probe_cb, &p,
+	    &p.w, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_nonnull(p.w);
+	ck_assert_int_eq(p.faults, 0);		/* not from inside the call */
+	run_until(&p.faults);
+	ck_assert_int_eq(p.faults, 1);
+	ck_assert_int_eq(p.fault, WORKER_FAULT_EXEC);
+	ck_assert(!worker_fault_is_vat(p.fault));
+	ck_assert_str_eq(p.why, "cannot execute /nonexistent/worker: "
 	    "No such file or directory");
+	worker_kill(p.w);
+	wait_zombies();
+}
+END_TEST
+
+/* The owner talks to it at once, as a vat worker does (its boot
+ * commands): the command pipe breaks when the child exits, but the fault
+ * reported is still the cause, the exec. */
+START_TEST(test_exec_failure_wins_over_a_broken_pipe)
+{
+	const char		*argv[] = { "/nonexistent/worker", NULL };
+	struct worker_spec	 spec = { .argv = argv, .label = "t2:",
+				    .max_frame = 1 << 20 };
+	struct probe		 p = { 0 };
+	char			 err[256];
+
+	ck_assert_msg(worker_spawn(ev_default_loop(0), &spec, &probe_cb, &p,
+	    &p.w, err, sizeof(err)) == 0, "%s", err);
+	usleep(100000);			/* the child has exited by now */
+	(void)worker_command(p.w, 'e', "1", 1);
+	run_until(&p.faults);
+	ck_assert_int_eq(p.fault, WORKER_FAULT_EXEC);
+	ck_assert_str_eq(p.why, "cannot execute /nonexistent/worker: "
+	    "No such file or directory");
+	ck_assert_int_eq(p.replies, 0);
+	worker_kill(p.w);
+	wait_zombies();
 }
 END_TEST
 
@@ -204,25 +244,57 @@ END_TEST
  * descriptors closed in the parent, the pipes (the status pipe among them)
  * land on numbers the child's targets (0-4, 7, 8) reuse.  Loop i closes
  * 0..i; with fd 7 asked for too, the status pipe meets each target in
- * turn.  Check's own descriptors are put back before any assertion.
+ * turn.  The loop runs until the fault with those descriptors still
+ * closed (no assertion then: Check's own are among them); they are put
+ * back once the worker is freed.  The loop's own descriptors are made
+ * first, above them all.
  */
 #define LOWFDS	9
+#define HIGHFD	64
+
+static struct ev_loop *
+loop_above(int high)
+{
+	int	 ph[HIGHFD], n = 0, fd;
+	struct ev_loop *loop;
+
+	while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) != -1 &&
+	    fd < high && n < HIGHFD)
+		ph[n++] = fd;
+	if (fd >= high)
+		close(fd);
+	loop = ev_default_loop(0);	/* its epoll and signal fds: high */
+	while (n > 0)
+		close(ph[--n]);
+	return loop;
+}
+
 START_TEST(test_exec_failure_reported_with_low_fds_closed)
 {
 	const char		*argv[] = { "/nonexistent/worker", NULL };
 	struct worker_spec	 spec = { .argv = argv, .label = "t2:",
 				    .max_frame = 1 << 20, .snap_out = true };
-	struct worker		*w;
+	struct probe		 p = { 0 };
+	struct ev_loop		*loop = loop_above(HIGHFD);
 	char			 err[256];
 	int			 saved[LOWFDS], rc;
+	double			 start = ev_now(loop);
 
 	for (int fd = 0; fd < LOWFDS; fd++) {
-		saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+		saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, HIGHFD);
 		if (fd <= _i)
 			close(fd);
 	}
-	rc = worker_spawn(ev_default_loop(0), &spec, &probe_cb, NULL, &w, err,
-	    sizeof(err));
+	rc = worker_spawn(loop, &spec, &probe_cb, &p, &p.w, err, sizeof(err));
+	while (rc == 0 && p.faults == 0 && ev_now(loop) - start < 10.0) {
+		ev_run(loop, EVRUN_ONCE);
+		ev_now_update(loop);
+	}
+	if (rc == 0) {
+		worker_kill(p.w);
+		while (worker_zombies() > 0)
+			ev_run(loop, EVRUN_ONCE);
+	}
 	for (int fd = 0; fd < LOWFDS; fd++) {
 		if (fd <= _i)
 			close(fd);	/* whatever the spawn left there */
@@ -230,11 +302,11 @@ START_TEST(test_exec_failure_reported_with_low_fds_closed)
 		    close(saved[fd]) == -1))
 			_exit(99);
 	}
-	if (rc == 0)
-		worker_kill(w);
-	ck_assert_msg(rc == -1, "exec failure reported as success with fds "
-	    "0..%d closed", _i);
-	ck_assert_str_eq(err, "cannot execute /nonexistent/worker: "
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_msg(p.faults == 1 && p.fault == WORKER_FAULT_EXEC,
+	    "exec failure reported as %s (%s) with fds 0..%d closed",
+	    worker_fault_name(p.fault), p.why, _i);
+	ck_assert_str_eq(p.why, "cannot execute /nonexistent/worker: "
 	    "No such file or directory");
 }
 END_TEST
@@ -474,6 +546,7 @@ worker_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_inherits_only_protocol_fds_and_scrubbed_env);
 	tcase_add_test(tc, test_exec_failure_is_reported);
+	tcase_add_test(tc, test_exec_failure_wins_over_a_broken_pipe);
 	tcase_add_loop_test(tc, test_exec_failure_reported_with_low_fds_closed,
 	    0, LOWFDS);
 	tcase_add_test(tc, test_upcalls_then_reply);
