@@ -532,13 +532,19 @@ class InheritedDescriptors(DaemonTest):
         self.assertTrue(any(t.endswith("LOCK") for t in held), held)
         self.assertTrue(any(t.startswith("socket:") for t in held), held)
 
-    def assert_worker_fds(self, pid, extra=()):
+    def assert_worker_fds(self, pid, extra=(), snapshots=None):
+        """fds 0-4 (+ extra): /dev/null, then pipes; fd 8 of a worker
+        restored from a snapshot is that snapshot's file, read-only, in
+        the snapshots folder (the daemon hands it the checked file)."""
         fds = self.fds(pid)
         self.assertEqual(sorted(fds), sorted({0, 1, 2, 3, 4} | set(extra)),
                          fds)
         self.assertEqual(fds[0], "/dev/null")
         for n in fds:
-            if n:
+            if n == 8 and snapshots is not None:
+                self.assertTrue(fds[n].startswith(snapshots + "/"),
+                                (n, fds))
+            elif n:
                 self.assertRegex(fds[n], r"^pipe:\[\d+\]$", (n, fds))
         return fds
 
@@ -595,10 +601,12 @@ class InheritedDescriptors(DaemonTest):
         self.assertEqual(v2["snapshotPos"], 3, v2)
         self.assertNotEqual(v2["pid"], v["pid"])        # restored from it
         self.assertRegex(d.log(), r"v1: restored from snapshot")
-        # xsnap-worker keeps fd 8 open once it has read its snapshot; the
-        # daemon's end is closed by then, so no process but this worker
-        # holds that pipe
-        fds = self.assert_worker_fds(v2["pid"], extra=(7, 8))
+        # fd 8 is the checked snapshot file itself, which xsnap-worker
+        # keeps open once it has read it; the daemon closed its copy, so
+        # no process but this worker holds it
+        snaps = os.path.join(cfg["daemon"]["stateDir"], "snapshots")
+        fds = self.assert_worker_fds(v2["pid"], extra=(7, 8),
+                                     snapshots=os.path.realpath(snaps))
         self.assertEqual(self.holders(fds[8]), [(v2["pid"], 8)])
         for n in (1, 2, 3, 4, 7):
             self.assertEqual(sorted(p for p, _ in self.holders(fds[n])),
