@@ -616,6 +616,8 @@ class InheritedDescriptors(DaemonTest):
 
 
 def tearDownModule():
+    if "test_snapshots" in sys.modules:     # the counter bundle's folder
+        sys.modules["test_snapshots"].tearDownModule()
     print("\nhostile-worker campaign: %d scenarios ran, each twice: %d "
           "terminated the victim, %d halted on a machine fault, %d absorbed, "
           "%d expected failures (defects: EXPECTED_FAILURES), %d failed" % (

@@ -535,5 +535,10 @@ class BundleInLostBlock(DaemonTest):
         self.assertEqual(hashes[1], hashes[0])
 
 
+def tearDownModule():
+    import test_snapshots
+    test_snapshots.tearDownModule()     # the counter bundle's folder
+
+
 if __name__ == "__main__":
     main()
