@@ -45,6 +45,8 @@ static const struct ctl_op_def ctl_ops[] = {
 	{ "promise",	CTL_OP_PROMISE,	 { "kpid", NULL },	ctl_check_promise },
 	{ "installBundle", CTL_OP_INSTALL_BUNDLE,
 	    { "bundle", "bundleID", NULL },	ctl_check_install_bundle },
+	{ "terminateVat", CTL_OP_TERMINATE_VAT,
+	    { "vat", "vatID", "reason", NULL },	ctl_check_terminate_vat },
 };
 #define CTL_NOPS	(sizeof(ctl_ops) / sizeof(ctl_ops[0]))
 

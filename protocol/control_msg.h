@@ -26,6 +26,7 @@ enum ctl_op {
 	CTL_OP_RUN,		/* run cranks until idle, a budget, or a halt */
 	CTL_OP_PROMISE,		/* show a kernel promise */
 	CTL_OP_INSTALL_BUNDLE,	/* check a bundle, install it in the block */
+	CTL_OP_TERMINATE_VAT,	/* terminate a vat in a crank of the block */
 };
 
 /* Error codes, sent as the strings in ctl_code_name(). */
@@ -77,6 +78,11 @@ struct ctl_request {
 			json_t	*bundle;	/* an object */
 			char	*bundle_id;	/* the alleged ID, or NULL */
 		} install_bundle;
+		struct {
+			char	*vat;		/* a vat's name, or NULL */
+			char	*vat_id;	/* "v" and digits, or NULL */
+			json_t	*reason;	/* capdata without slots */
+		} terminate;			/* exactly one of vat, vat_id */
 	} u;			/* by op; strings and args owned, released
 				   by ctl_request_clear() */
 };
@@ -118,6 +124,10 @@ struct ctl_parse_error {
  *   installBundle	"bundle": an object (what a bundle must hold is the
  *			daemon's to check: bad_bundle); "bundleID": optional
  *			non-empty string.
+ *   terminateVat	exactly one of "vat" (non-empty string) and "vatID"
+ *			(v<digits>); "reason": capdata {"body": "#" then
+ *			JSON, "slots": []} (no slots, as SwingSet's
+ *			controller.terminateVat requires).
  * A "\u0000" anywhere is bad_json: strings never hold a NUL.
  */
 int	 ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
