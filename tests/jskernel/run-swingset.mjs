@@ -24,6 +24,10 @@
 //                               (then kept in a temporary folder); vats come
 //                               back from heap snapshots and transcripts
 //   --snapshot                  snapshot every vat's worker now
+//   --terminate VAT:MESSAGE     controller.terminateVat(VAT's ID, an Error
+//                               with MESSAGE as its capdata), as the
+//                               daemon's terminateVat op with swingctl's
+//                               reason, then run to quiescence
 // and prints one JSON object on stdout:
 //   {"testLog": [...], "bootstrapResult": {"status", "value", "capdata"},
 //    "cranks": N, "queued": [{"method", "status", "value", "capdata"}],
@@ -274,6 +278,10 @@ const runConfig = async (file, actions) => {
         const p = c.queueToVatRoot(config.bootstrap, a.method, a.args, 'ignore');
         await run();
         queued.push({ method: a.method, ...settle(c, p) });
+      } else if (a.kind === 'terminate') {
+        const body = `#${JSON.stringify({ '#error': a.message, name: 'Error' })}`;
+        c.terminateVat(c.vatNameToID(a.vat), { body, slots: [] });
+        await run();
       } else if (a.kind === 'snapshot') {
         await c.snapshotAllVats();
         await store.hostStorage.commit();
@@ -390,7 +398,7 @@ const runBench = async file => {
 // ---- main ---------------------------------------------------------------
 
 const usage = () =>
-  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--restart] [--snapshot] ...\n' +
+  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--restart] [--snapshot] [--terminate VAT:MESSAGE] ...\n' +
       '       run-swingset.mjs --bench [BENCH-CONFIG.json]');
 
 const argv = process.argv.slice(2);
@@ -405,6 +413,16 @@ if (argv[0] === '--bench') {
     const a = argv[i];
     if (a === '--restart') actions.push({ kind: 'restart' });
     else if (a === '--snapshot') actions.push({ kind: 'snapshot' });
+    else if (a === '--terminate' && i + 1 < argv.length) {
+      i += 1;
+      const colon = argv[i].indexOf(':');
+      if (colon <= 0) die(`--terminate ${argv[i]}: expected VAT:MESSAGE`);
+      actions.push({
+        kind: 'terminate',
+        vat: argv[i].slice(0, colon),
+        message: argv[i].slice(colon + 1),
+      });
+    }
     else if (a === '--queue' && i + 1 < argv.length) {
       i += 1;
       const spec = argv[i];
