@@ -4,13 +4,16 @@ The same configuration runs five times, each time with the test worker
 told (on its command line, so not in any vat's bundle or state) to delay
 its ready handshake by a different seeded-random 0-150 ms per vat.  The
 activity hash after every block, the crank count and every vat's
-transcript length must be identical across the runs."""
+transcript length must be identical across the runs.  The last block has
+the host terminate a vat (terminateVat) while a ping-pong with it is in
+flight."""
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TESTWORKER, DaemonTest, default_config, main  # noqa: E402
+from harness import (TESTWORKER, DaemonTest, default_config, main,  # noqa: E402
+                     root_krefs)
 
 VATS = ("bootstrap", "alice", "bob", "carol", "dave")
 SCRIPT = [
@@ -46,6 +49,21 @@ class BootTiming(DaemonTest):
         r = d.ok("run")
         d.ok("commit", height=3)
         hashes.append(r["activityHash"])
+        # the host terminates a vat while messages to it wait (routing
+        # cranks splat them), then sends it one more
+        c = d.client()
+        dave = root_krefs(c, ["dave"])["dave"]
+        c.close()
+        d.ok("queue", vat="carol", method="start", args={
+            "body": '#["$0.Alleged: root",30]', "slots": [dave]})
+        d.ok("run", budget={"cranks": 9})
+        d.ok("terminateVat", vat="dave",
+             reason={"body": '#"seeded"', "slots": []})
+        d.ok("queue", vat="dave", method="ping", args={
+            "body": "#[0,null]", "slots": []})
+        r = d.ok("run")
+        d.ok("commit", height=4)
+        hashes.append(r["activityHash"])
         st = d.status()
         shape = (st["crankNumber"], [(v["vatID"], v["deliveries"], v["state"])
                                      for v in st["vats"]])
@@ -54,7 +72,8 @@ class BootTiming(DaemonTest):
 
     def test_seeded_boot_delays_do_not_change_state(self):
         first = self.scenario(1)
-        self.assertEqual(len(set(first[0])), 3, "each block changes the hash")
+        self.assertEqual(len(set(first[0])), 4, "each block changes the hash")
+        self.assertIn(("v5", 24, "terminated"), first[1][1], first)  # mid ping-pong
         for seed in (2, 3, 4, 5):
             self.assertEqual(self.scenario(seed), first, "seed %d" % seed)
 
