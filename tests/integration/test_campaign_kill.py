@@ -19,6 +19,8 @@ The producer's script, block by block (BLOCKS of them):
   directly.  snapshotInitial 2 and snapshotInterval 3 make the xsnap vats
   write a heap snapshot in most blocks;
 - `run` to idle;
+- in blocks 3 and 6, `terminateVat` a child (its own testworker child;
+  the xsnap child of block 4, which later scripts still call);
 - inside the open block, install the next block's bundle, and the endo
   bundle again (already there: the same ID, nothing done);
 - `commit`.
@@ -202,6 +204,16 @@ class KillCampaign(DaemonTest):
             else:
                 self.assertEqual(bid, b0_id(b))
 
+    def terminations(self, d, c, h):
+        """The host terminates vats inside the open block (terminateVat, a
+        crank of it): block 3 its own testworker child, block 6 the xsnap
+        child of block 4, which later blocks' scripts still call."""
+        for name in {3: ["g3"], 6: ["x4"]}.get(h, []):
+            vid = [v["vatID"] for v in d.status()["vats"]
+                   if v["name"] == name][0]
+            c.ok("terminateVat", vatID=vid,
+                 reason=capdata({"#error": "campaign", "name": "Error"}))
+
     def block(self, d, h, kill=None):
         """Send block h; its commit answer and run(script) answer.  With
         kill = (phase, frac), kill -9 the daemon at that moment of the
@@ -231,6 +243,7 @@ class KillCampaign(DaemonTest):
             self.t_run.setdefault(h, time.time() - t0)
             self.assertTrue(r["idle"], r)
             self.assertIsNone(r["halted"], d.log()[-3000:])
+            self.terminations(d, c, h)
             self.installs(d, c, h, "after", aim, frac)
             if phase == "commit":
                 self.kill_during(d, c, {"op": "commit", "height": h},
