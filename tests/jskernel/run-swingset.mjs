@@ -38,6 +38,12 @@
 // its replayed deliveries logged again (they are not in "testLog").  Everything else the kernel or
 // the workers print goes to stderr.
 //
+// SWINGSET_BUNDLE_CACHE=DIR keeps every bundle made here (the config's
+// sourceSpecs, the vat-admin vat and device, the kernel itself) in DIR, keyed by the
+// source's absolute path, and takes it from there on later runs: a test
+// suite that runs the kernel several times gives it a fresh folder of its
+// own, and must not change the sources while that folder is in use.
+//
 // --bench runs bench/vats/config.json (or the one given) and prints timing
 // JSON instead; see runBench().
 
@@ -46,6 +52,7 @@ import os from 'node:os';
 import path from 'node:path';
 import url from 'node:url';
 import { spawn as ambientSpawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
 // Only our JSON goes to stdout: the kernel's console goes to stderr, and
@@ -78,9 +85,24 @@ const { initializeSwingset, makeSwingsetController } = await load(
 const { initSwingStore, openSwingStore } = await load(
   '@agoric/swing-store/src/index.js',
 );
-const { bundleFile } = await import(
+const { bundleFile: makeBundle } = await import(
   url.pathToFileURL(path.join(xsnapDir, 'bundle.mjs')).href
 );
+
+// makeBundle, through SWINGSET_BUNDLE_CACHE when it is set (see above).
+const cacheDir = process.env.SWINGSET_BUNDLE_CACHE;
+const bundleFile = async file => {
+  if (!cacheDir) return makeBundle(file);
+  const abs = path.resolve(file);
+  const key = createHash('sha256').update(abs).digest('hex').slice(0, 32);
+  const cached = path.join(cacheDir, `${key}.json`);
+  if (fs.existsSync(cached)) return JSON.parse(fs.readFileSync(cached, 'utf8'));
+  const bundle = await makeBundle(abs);
+  const tmp = `${cached}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(bundle));
+  fs.renameSync(tmp, cached);
+  return bundle;
+};
 
 // Workers inherit fd 1 from the kernel; send it to our stderr instead.
 const spawnToStderr = (cmd, args, opts = {}) =>
@@ -194,6 +216,13 @@ const kernelBundlesP = Promise.all([
   bundleFile(path.join(svDir, 'vats/vat-admin/vat-vat-admin.js')),
   bundleFile(path.join(svDir, 'devices/vat-admin/device-vat-admin.js')),
 ]).then(([adminVat, adminDevice]) => ({ adminVat, adminDevice }));
+
+// makeSwingsetController bundles the kernel itself (src/kernel/kernel.js,
+// about 15 s) on every start unless it is given the bundle: with
+// SWINGSET_BUNDLE_CACHE that bundle is made once, here, and kept too.
+if (cacheDir) {
+  runtimeOptions.kernelBundle = await bundleFile(path.join(svDir, 'kernel/kernel.js'));
+}
 
 const startKernel = async (config, storeDir, extraOptions = {}) => {
   const kernelBundles = await kernelBundlesP;
