@@ -80,7 +80,8 @@ UNIT_TESTS := check_netstring check_control_msg check_config check_store \
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
 check_log_OBJS         := tests/unit/check_log.o protocol/log.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o \
-                          protocol/control_msg.o protocol/control_ops.o
+                          protocol/control_msg.o protocol/control_ops.o \
+                          protocol/capdata.o protocol/smallcaps.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_smallcaps_OBJS   := tests/unit/check_smallcaps.o protocol/smallcaps.o
 check_supervisor_OBJS  := tests/unit/check_supervisor.o workers/supervisor.o

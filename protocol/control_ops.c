@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "protocol/capdata.h"
 #include "protocol/control_msg.h"
 #include "protocol/control_impl.h"
 
@@ -372,32 +373,43 @@ ctl_check_install_bundle(json_t *root, struct ctl_request *req,
 	return 0;
 }
 
-/* A termination reason: capdata of any value, without slots. */
+/*
+ * A termination reason: capdata of any value, without slots, into *out
+ * normalised as the kernel keeps a vat's exit info (unserialized and
+ * serialized again: error records lose their errorId), so that what
+ * reaches the vat-admin vat is capdata it can read.
+ */
 static int
-ctl_check_reason(json_t *v, struct ctl_parse_error *err)
+ctl_check_reason(json_t *v, json_t **out, struct ctl_parse_error *err)
 {
-	json_t		*body = json_object_get(v, "body"), *parsed = NULL;
+	json_t		*body = json_object_get(v, "body");
 	json_t		*slots = json_object_get(v, "slots");
-	const char	*s = json_string_value(body);
+	const char	*key;
+	json_t		*x;
 
-	if (!json_is_object(v) || json_object_size(v) != 2 || body == NULL ||
-	    slots == NULL) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'reason': required, "
-		    "expected capdata, {\"body\":\"#…\",\"slots\":[]}");
+	if (!json_is_object(v)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'reason': %s, expected "
+		    "capdata, {\"body\":\"#…\",\"slots\":[]}", v == NULL ?
+		    "required" : "not an object");
 		return -1;
 	}
-	if (s != NULL && s[0] == '#')
-		parsed = json_loadb(s + 1, json_string_length(body) - 1,
-		    JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
-	if (parsed == NULL) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'reason.body': "
-		    "expected smallcaps, '#' and then JSON");
-		return -1;
-	}
-	json_decref(parsed);
+	json_object_foreach(v, key, x)
+		if (strcmp(key, "body") != 0 && strcmp(key, "slots") != 0) {
+			ctl_error(err, CTL_E_BAD_REQUEST, "unknown field "
+			    "'reason.%.64s'", key);
+			return -1;
+		}
 	if (!json_is_array(slots) || json_array_size(slots) != 0) {
-		ctl_error(err, CTL_E_BAD_REQUEST, "field 'reason.slots': "
-		    "expected [], a termination reason holds no slots");
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'reason.slots': %s, "
+		    "expected [], a termination reason holds no slots",
+		    slots == NULL ? "required" : "not []");
+		return -1;
+	}
+	if (!json_is_string(body) || json_string_value(body)[0] != '#' ||
+	    (*out = capdata_normalise(v)) == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'reason.body': %s, "
+		    "expected smallcaps ('#' and then JSON) that refers to no "
+		    "slot", body == NULL ? "required" : "not usable");
 		return -1;
 	}
 	return 0;
@@ -433,10 +445,8 @@ ctl_check_terminate_vat(json_t *root, struct ctl_request *req,
 		if (ctl_strdup(s, &req->u.terminate.vat_id, err) == -1)
 			return -1;
 	}
-	if (ctl_check_reason(json_object_get(root, "reason"), err) == -1)
-		return -1;
-	req->u.terminate.reason = json_incref(json_object_get(root, "reason"));
-	return 0;
+	return ctl_check_reason(json_object_get(root, "reason"),
+	    &req->u.terminate.reason, err);
 }
 
 /* Release what a validator put in req->u, complete or not. */

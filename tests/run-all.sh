@@ -7,6 +7,14 @@
 # harness after replaying its corpus.
 set -u
 bindir=${1:-bin}
+# The JavaScript kernel's runs (tests/jskernel/run-swingset.mjs) keep their
+# bundles here, the kernel's own among them (about 15 s to make), for the
+# whole run: no suite changes a vat's source while it runs.
+if [ -z "${SWINGSET_BUNDLE_CACHE:-}" ]; then
+	SWINGSET_BUNDLE_CACHE=$(mktemp -d "${TMPDIR:-/tmp}/swingset-bundles.XXXXXX")
+	export SWINGSET_BUNDLE_CACHE
+	trap 'rm -rf "$SWINGSET_BUNDLE_CACHE"' EXIT
+fi
 passed=0
 failed=0
 failures=""

@@ -189,6 +189,16 @@ kernel_install_bundle(struct kernel *k, const json_t *bundle, const char *id,
 	return -1;
 }
 
+/* Drop a host request's crank, and what the vat table and the queues'
+ * bounds took from it. */
+static void
+host_abort(struct kernel *k)
+{
+	store_crank_abort(k->st);
+	kst_forget_queue(k);
+	vats_resync(&k->vats);
+}
+
 /* The vat a terminateVat names: a static vat's name, or a vat ID
  * (malloc'd), or NULL. */
 static char *
@@ -225,13 +235,12 @@ kernel_terminate_vat(struct kernel *k, const char *name, const char *vid,
 	if ((id = terminate_target(k, name, vid)) != NULL)
 		v = kcreate_entry(k, id);
 	if (v == NULL || v->state == KVAT_TERMINATED) {
-		snprintf(errbuf, errlen, "%s %s%s", v == NULL ? "no vat" :
-		    "vat", name ? name : vid, v == NULL ? "" :
-		    " is already terminated");
+		snprintf(errbuf, errlen, "%s %.128s%s%s", v == NULL ? "no vat" :
+		    "vat", name ? name : vid, strlen(name ? name : vid) > 128 ?
+		    "…" : "", v == NULL ? "" : " is already terminated");
 		free(id);
 		*notfound = (rc = store_crank_status(k->st)) == STORE_OK;
-		store_crank_abort(k->st);
-		kst_forget_queue(k);
+		host_abort(k);
 		if (*notfound)
 			return -1;
 		goto fail;
@@ -241,8 +250,7 @@ kernel_terminate_vat(struct kernel *k, const char *name, const char *vid,
 	rc = terminate_vat(k, v, true, reason);
 	if (rc == STORE_OK && (rc = store_crank_commit(k->st)) == STORE_OK)
 		return 0;
-	store_crank_abort(k->st);
-	kst_forget_queue(k);
+	host_abort(k);
 fail:
 	snprintf(errbuf, errlen, "%s: %s", store_strerror(rc),
 	    store_errmsg(k->st));

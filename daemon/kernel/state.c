@@ -52,6 +52,9 @@ queue_load(struct kernel *k, struct kqueue *q)
 	if (ok)
 		return 0;
 	q->head = q->tail = 1;
+	/* the crank that met it can only be aborted: nothing built on a
+	 * misread queue is committed */
+	store_crank_fail(k->st, STORE_ESTATE);
 	kernel_store_halt(k, rc != STORE_OK && rc != STORE_NOTFOUND ?
 	    store_errmsg(k->st) : q == &k->runq ? "the run-queue's bounds "
 	    "are damaged" : q == &k->accq ? "the acceptance queue's bounds "

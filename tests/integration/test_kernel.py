@@ -425,6 +425,9 @@ class HostTermination(KernelTest):
              "bad_request", "reason.slots"),
             (dict(vat="alice", reason={"body": "[]", "slots": []}),
              "bad_request", "reason.body"),
+            # a body that names a slot would make vatTerminated unreadable
+            (dict(vat="alice", reason={"body": '#"$0.Alleged: x"', "slots": []}),
+             "bad_request", "reason.body"),
         ]
         for fields, code, text in cases:
             with self.subTest(fields=fields):

@@ -374,6 +374,13 @@ class DamagedState(DaemonTest):
                            capture_output=True, timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
         d2 = self.daemon(d.config)
+        if key == "acceptanceQueue":
+            # the damage is met as soon as the queue is read (status
+            # reads its length): a host request commits nothing either
+            r = d2.call("terminateVat", vat="alice",
+                        reason=capdata({"#error": "x", "name": "Error"}))
+            self.assertIn(r["error"]["code"], ("halted", "store_error"), r)
+            self.assertEqual(d2.vat("alice")["state"], "offline")
         r = d2.ok("run")
         self.assertEqual(r["stopped"], "halted", r)
         self.assertFalse(r["idle"], r)

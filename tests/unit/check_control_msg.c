@@ -446,6 +446,13 @@ START_TEST(test_parse_terminate_vat)
 	ck_assert_ptr_null(req.u.terminate.vat);
 	ck_assert_str_eq(req.u.terminate.vat_id, "v12");
 	ctl_request_clear(&req);
+	/* normalised as the kernel keeps an exit's info: no errorId */
+	parse_ok("{\"op\":\"terminateVat\",\"vatID\":\"v1\",\"reason\":"
+	    "{\"body\":\"#{\\\"#error\\\":\\\"x\\\",\\\"errorId\\\":"
+	    "\\\"e1\\\",\\\"name\\\":\\\"Error\\\"}\",\"slots\":[]}}", &req);
+	ck_assert_ptr_null(strstr(json_string_value(json_object_get(
+	    req.u.terminate.reason, "body")), "errorId"));
+	ctl_request_clear(&req);
 }
 END_TEST
 
@@ -476,12 +483,18 @@ START_TEST(test_terminate_vat_errors)
 	    CTL_E_BAD_REQUEST, "field 'reason'", NULL);
 	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\",\"reason\":{\"body\":"
 	    "\"#1\",\"slots\":[\"ko1\"]}}", CTL_E_BAD_REQUEST,
-	    "'reason.slots': expected []", NULL);
+	    "'reason.slots': not [], expected []", NULL);
+	/* a body that refers to a slot would reach vat-admin unreadable */
+	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\",\"reason\":{\"body\":"
+	    "\"#\\\"$0.Alleged: x\\\"\",\"slots\":[]}}", CTL_E_BAD_REQUEST,
+	    "'reason.body': not usable", NULL);
+	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\",\"reason\":{\"body\":"
+	    "\"#1\"}}", CTL_E_BAD_REQUEST, "'reason.slots': required", NULL);
 	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\",\"reason\":{\"body\":"
 	    "\"#{\",\"slots\":[]}}", CTL_E_BAD_REQUEST, "'reason.body'", NULL);
 	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\",\"reason\":{\"body\":"
 	    "\"#1\",\"slots\":[],\"x\":1}}", CTL_E_BAD_REQUEST,
-	    "field 'reason'", NULL);
+	    "unknown field 'reason.x'", NULL);
 }
 END_TEST
 
