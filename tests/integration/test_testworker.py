@@ -646,6 +646,26 @@ class TestVatAdmin(WorkerCase):
         w.message("o+11", '#["done",[]]', result="p-66")
         self.assertUpcalls(w, [resolve("p-66", '#"oops"', rejected=True)])
 
+    def test_service_and_admin_nodes_are_held(self):
+        w = self.admin()
+        self.create(w, "v6", "p-61")
+        w.message("o+0", '#["newVatCallback",["v6",{"rootObject":'
+                  '"$0.Alleged: undefined"}]]', ["o-50"], result="p-62")
+        for kind in ("dropExports", "retireExports"):
+            self.assertEqual(w.deliver([kind, ["o+10", "o+11"]]),
+                             ["ok", None, None])
+        w.upcalls = []
+        self.assertEqual(w.call(["deliver", ["bringOutYourDead"]]),
+                         ["ok", {}, None])
+        self.assertEqual(w.upcalls, [])     # d-70 and o-50 stay too
+        w.message("o+0", '#["createVatAdminService",["$0.Alleged: device"]]',
+                  ["d-70"], result="p-63")
+        self.assertUpcalls(w, [resolve("p-63",
+                                       '#"$0.Alleged: vatAdminService"',
+                                       ["o+10"])])
+        w.message("o+11", '#["done",[]]', result="p-64")
+        self.assertEqual(w.upcalls, [])
+
     def test_vat_terminated_rejects_pending_creation(self):
         w = self.admin()
         self.create(w, "v7", "p-61")
