@@ -1079,6 +1079,48 @@ class TestGC(WorkerCase):
         self.assertEqual((h3, ups), (h0, []))
         self.assertLess(time.monotonic() - t0, 30)
 
+    def test_gc_probes_as_liveslots_makes_them(self):
+        # worker-protocol.md §13.3, captured from real liveslots: the
+        # vatstore reads for virtual data, then the GC syscalls
+        w = self.booted("echo", gcProbes=True)
+        w.answers["vatstoreGetNextKey"] = ["ok", "vom.rc.o+d6/1"]
+        w.message("o+0", refs_body("echo", ["o-50"])[0], ["o-50"])
+        self.assertEqual(self.boyd(w)[1], [
+            '["syscall",["vatstoreGet","vom.rc.o-50"]]',
+            '["syscall",["vatstoreGetNextKey","vom.ir.o-50|"]]',
+            gc_upcall("dropImports", ["o-50"]),
+            gc_upcall("retireImports", ["o-50"])])
+
+    def test_gc_probes_order_and_answers(self):
+        w = self.booted("holder", gcProbes=True)
+        self.send(w, "hold", ["o-50", "o-51"])
+        self.send(w, "recognize", ["o-52"], result="p-61")
+        self.send(w, "makeObjects", extra=[1], result="p-62")
+        self.assertEqual(w.deliver(["dropExports", ["o+10"]]),
+                         ["ok", None, None])
+        self.send(w, "release", ["o-51"], result="p-63")
+        self.assertEqual(self.boyd(w)[1], [
+            '["syscall",["vatstoreGetNextKey","vom.ir.o+10|"]]',
+            '["syscall",["vatstoreGet","vom.rc.o-51"]]',
+            '["syscall",["vatstoreGet","vom.rc.o-52"]]',
+            '["syscall",["vatstoreGetNextKey","vom.ir.o-51|"]]',
+            gc_upcall("dropImports", ["o-51", "o-52"]),
+            gc_upcall("retireImports", ["o-51"]),
+            gc_upcall("retireExports", ["o+10"])])
+        # answers are read: virtual data still counts o-50, a weak
+        # collection still recognizes o-53
+        w.answers["vatstoreGet"] = lambda vso: [
+            "ok", "1" if vso[1] == "vom.rc.o-50" else None]
+        w.answers["vatstoreGetNextKey"] = lambda vso: [
+            "ok", "vom.ir.o-53|c7" if vso[1] == "vom.ir.o-53|" else None]
+        self.send(w, "count", ["o-53"], result="p-64")
+        self.send(w, "dropAll", result="p-65")
+        self.assertEqual(self.boyd(w)[1], [
+            '["syscall",["vatstoreGet","vom.rc.o-50"]]',
+            '["syscall",["vatstoreGet","vom.rc.o-53"]]',
+            '["syscall",["vatstoreGetNextKey","vom.ir.o-53|"]]',
+            gc_upcall("dropImports", ["o-53"])])
+
     def test_boyd_is_deterministic(self):
         def run():
             w = self.spawn()

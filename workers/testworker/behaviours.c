@@ -44,6 +44,8 @@
  *  loopOn "m"           calling m spins; with -l it exits 17
  *  readyDelayMs T       setBundle answers after T ms
  *  readyDelaySeed S, readyDelayMaxMs M   … after PRNG(S, vatID) % (M+1) ms
+ *  gcProbes true        bringOutYourDead makes liveslots' vatstore
+ *                       reads for virtual data (gc.c)
  *  createOnStart [{bundleID|name, options}]   startVat sends
  *                       vatParameters.vatAdminService~.createVat(…) for
  *                       each (vat_admin.c)

@@ -30,13 +30,25 @@
  * Device nodes d-N are never dropped (liveslots' importedDevices holds
  * them).  Promises are never in GC syscalls: an imported one is held
  * until its notify, then forgotten (liveslots.c).  abandonExports is
- * never made (liveslots 0.11 does not make it).  The walks are
- * iterative, with an explicit stack.
+ * never made (liveslots 0.11 does not make it).  With options.gcProbes
+ * the vatstore reads liveslots makes for virtual data come first
+ * (gc_probe).  The walks are iterative, with an explicit stack.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "workers/testworker/testworker.h"
+
+/* One bringOutYourDead's findings. */
+struct gc_boyd {
+	struct tw_vat	*vat;
+	int		 probes;		/* options.gcProbes */
+	json_t		*drop;			/* set: imports to drop */
+	json_t		*freed;			/* set: exports freed */
+	json_t		*retire_exports;	/* set */
+	json_t		*retire_imports;	/* array, in sorted order */
+};
 
 struct gc_mark {
 	struct tw_vat	*vat;
@@ -52,9 +64,14 @@ static int	 gc_reach(void *, const char *, json_t *);
 static void	 gc_mark_object(struct gc_mark *, struct tw_object *);
 static json_t	*gc_mark(struct tw_vat *);
 static json_t	*gc_drop_imports(struct tw_vat *, json_t *);
-static json_t	*gc_collect_exports(struct tw_vat *);
-static json_t	*gc_retire_imports(struct tw_vat *, json_t *);
+static void	 gc_collect_exports(struct gc_boyd *);
+static int	 gc_probe(struct gc_boyd *, int, const char *, int *);
+static int	 gc_probe_dead(struct gc_boyd *);
+static int	 gc_still_known(struct gc_boyd *, const char *, json_t *,
+		    int *);
+static int	 gc_retire_imports(struct gc_boyd *);
 static int	 gc_syscall(struct tw_vat *, const char *, json_t *);
+static int	 gc_report(struct gc_boyd *);
 static int	 gc_check(struct tw_vat *, const char *, json_t *);
 
 /* Append v (borrowed) to the array a. */
@@ -250,67 +267,154 @@ gc_drop_imports(struct tw_vat *vat, json_t *reached)
 	return drop;
 }
 
-/* Step 2: free the exports nobody reaches; those the kernel still
- * recognized, as a set. */
-static json_t *
-gc_collect_exports(struct tw_vat *vat)
+/* Step 2: free the exports nobody reaches (into b->freed); those the
+ * kernel still recognized go to b->retire_exports. */
+static void
+gc_collect_exports(struct gc_boyd *b)
 {
+	struct tw_vat		*vat = b->vat;
 	struct tw_object	*o;
-	json_t			*retire;
 	size_t			 i;
 
-	if ((retire = json_object()) == NULL)
-		tw_fatal(TW_EXIT_IO, "out of memory");
 	for (i = 1; i < vat->objects_cap; i++) {
 		o = vat->objects[i];
 		if (o == NULL || o->mark == vat->gc_epoch ||
 		    o->kernel_reachable)
 			continue;
-		if (o->kernel_recognizable && json_object_set_new(retire,
-		    o->vref, json_true()) == -1)
+		if (json_object_set_new(b->freed, o->vref, json_true()) == -1 ||
+		    (o->kernel_recognizable && json_object_set_new(
+		    b->retire_exports, o->vref, json_true()) == -1))
 			tw_fatal(TW_EXIT_IO, "out of memory");
 		object_free(vat, o);
 	}
-	return retire;
+}
+
+/*
+ * With options.gcProbes, the vatstore read liveslots makes for a vref's
+ * virtual data: vatstoreGet "vom.rc.<vref>" (get) or vatstoreGetNextKey
+ * "vom.ir.<vref>|".  [out] *hit: a non-zero refcount, or a key under the
+ * prefix.  Without the option, no syscall and no hit.
+ */
+static int
+gc_probe(struct gc_boyd *b, int get, const char *vref, int *hit)
+{
+	json_t		*v;
+	const char	*s;
+	char		*key;
+	int		 rc;
+
+	*hit = 0;
+	if (!b->probes)
+		return 0;
+	if (asprintf(&key, get ? "vom.rc.%s" : "vom.ir.%s|", vref) == -1)
+		tw_fatal(TW_EXIT_IO, "out of memory");
+	rc = syscall_do(b->vat, json_pack("[ss]", get ? "vatstoreGet" :
+	    "vatstoreGetNextKey", key), &v);
+	if (rc == 0 && (s = json_string_value(v)) != NULL)
+		*hit = get ? strtoll(s, NULL, 10) != 0 :
+		    strncmp(s, key, strlen(key)) == 0;
+	json_decref(v);
+	free(key);
+	return rc;
+}
+
+/*
+ * The probes of scanForDeadObjects' first loop, over the dropped imports
+ * and freed exports in sorted order: an import whose virtual-data
+ * refcount is not 0 is still reachable (not dropped after all); an
+ * export's weak-collection keys (ceaseRecognition) are looked for, and
+ * there are none to delete (the test worker writes no vom.* keys).
+ */
+static int
+gc_probe_dead(struct gc_boyd *b)
+{
+	json_t		*all, *sorted, *v;
+	const char	*vref;
+	size_t		 i;
+	int		 hit, rc = 0;
+
+	if (!b->probes)
+		return 0;
+	if ((all = json_copy(b->drop)) == NULL ||
+	    json_object_update(all, b->freed) == -1)
+		tw_fatal(TW_EXIT_IO, "out of memory");
+	sorted = gc_sorted(all);
+	json_decref(all);
+	json_array_foreach(sorted, i, v) {
+		vref = json_string_value(v);
+		if ((rc = gc_probe(b, vref[1] == '-', vref, &hit)) == -1)
+			break;
+		if (hit && vref[1] == '-') {
+			json_object_del(b->drop, vref);
+			json_object_del(b->vat->maybe_retired, vref);
+		}
+	}
+	json_decref(sorted);
+	return rc;
+}
+
+/*
+ * Whether the possibly-retired import vref (with the given state) can
+ * still be reached or recognized, as the second loop decides it:
+ * [out] *keep 0 (retire it), 1 (reachable), 2 (recognized only).
+ */
+static int
+gc_still_known(struct gc_boyd *b, const char *vref, json_t *state,
+    int *keep)
+{
+	int	 hit;
+
+	*keep = 1;
+	if (json_object_get(b->drop, vref) == NULL) {
+		if (json_integer_value(state) == TW_IMPORT_REACHABLE)
+			return 0;
+		if (gc_probe(b, 1, vref, &hit) == -1)
+			return -1;
+		if (hit)
+			return 0;
+	}
+	*keep = 2;
+	if (json_object_get(b->vat->recognizers, vref) != NULL)
+		return 0;
+	if (gc_probe(b, 0, vref, &hit) == -1)
+		return -1;
+	*keep = hit ? 2 : 0;
+	return 0;
 }
 
 /*
  * Step 3: the possibly-retired imports, in sorted order: one neither
- * reachable nor recognized is retired and forgotten; one dropped but
- * recognized stays, dropped.  The retired ones, as a sorted array.
+ * reachable nor recognized is retired (b->retire_imports) and
+ * forgotten; one dropped but recognized stays, dropped.
  */
-static json_t *
-gc_retire_imports(struct tw_vat *vat, json_t *drop)
+static int
+gc_retire_imports(struct gc_boyd *b)
 {
-	json_t		*maybe, *retire, *state, *v;
+	struct tw_vat	*vat = b->vat;
+	json_t		*maybe, *state, *v;
 	const char	*vref;
 	size_t		 i;
-	int		 reachable;
+	int		 keep, rc = 0;
 
 	maybe = gc_sorted(vat->maybe_retired);
 	json_object_clear(vat->maybe_retired);
-	if ((retire = json_array()) == NULL)
-		tw_fatal(TW_EXIT_IO, "out of memory");
 	json_array_foreach(maybe, i, v) {
 		vref = json_string_value(v);
 		state = json_object_get(vat->imports, vref);
 		if (vref[0] != 'o' || vref[1] != '-' || state == NULL)
 			continue;	/* gone already: never retire twice */
-		reachable = json_object_get(drop, vref) == NULL &&
-		    json_integer_value(state) == TW_IMPORT_REACHABLE;
-		if (reachable)
-			continue;
-		if (json_object_get(vat->recognizers, vref) != NULL) {
-			if (json_object_set_new(vat->imports, vref,
-			    json_integer(TW_IMPORT_DROPPED)) == -1)
-				tw_fatal(TW_EXIT_IO, "out of memory");
-			continue;
+		if ((rc = gc_still_known(b, vref, state, &keep)) == -1)
+			break;
+		if (keep == 2 && json_object_set_new(vat->imports, vref,
+		    json_integer(TW_IMPORT_DROPPED)) == -1)
+			tw_fatal(TW_EXIT_IO, "out of memory");
+		if (keep == 0) {
+			gc_push(b->retire_imports, v);
+			json_object_del(vat->imports, vref);
 		}
-		gc_push(retire, v);
-		json_object_del(vat->imports, vref);
 	}
 	json_decref(maybe);
-	return retire;
+	return rc;
 }
 
 /* [type, vrefs] when vrefs (stolen) is not empty. */
@@ -325,28 +429,50 @@ gc_syscall(struct tw_vat *vat, const char *type, json_t *vrefs)
 	return rc;
 }
 
+/* The steps after the walk; the syscalls in boyd-gc.js's order. */
+static int
+gc_report(struct gc_boyd *b)
+{
+	int	 rc;
+
+	gc_collect_exports(b);
+	rc = gc_probe_dead(b);
+	if (rc == 0)
+		rc = gc_retire_imports(b);
+	if (rc == 0)
+		rc = gc_syscall(b->vat, "dropImports", gc_sorted(b->drop));
+	if (rc == 0)
+		rc = gc_syscall(b->vat, "retireImports",
+		    json_incref(b->retire_imports));
+	if (rc == 0)
+		rc = gc_syscall(b->vat, "retireExports",
+		    gc_sorted(b->retire_exports));
+	return rc;
+}
+
 /* ["bringOutYourDead"]: collect, then report as boyd-gc.js does. */
 int
 gc_bring_out_your_dead(struct tw_vat *vat)
 {
-	json_t	*reached, *drop, *retire_exports, *retire_imports;
-	int	 rc;
+	struct gc_boyd	 b;
+	json_t		*reached;
+	int		 rc;
 
+	memset(&b, 0, sizeof(b));
+	b.vat = vat;
+	b.probes = json_is_true(json_object_get(vat->options, "gcProbes"));
 	reached = gc_mark(vat);
-	drop = gc_drop_imports(vat, reached);
+	b.drop = gc_drop_imports(vat, reached);
 	json_decref(reached);
-	retire_exports = gc_collect_exports(vat);
-	retire_imports = gc_retire_imports(vat, drop);
-	rc = gc_syscall(vat, "dropImports", gc_sorted(drop));
-	if (rc == 0)
-		rc = gc_syscall(vat, "retireImports", retire_imports);
-	else
-		json_decref(retire_imports);
-	if (rc == 0)
-		rc = gc_syscall(vat, "retireExports",
-		    gc_sorted(retire_exports));
-	json_decref(drop);
-	json_decref(retire_exports);
+	if ((b.freed = json_object()) == NULL ||
+	    (b.retire_exports = json_object()) == NULL ||
+	    (b.retire_imports = json_array()) == NULL)
+		tw_fatal(TW_EXIT_IO, "out of memory");
+	rc = gc_report(&b);
+	json_decref(b.drop);
+	json_decref(b.freed);
+	json_decref(b.retire_exports);
+	json_decref(b.retire_imports);
 	return rc;
 }
 
