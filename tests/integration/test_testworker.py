@@ -646,6 +646,26 @@ class TestVatAdmin(WorkerCase):
         w.message("o+11", '#["done",[]]', result="p-66")
         self.assertUpcalls(w, [resolve("p-66", '#"oops"', rejected=True)])
 
+    def test_service_and_admin_nodes_are_held(self):
+        w = self.admin()
+        self.create(w, "v6", "p-61")
+        w.message("o+0", '#["newVatCallback",["v6",{"rootObject":'
+                  '"$0.Alleged: undefined"}]]', ["o-50"], result="p-62")
+        for kind in ("dropExports", "retireExports"):
+            self.assertEqual(w.deliver([kind, ["o+10", "o+11"]]),
+                             ["ok", None, None])
+        w.upcalls = []
+        self.assertEqual(w.call(["deliver", ["bringOutYourDead"]]),
+                         ["ok", {}, None])
+        self.assertEqual(w.upcalls, [])     # d-70 and o-50 stay too
+        w.message("o+0", '#["createVatAdminService",["$0.Alleged: device"]]',
+                  ["d-70"], result="p-63")
+        self.assertUpcalls(w, [resolve("p-63",
+                                       '#"$0.Alleged: vatAdminService"',
+                                       ["o+10"])])
+        w.message("o+11", '#["done",[]]', result="p-64")
+        self.assertEqual(w.upcalls, [])
+
     def test_vat_terminated_rejects_pending_creation(self):
         w = self.admin()
         self.create(w, "v7", "p-61")
@@ -841,6 +861,300 @@ class TestFaults(WorkerCase):
         for i in range(20):
             w.message("o+0", '#["incr",[]]', result="p-%d" % (60 + i))
         self.assertEqual(w.vatstore["count"], "20")
+
+
+# ---- garbage collection (workers/testworker/gc.c) -------------------------
+
+def refs_body(method, vrefs, iface="x"):
+    """methargs [method, [[ref0, ref1, …]]] for the given vrefs."""
+    items = ",".join('"$%d.Alleged: %s"' % (i, iface) for i in range(len(vrefs)))
+    return '#["%s",[[%s]]]' % (method, items), list(vrefs)
+
+
+def gc_upcall(kind, vrefs):
+    return dumps(["syscall", [kind, list(vrefs)]]).decode()
+
+
+class TestGC(WorkerCase):
+    """What liveslots' bringOutYourDead reports (boyd-gc.js): dropImports,
+    then retireImports, then retireExports, each list sorted as
+    Array.prototype.sort sorts strings."""
+
+    def heap(self, meter):
+        return json.loads(meter)["currentHeapCount"]
+
+    def boyd(self, w):
+        """One bringOutYourDead: (its heap count, its upcalls as text)."""
+        w.upcalls = []
+        meter, result = w.request(["deliver", ["bringOutYourDead"]])
+        self.assertEqual(json.loads(result), ["ok", {}, None])
+        return self.heap(meter), [u.decode() for u in w.upcalls]
+
+    def send(self, w, method, vrefs=(), result="p-60", extra=None):
+        """method([refs…]) to the root; the answer of its resolve."""
+        if extra is not None:
+            body, slots = '#["%s",%s]' % (method, dumps(extra).decode()), []
+        else:
+            body, slots = refs_body(method, vrefs)
+        self.assertEqual(w.message("o+0", body, slots, result=result),
+                         ["ok", None, None])
+        res = [json.loads(u) for u in w.upcalls
+               if json.loads(u)[1][0] == "resolve"]
+        self.assertEqual(len(res), 1, w.upcalls)
+        return res[0][1][1][0]
+
+    def test_released_imports_are_dropped_then_retired(self):
+        w = self.booted("holder")
+        self.assertEqual(self.send(w, "hold", ["o-50", "o-51", "o-52"])[2],
+                         cd("#3"))
+        self.send(w, "count", ["o-53"], result="p-61")   # not kept
+        _, ups = self.boyd(w)
+        self.assertEqual(ups, [gc_upcall("dropImports", ["o-53"]),
+                               gc_upcall("retireImports", ["o-53"])])
+        self.assertEqual(self.boyd(w)[1], [])        # held ones stay
+        self.assertEqual(self.send(w, "release", ["o-51"], "p-62")[2],
+                         cd("#2"))
+        self.assertEqual(self.boyd(w)[1], [
+            gc_upcall("dropImports", ["o-51"]),
+            gc_upcall("retireImports", ["o-51"])])
+        self.assertEqual(self.send(w, "dropAll", result="p-63")[2], cd("#2"))
+        self.assertEqual(self.boyd(w)[1], [
+            gc_upcall("dropImports", ["o-50", "o-52"]),
+            gc_upcall("retireImports", ["o-50", "o-52"])])
+        self.assertEqual(self.boyd(w)[1], [])
+
+    def test_lists_are_sorted_as_strings(self):
+        w = self.booted("echo")
+        w.message("o+0", refs_body("echo", ["o-9", "o-100", "o-10"])[0],
+                  ["o-9", "o-100", "o-10"])
+        self.assertEqual(self.boyd(w)[1], [
+            gc_upcall("dropImports", ["o-10", "o-100", "o-9"]),
+            gc_upcall("retireImports", ["o-10", "o-100", "o-9"])])
+
+    def test_what_behaviours_keep(self):
+        # bootstrap keeps vats and devices; echo keeps nothing; a
+        # device node is never dropped; promises never appear.
+        w = self.booted("bootstrap")
+        w.message("o+0", '#["bootstrap",[{"a":"$0.Alleged: root"},'
+                  '{"vatAdmin":"$1.Alleged: device"}]]', ["o-50", "d-70"])
+        self.assertEqual(self.boyd(w)[1], [])
+        e = self.booted("echo")
+        e.message("o+0", '#["echo",["$0.Alleged: x","&1","$2.Alleged: d"]]',
+                  ["o-50", "p-61", "d-70"])
+        self.assertEqual(self.boyd(e)[1], [
+            gc_upcall("dropImports", ["o-50"]),
+            gc_upcall("retireImports", ["o-50"])])
+        self.assertEqual(e.deliver(["notify", [["p-61", False, cd("#1")]]]),
+                         ["ok", None, None])
+        self.assertEqual(self.boyd(e)[1], [])
+
+    def test_exports_dropped_and_retired_by_the_kernel(self):
+        w = self.booted("holder")
+        made = self.send(w, "makeObjects", extra=[3])
+        self.assertEqual(made[2]["slots"], ["o+10", "o+11", "o+12"])
+        kept = self.send(w, "makeHeldObjects", extra=[1], result="p-61")
+        self.assertEqual(kept[2]["slots"], ["o+13"])
+        h0, ups = self.boyd(w)
+        self.assertEqual(ups, [])                    # the kernel holds them
+        # dropped only: the vat no longer reaches o+10, the kernel still
+        # recognizes it, so liveslots retires it (checkExportRemotable)
+        for kind in ("dropExports", "retireExports"):
+            self.assertEqual(w.deliver([kind, ["o+11", "o+13"]]),
+                             ["ok", None, None])
+            self.assertEqual(w.upcalls, [])
+        self.assertEqual(w.deliver(["dropExports", ["o+10"]]),
+                         ["ok", None, None])
+        h1, ups = self.boyd(w)
+        self.assertEqual(ups, [gc_upcall("retireExports", ["o+10"])])
+        self.assertEqual(h1, h0 - 16)                # o+10, o+11 freed
+        for gone in ("o+10", "o+11"):
+            self.assertEqual(w.message(gone, '#["hello",[]]', result="p-62"),
+                             ["error", "Error: no export %s in this vat" % gone,
+                              None])
+        # o+13 is retired by the kernel but the vat holds it
+        self.send(w, "count", result="p-63")
+        w.message("o+13", '#["name",[]]', result="p-64")
+        self.assertUpcalls(w, ['["syscall",["resolve",[["p-64",false,'
+                               '{"body":"#\\"o+13\\"","slots":[]}]]]]'])
+        self.send(w, "dropAll", result="p-65")
+        h2, ups = self.boyd(w)
+        self.assertEqual(ups, [])                    # unrecognizable: silent
+        self.assertEqual(h2, h1 - 8)
+        self.assertEqual(w.message("o+13", '#["name",[]]', result="p-66")[0],
+                         "error")
+        self.assertEqual(w.message("o+12", '#["name",[]]', result="p-67"),
+                         ["ok", None, None])     # never dropped
+
+    def test_gc_deliveries_check_their_vrefs(self):
+        w = self.booted("holder")
+        for vdo, err in (
+                (["dropExports", ["o-50"]], "Check failed"),
+                (["retireExports", ["o+10", "o-50"]], "Check failed"),
+                (["retireImports", ["o+10"]], "Check failed"),
+                (["dropExports", ["p+5"]], "vatSlot p+5 is not of type object"),
+                (["retireImports", ["d-70"]],
+                 "vatSlot d-70 is not of type object"),
+                (["retireImports", ["x-1"]], "invalid vatSlot x-1")):
+            self.assertEqual(w.deliver(vdo), ["error", "Error: " + err, None],
+                             vdo)
+        for vdo in (["dropExports", ["o+99"]], ["retireExports", ["o+0"]],
+                    ["retireImports", ["o-99"]]):
+            self.assertEqual(w.deliver(vdo), ["ok", None, None])
+
+    def test_reimport_after_drop(self):
+        w = self.booted("holder")
+        self.send(w, "hold", ["o-50"])
+        self.send(w, "dropAll", result="p-61")
+        both = [gc_upcall("dropImports", ["o-50"]),
+                gc_upcall("retireImports", ["o-50"])]
+        self.assertEqual(self.boyd(w)[1], both)
+        self.send(w, "hold", ["o-50"], result="p-62")   # a new Presence
+        self.assertEqual(self.boyd(w)[1], [])
+        self.send(w, "dropAll", result="p-63")
+        self.assertEqual(self.boyd(w)[1], both)
+
+    def test_recognizer_delays_retirement(self):
+        w = self.booted("holder")
+        self.assertEqual(self.send(w, "recognize", ["o-50", "o-51"])[2],
+                         cd("#2"))
+        self.assertEqual(self.boyd(w)[1], [
+            gc_upcall("dropImports", ["o-50", "o-51"])])
+        self.assertEqual(self.boyd(w)[1], [])
+        self.send(w, "hold", ["o-50"], result="p-61")   # re-imported
+        self.assertEqual(self.boyd(w)[1], [])
+        self.send(w, "dropAll", result="p-62")
+        self.assertEqual(self.boyd(w)[1], [
+            gc_upcall("dropImports", ["o-50"])])
+        # the exporter retires o-51: forgotten, never retired by the vat
+        self.assertEqual(w.deliver(["retireImports", ["o-51"]]),
+                         ["ok", None, None])
+        self.assertEqual(self.send(w, "forgetRecognizers", result="p-63")[2],
+                         cd("#1"))
+        self.assertEqual(self.boyd(w)[1], [
+            gc_upcall("retireImports", ["o-50"])])
+        self.assertEqual(self.boyd(w)[1], [])
+
+    def test_send_to_held_imports(self):
+        w = self.booted("holder")
+        self.send(w, "hold", ["o-50", "o-51"])
+        w.message("o+0", '#["sendTo",[1,"ping",[7]]]', result="p-61")
+        self.assertUpcalls(w, [
+            '["syscall",["send","o-51",{"methargs":{"body":"#[\\"ping\\",[7]]",'
+            '"slots":[]},"result":"p+5"}]]',
+            '["syscall",["subscribe","p+5"]]'])
+        w.deliver(["notify", [["p+5", False, cd("#\"pong\"")]]])
+        self.assertUpcalls(w, ['["syscall",["resolve",[["p-61",false,'
+                               '{"body":"#\\"pong\\"","slots":[]}]]]]'])
+        w.message("o+0", '#["sendToAll",["poke"]]', result="p-62")
+        self.assertEqual([json.loads(u)[1][:2] for u in w.upcalls[:2]],
+                         [["send", "o-50"], ["send", "o-51"]])
+        self.assertEqual(json.loads(w.upcalls[2])[1][1],
+                         [["p-62", False, cd("#2")]])
+        w.message("o+0", '#["sendTo",[2,"ping"]]', result="p-63")
+        self.assertIn("sendTo needs", w.upcalls[0].decode())
+
+    def test_ten_thousand_imports_in_one_batch(self):
+        n = 10000
+        vrefs = ["o-%d" % (50 + i) for i in range(n)]
+        w = self.booted("holder")
+        h0, _ = self.boyd(w)
+        t0 = time.monotonic()
+        self.assertEqual(self.send(w, "hold", vrefs)[2], cd("#%d" % n))
+        h1, ups = self.boyd(w)
+        self.assertEqual(ups, [])
+        self.assertEqual(h1, h0 + 8 * n)
+        self.send(w, "dropAll", result="p-61")
+        h2, ups = self.boyd(w)
+        self.assertEqual(ups, [gc_upcall("dropImports", sorted(vrefs)),
+                               gc_upcall("retireImports", sorted(vrefs))])
+        self.assertEqual(h2, h0)
+        # and as many exports, dropped and retired by the kernel
+        made = self.send(w, "makeObjects", extra=[n], result="p-62")
+        exports = made[2]["slots"]
+        self.assertEqual(len(exports), n)
+        self.assertEqual(self.boyd(w)[0], h0 + 8 * n)
+        for kind in ("dropExports", "retireExports"):
+            self.assertEqual(w.deliver([kind, exports]), ["ok", None, None])
+        h3, ups = self.boyd(w)
+        self.assertEqual((h3, ups), (h0, []))
+        self.assertLess(time.monotonic() - t0, 30)
+
+    def test_gc_probes_as_liveslots_makes_them(self):
+        # worker-protocol.md §13.3, captured from real liveslots: the
+        # vatstore reads for virtual data, then the GC syscalls
+        w = self.booted("echo", gcProbes=True)
+        w.answers["vatstoreGetNextKey"] = ["ok", "vom.rc.o+d6/1"]
+        w.message("o+0", refs_body("echo", ["o-50"])[0], ["o-50"])
+        self.assertEqual(self.boyd(w)[1], [
+            '["syscall",["vatstoreGet","vom.rc.o-50"]]',
+            '["syscall",["vatstoreGetNextKey","vom.ir.o-50|"]]',
+            gc_upcall("dropImports", ["o-50"]),
+            gc_upcall("retireImports", ["o-50"])])
+
+    def test_gc_probes_order_and_answers(self):
+        w = self.booted("holder", gcProbes=True)
+        self.send(w, "hold", ["o-50", "o-51"])
+        self.send(w, "recognize", ["o-52"], result="p-61")
+        self.send(w, "makeObjects", extra=[1], result="p-62")
+        self.assertEqual(w.deliver(["dropExports", ["o+10"]]),
+                         ["ok", None, None])
+        self.send(w, "release", ["o-51"], result="p-63")
+        self.assertEqual(self.boyd(w)[1], [
+            '["syscall",["vatstoreGetNextKey","vom.ir.o+10|"]]',
+            '["syscall",["vatstoreGet","vom.rc.o-51"]]',
+            '["syscall",["vatstoreGet","vom.rc.o-52"]]',
+            '["syscall",["vatstoreGetNextKey","vom.ir.o-51|"]]',
+            gc_upcall("dropImports", ["o-51", "o-52"]),
+            gc_upcall("retireImports", ["o-51"]),
+            gc_upcall("retireExports", ["o+10"])])
+        # answers are read: virtual data still counts o-50, a weak
+        # collection still recognizes o-53
+        w.answers["vatstoreGet"] = lambda vso: [
+            "ok", "1" if vso[1] == "vom.rc.o-50" else None]
+        w.answers["vatstoreGetNextKey"] = lambda vso: [
+            "ok", "vom.ir.o-53|c7" if vso[1] == "vom.ir.o-53|" else None]
+        self.send(w, "count", ["o-53"], result="p-64")
+        self.send(w, "dropAll", result="p-65")
+        self.assertEqual(self.boyd(w)[1], [
+            '["syscall",["vatstoreGet","vom.rc.o-50"]]',
+            '["syscall",["vatstoreGet","vom.rc.o-53"]]',
+            '["syscall",["vatstoreGetNextKey","vom.ir.o-53|"]]',
+            gc_upcall("dropImports", ["o-53"])])
+
+    def test_boyd_is_deterministic(self):
+        def run():
+            w = self.spawn()
+            w.boot("holder")
+            frames = []
+            script = [
+                ["message", "o+0", {"methargs": cd(*refs_body(
+                    "hold", ["o-50", "o-51", "o-52"])), "result": "p-60"}],
+                ["message", "o+0", {"methargs": cd(*refs_body(
+                    "recognize", ["o-53", "o-52"])), "result": "p-61"}],
+                ["message", "o+0", {"methargs": cd('#["makeObjects",[2]]'),
+                                    "result": "p-62"}],
+                ["bringOutYourDead"],
+                ["message", "o+0", {"methargs": cd(*refs_body(
+                    "release", ["o-52", "o-50"])), "result": "p-63"}],
+                ["dropExports", ["o+11"]],
+                ["bringOutYourDead"],
+                ["message", "o+0", {"methargs": cd('#["forgetRecognizers",[]]'),
+                                    "result": "p-64"}],
+                ["bringOutYourDead"]]
+            for vdo in script:
+                w.upcalls = []
+                frames.append(w.request(["deliver", vdo]))
+                frames.append(list(w.upcalls))
+            return frames
+        first = run()
+        self.assertEqual(first, run())
+        boyds = [first[i] for i in (7, 13, 17)]
+        self.assertEqual([u.decode() for u in boyds[1]], [
+            gc_upcall("dropImports", ["o-50", "o-52"]),
+            gc_upcall("retireImports", ["o-50"]),
+            gc_upcall("retireExports", ["o+11"])])
+        self.assertEqual([u.decode() for u in boyds[2]], [
+            gc_upcall("retireImports", ["o-52", "o-53"])])
 
 
 if __name__ == "__main__":

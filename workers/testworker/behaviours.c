@@ -1,7 +1,8 @@
 /*
  * behaviours.c — the registry of vat behaviours (what a bundle's "vat"
  * names) and the small ones: echo, counter, pingpong, exit.  The larger
- * behaviours live in vat_bootstrap.c, vat_promises.c, vat_illegal.c.
+ * behaviours live in vat_bootstrap.c, vat_promises.c, vat_illegal.c,
+ * vat_admin.c, vat_holder.c.
  *
  * Bundle: {"moduleFormat":"testworker","vat":NAME,"options":{…}}.
  * Methods are those of the root object o+0 (iface "Alleged: root")
@@ -30,6 +31,12 @@
  *  illegal    one method per illegal syscall: see vat_illegal.c.
  *  vatAdmin   the vat-admin vat: createVatAdminService, newVatCallback,
  *             vatTerminated; see vat_admin.c.
+ *  holder     hold, release, dropAll, count, held, sendTo, sendToAll,
+ *             makeObjects, makeHeldObjects, recognize, forgetRecognizers:
+ *             references held on request, for GC tests; vat_holder.c.
+ *
+ *  What a vat holds is what its state reaches (gc.c): echo keeps
+ *  nothing, counter and bootstrap what they store.
  *
  *  Options for every behaviour (acted on by liveslots/dispatch):
  *  startWrites N        startVat writes "start.0"="0" … "start.N-1"
@@ -37,6 +44,8 @@
  *  loopOn "m"           calling m spins; with -l it exits 17
  *  readyDelayMs T       setBundle answers after T ms
  *  readyDelaySeed S, readyDelayMaxMs M   … after PRNG(S, vatID) % (M+1) ms
+ *  gcProbes true        bringOutYourDead makes liveslots' vatstore
+ *                       reads for virtual data (gc.c)
  *  createOnStart [{bundleID|name, options}]   startVat sends
  *                       vatParameters.vatAdminService~.createVat(…) for
  *                       each (vat_admin.c)
@@ -112,6 +121,7 @@ static const struct behaviour *const behaviours[] = {
 	&vat_exit,
 	&vat_illegal,
 	&vat_admin,
+	&vat_holder,
 	NULL
 };
 

@@ -6,8 +6,8 @@
  * shape is a supervisor error, ["err",…]), then runs it: startVat picks
  * the behaviour named by the bundle and builds the root o+0; a message
  * invokes a method of an export; notify settles promises and runs their
- * continuations; the GC deliveries update the tables.  The bundle options
- * abortOn / loopOn act here, before the method runs.
+ * continuations; bringOutYourDead and the GC deliveries are gc.c's.  The
+ * bundle options abortOn / loopOn act here, before the method runs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +27,6 @@ static int	dispatch_invoke(struct tw_vat *, struct tw_object *,
 static int	dispatch_start(struct tw_vat *, json_t *);
 static int	dispatch_message(struct tw_vat *, json_t *);
 static int	dispatch_notify(struct tw_vat *, json_t *);
-static int	dispatch_gc(struct tw_vat *, const char *, json_t *);
 static int	dispatch_shape(json_t *, const char **);
 
 /* Continuation: settle the result vpid in arg like the awaited one. */
@@ -127,11 +126,12 @@ dispatch_invoke(struct tw_vat *vat, struct tw_object *o, json_t *methargs,
 static int
 dispatch_start(struct tw_vat *vat, json_t *vdo)
 {
-	const char	*fmt, *name;
-	json_t		*params, *n;
-	char		*why, *vref;
-	json_int_t	 i, writes;
-	int		 rc = 0;
+	const char		*fmt, *name;
+	json_t			*params, *n;
+	char			*why, *vref;
+	struct tw_object	*root;
+	json_int_t		 i, writes;
+	int			 rc = 0;
 
 	if (vat->started)
 		return liveslots_fail(vat, "startVat called twice");
@@ -151,7 +151,9 @@ dispatch_start(struct tw_vat *vat, json_t *vdo)
 	vat->started = 1;
 	if ((vref = strdup("o+0")) == NULL)
 		tw_fatal(TW_EXIT_IO, "out of memory");
-	object_add(vat, vref, "root", vat->behaviour->root, NULL);
+	/* liveslots retains the root as exported at once */
+	root = object_add(vat, vref, "root", vat->behaviour->root, NULL);
+	root->kernel_reachable = root->kernel_recognizable = 1;
 	rc = liveslots_import(vat, json_object_get(json_array_get(vdo, 1),
 	    "slots"), NULL);
 	n = json_object_get(vat->options, "startWrites");
@@ -232,22 +234,6 @@ dispatch_notify(struct tw_vat *vat, json_t *vdo)
 	return rc;
 }
 
-/* dropExports / retireExports / retireImports: forget what is gone. */
-static int
-dispatch_gc(struct tw_vat *vat, const char *type, json_t *vrefs)
-{
-	json_t	*v;
-	size_t	 i;
-
-	json_array_foreach(vrefs, i, v) {
-		if (strcmp(type, "retireExports") == 0)
-			object_forget(vat, json_string_value(v));
-		else if (strcmp(type, "retireImports") == 0)
-			json_object_del(vat->imports, json_string_value(v));
-	}
-	return 0;
-}
-
 /* insistVatDeliveryObject: 0, or -1 with [out] *why. */
 static int
 dispatch_shape(json_t *vdo, const char **why)
@@ -318,14 +304,16 @@ liveslots_deliver(struct tw_vat *vat, json_t *vdo, json_t **out)
 		rc = dispatch_message(vat, vdo);
 	else if (strcmp(t, "notify") == 0)
 		rc = dispatch_notify(vat, vdo);
-	else if (strcmp(t, "bringOutYourDead") == 0) {
-		*out = json_pack("[s{}n]", "ok");
-		return *out == NULL ? -1 : 0;
-	} else
-		rc = dispatch_gc(vat, t, json_array_get(vdo, 1));
+	else if (strcmp(t, "bringOutYourDead") == 0)
+		rc = gc_bring_out_your_dead(vat);
+	else if (strcmp(t, "dropExports") == 0 ||
+	    strcmp(t, "retireExports") == 0 || strcmp(t, "retireImports") == 0)
+		rc = gc_deliver(vat, t, json_array_get(vdo, 1));
 	if (rc == -1 || vat->failure != NULL)
 		*out = json_pack("[ss+n]", "error", "Error: ",
 		    vat->failure != NULL ? vat->failure : "failed");
+	else if (strcmp(t, "bringOutYourDead") == 0)
+		*out = json_pack("[s{}n]", "ok");
 	else
 		*out = json_pack("[snn]", "ok");
 	return *out == NULL ? -1 : 0;

@@ -8,18 +8,19 @@
  *
  * Allocation follows liveslots: the root is o+0, other exports o+10,
  * o+11, …; promises p+5, p+6, … (send results and promises the vat
- * makes).  Imports o-N / d-N are remembered; an imported p-N found in
- * data is subscribed to at once.  A message's method returns a value
- * (fulfils the result), throws (rejects it with an Error), or hands back
- * a promise whose settlement is forwarded to the result — never a
- * resolution to a promise, which the kernel refuses.  Continuations run
+ * makes).  Imports o-N / d-N are remembered (vat->imports, with their
+ * liveslots GC state); an imported p-N found in data is subscribed to at
+ * once.  Exports live in vat->objects, indexed by N; what the vat holds
+ * and what bringOutYourDead collects is gc.c's.  A message's method
+ * returns a value (fulfils the result), throws (rejects it with an
+ * Error), or hands back a promise whose settlement is forwarded to the
+ * result — never a resolution to a promise, which the kernel refuses.  Continuations run
  * synchronously, in registration order, when a promise settles.
  *
  * A syscall that fails (or anything a real liveslots would throw on)
  * records vat->failure; every later syscall of the delivery is skipped
  * and the delivery answers ["error","Error: <failure>",null].
- * Not done: GC (bringOutYourDead reports {} and makes no syscalls),
- * pipelined deliveries to promises this vat decides.
+ * Not done: pipelined deliveries to promises this vat decides.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@
 
 #include "workers/testworker/testworker.h"
 
+static int		 ls_export_id(const char *, uint64_t *);
+static void		 ls_objects_grow(struct tw_vat *, uint64_t);
 static void		 ls_object_free(struct tw_object *);
 static void		 ls_promise_free(struct tw_promise *);
 static void		 ls_promise_unlink(struct tw_vat *,
@@ -47,11 +50,16 @@ liveslots_new(const char *vat_id, json_t *bundle)
 	vat->bundle = json_incref(bundle);
 	vat->options = json_is_object(opts) ? json_incref(opts) : json_object();
 	vat->imports = json_object();
+	vat->held = json_array();
+	vat->recognizers = json_object();
+	vat->maybe_retired = json_object();
 	vat->state = json_object();
 	vat->next_export = 10;
 	vat->next_promise = 5;
 	if (vat->vat_id == NULL || vat->options == NULL ||
-	    vat->imports == NULL || vat->state == NULL) {
+	    vat->imports == NULL || vat->held == NULL ||
+	    vat->recognizers == NULL || vat->maybe_retired == NULL ||
+	    vat->state == NULL) {
 		liveslots_free(vat);
 		return NULL;
 	}
@@ -61,15 +69,14 @@ liveslots_new(const char *vat_id, json_t *bundle)
 void
 liveslots_free(struct tw_vat *vat)
 {
-	struct tw_object	*o;
 	struct tw_promise	*p;
+	size_t			 i;
 
 	if (vat == NULL)
 		return;
-	while ((o = vat->objects) != NULL) {
-		vat->objects = o->next;
-		ls_object_free(o);
-	}
+	for (i = 0; i < vat->objects_cap; i++)
+		ls_object_free(vat->objects[i]);
+	free(vat->objects);
 	while ((p = vat->promises) != NULL) {
 		vat->promises = p->next;
 		ls_promise_free(p);
@@ -77,6 +84,9 @@ liveslots_free(struct tw_vat *vat)
 	json_decref(vat->bundle);
 	json_decref(vat->options);
 	json_decref(vat->imports);
+	json_decref(vat->held);
+	json_decref(vat->recognizers);
+	json_decref(vat->maybe_retired);
 	json_decref(vat->state);
 	free(vat->failure);
 	free(vat->vat_id);
@@ -87,12 +97,10 @@ liveslots_free(struct tw_vat *vat)
 size_t
 liveslots_live(const struct tw_vat *vat)
 {
-	const struct tw_object	*o;
 	const struct tw_promise	*p;
-	size_t			 n = json_object_size(vat->imports);
+	size_t			 n = json_object_size(vat->imports) +
+				    vat->objects_live;
 
-	for (o = vat->objects; o != NULL; o = o->next)
-		n++;
 	for (p = vat->promises; p != NULL; p = p->next)
 		n++;
 	return n;
@@ -117,22 +125,58 @@ liveslots_fail(struct tw_vat *vat, const char *fmt, ...)
 
 /* ---- objects ----------------------------------------------------------- */
 
-/* Add an export under vref (malloc'd, stolen); state is stolen. */
+/* The N of an "o+N" vref; -1 when vref is not one. */
+static int
+ls_export_id(const char *vref, uint64_t *id)
+{
+	char	*end;
+
+	if (vref == NULL || strncmp(vref, "o+", 2) != 0 || vref[2] < '0' ||
+	    vref[2] > '9')
+		return -1;
+	*id = strtoull(vref + 2, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+/* Room for objects[id]: the table doubles as N grows. */
+static void
+ls_objects_grow(struct tw_vat *vat, uint64_t id)
+{
+	struct tw_object	**t;
+	size_t			  cap = vat->objects_cap ? vat->objects_cap : 16;
+
+	if (id < vat->objects_cap)
+		return;
+	while (cap <= id)
+		cap *= 2;
+	if ((t = realloc(vat->objects, cap * sizeof(*t))) == NULL)
+		tw_fatal(TW_EXIT_IO, "out of memory");
+	memset(t + vat->objects_cap, 0, (cap - vat->objects_cap) *
+	    sizeof(*t));
+	vat->objects = t;
+	vat->objects_cap = cap;
+}
+
+/* Add an export under vref ("o+N", malloc'd, stolen); state is stolen. */
 struct tw_object *
 object_add(struct tw_vat *vat, char *vref, const char *name,
     const struct tw_method *methods, json_t *state)
 {
-	struct tw_object	*o, **tail;
+	struct tw_object	*o;
+	uint64_t		 id;
 
+	if (ls_export_id(vref, &id) == -1 || object_find(vat, vref) != NULL)
+		tw_fatal(TW_EXIT_IO, "can't happen: export %s", vref);
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
 	    asprintf(&o->iface, "Alleged: %s", name) == -1)
 		tw_fatal(TW_EXIT_IO, "out of memory");
 	o->vref = vref;
+	o->id = id;
 	o->methods = methods;
 	o->state = state != NULL ? state : json_object();
-	for (tail = &vat->objects; *tail != NULL; tail = &(*tail)->next)
-		continue;
-	*tail = o;
+	ls_objects_grow(vat, id);
+	vat->objects[id] = o;
+	vat->objects_live++;
 	return o;
 }
 
@@ -159,37 +203,39 @@ object_ref(const struct tw_object *o)
 struct tw_object *
 object_find(struct tw_vat *vat, const char *vref)
 {
-	struct tw_object	*o;
+	uint64_t	 id;
 
-	for (o = vat->objects; o != NULL; o = o->next)
-		if (strcmp(o->vref, vref) == 0)
-			return o;
-	return NULL;
+	if (ls_export_id(vref, &id) == -1 || id >= vat->objects_cap)
+		return NULL;
+	return vat->objects[id];
 }
 
 static void
 ls_object_free(struct tw_object *o)
 {
+	if (o == NULL)
+		return;
 	json_decref(o->state);
 	free(o->iface);
 	free(o->vref);
 	free(o);
 }
 
-/* The kernel retired vref: forget the export (never the root). */
+/* gc.c collected o: forget the export. */
 void
-object_forget(struct tw_vat *vat, const char *vref)
+object_free(struct tw_vat *vat, struct tw_object *o)
 {
-	struct tw_object	**op, *o;
+	vat->objects[o->id] = NULL;
+	vat->objects_live--;
+	ls_object_free(o);
+}
 
-	if (strcmp(vref, "o+0") == 0)
-		return;
-	for (op = &vat->objects; (o = *op) != NULL; op = &o->next)
-		if (strcmp(o->vref, vref) == 0) {
-			*op = o->next;
-			ls_object_free(o);
-			return;
-		}
+/* The vat keeps ref (a marker, stolen) for the rest of its life. */
+void
+liveslots_hold(struct tw_vat *vat, json_t *ref)
+{
+	if (ref == NULL || json_array_append_new(vat->held, ref) == -1)
+		tw_fatal(TW_EXIT_IO, "out of memory");
 }
 
 /* ---- promises ---------------------------------------------------------- */
@@ -376,8 +422,9 @@ liveslots_import(struct tw_vat *vat, json_t *slots, const char *except)
 		if (vref == NULL || vref[0] == '\0' || vref[1] != '-')
 			continue;
 		if (vref[0] != 'p') {
+			/* new, or re-imported after a drop: a Presence */
 			if (json_object_set_new(vat->imports, vref,
-			    json_true()) == -1)
+			    json_integer(TW_IMPORT_REACHABLE)) == -1)
 				tw_fatal(TW_EXIT_IO, "out of memory");
 			continue;
 		}
@@ -393,8 +440,9 @@ liveslots_import(struct tw_vat *vat, json_t *slots, const char *except)
 }
 
 /*
- * The kernel has now seen the vrefs in slots: a promise of ours becomes
- * exported, and one that already settled is resolved right away.
+ * The kernel has now seen the vrefs in slots: an object of ours is
+ * retained as exported (gc.c), a promise of ours becomes exported, and
+ * one that already settled is resolved right away.
  */
 int
 liveslots_exported(struct tw_vat *vat, json_t *slots)
@@ -404,6 +452,7 @@ liveslots_exported(struct tw_vat *vat, json_t *slots)
 	size_t			 i;
 	json_t			*s;
 
+	gc_retain(vat, slots);
 	json_array_foreach(slots, i, s) {
 		vref = json_string_value(s);
 		if (vref == NULL || strncmp(vref, "p+", 2) != 0 ||

@@ -21,15 +21,20 @@
 #include "workers/testworker/testworker.h"
 
 
+struct marshal_enc {
+	json_t	*slots;		/* the capdata's slots, in order */
+	json_t	*index;		/* vref -> its index in slots */
+};
+
 struct marshal_dec {
 	json_t	*slots;		/* borrowed */
 	json_t	*ifaces;	/* iface seen for each slot index, or null */
 	char	*why;		/* first error, malloc'd */
 };
 
-static json_t	*enc_ref(json_t *, json_t *);
-static json_t	*enc_record(json_t *, json_t *);
-static json_t	*enc_value(json_t *, json_t *);
+static json_t	*enc_ref(json_t *, struct marshal_enc *);
+static json_t	*enc_record(json_t *, struct marshal_enc *);
+static json_t	*enc_value(json_t *, struct marshal_enc *);
 static int	 key_cmp(const void *, const void *);
 static json_t	*dec_fail(struct marshal_dec *, const char *);
 static json_t	*dec_slot(struct marshal_dec *, const char *, int);
@@ -84,19 +89,21 @@ marshal_methargs(const char *method, json_t *args)
 }
 
 static json_t *
-enc_ref(json_t *v, json_t *slots)
+enc_ref(json_t *v, struct marshal_enc *e)
 {
 	const char	*vref = marshal_ref_vref(v);
 	const char	*iface;
+	json_t		*seen = json_object_get(e->index, vref);
 	size_t		 i;
 
-	for (i = 0; i < json_array_size(slots); i++)
-		if (strcmp(json_string_value(json_array_get(slots, i)),
-		    vref) == 0)
-			break;
-	if (i < json_array_size(slots))
+	if (seen != NULL) {
+		i = (size_t)json_integer_value(seen);
 		return json_sprintf(vref[0] == 'p' ? "&%zu" : "$%zu", i);
-	if (json_array_append_new(slots, json_string(vref)) == -1)
+	}
+	i = json_array_size(e->slots);
+	if (json_array_append_new(e->slots, json_string(vref)) == -1 ||
+	    json_object_set_new(e->index, vref, json_integer((json_int_t)i))
+	    == -1)
 		return NULL;
 	if (vref[0] == 'p')
 		return json_sprintf("&%zu", i);
@@ -113,7 +120,7 @@ key_cmp(const void *a, const void *b)
 }
 
 static json_t *
-enc_record(json_t *v, json_t *slots)
+enc_record(json_t *v, struct marshal_enc *enc)
 {
 	const char	**keys, *k;
 	json_t		 *r, *e, *ek, *x;
@@ -127,7 +134,7 @@ enc_record(json_t *v, json_t *slots)
 	r = json_object();
 	for (i = 0; r != NULL && i < n; i++) {
 		ek = smallcaps_string(keys[i], strlen(keys[i]));
-		e = enc_value(json_object_get(v, keys[i]), slots);
+		e = enc_value(json_object_get(v, keys[i]), enc);
 		if (ek == NULL || e == NULL || json_object_set_new(r,
 		    json_string_value(ek), e) == -1) {
 			json_decref(r);
@@ -140,7 +147,7 @@ enc_record(json_t *v, json_t *slots)
 }
 
 static json_t *
-enc_value(json_t *v, json_t *slots)
+enc_value(json_t *v, struct marshal_enc *e)
 {
 	json_t	*r, *raw;
 	double	 d;
@@ -151,14 +158,14 @@ enc_value(json_t *v, json_t *slots)
 		if ((raw = json_object_get(v, TW_KEY_RAW)) != NULL)
 			return json_incref(raw);
 		if (marshal_ref_vref(v) != NULL)
-			return enc_ref(v, slots);
-		return enc_record(v, slots);
+			return enc_ref(v, e);
+		return enc_record(v, e);
 	case JSON_ARRAY:
 		if ((r = json_array()) == NULL)
 			return NULL;
 		for (i = 0; i < json_array_size(v); i++)
 			if (json_array_append_new(r,
-			    enc_value(json_array_get(v, i), slots)) == -1) {
+			    enc_value(json_array_get(v, i), e)) == -1) {
 				json_decref(r);
 				return NULL;
 			}
@@ -179,23 +186,24 @@ enc_value(json_t *v, json_t *slots)
 json_t *
 marshal_encode(json_t *value)
 {
-	json_t	*slots, *enc, *r = NULL;
-	char	*text, *body;
+	struct marshal_enc	 e;
+	json_t			*enc = NULL, *r = NULL;
+	char			*text = NULL, *body;
 
-	if ((slots = json_array()) == NULL)
-		return NULL;
-	if ((enc = enc_value(value, slots)) == NULL) {
-		json_decref(slots);
-		return NULL;
-	}
-	text = json_dumps(enc, TW_JSON_FLAGS);
+	e.slots = json_array();
+	e.index = json_object();
+	if (e.slots != NULL && e.index != NULL)
+		enc = enc_value(value, &e);
+	if (enc != NULL)
+		text = json_dumps(enc, TW_JSON_FLAGS);
 	json_decref(enc);
 	if (text != NULL && asprintf(&body, "#%s", text) != -1) {
-		r = json_pack("{sssO}", "body", body, "slots", slots);
+		r = json_pack("{sssO}", "body", body, "slots", e.slots);
 		free(body);
 	}
 	free(text);
-	json_decref(slots);
+	json_decref(e.slots);
+	json_decref(e.index);
 	return r;
 }
 

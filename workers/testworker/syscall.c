@@ -8,6 +8,8 @@
  * syscall_raw() is for behaviours that want to see an error result
  * themselves (the illegal behaviour); everything else goes through
  * syscall_do().  Once a delivery has failed, no further syscall is made.
+ * Objects of this vat named in a syscall's capdata are retained as
+ * exported (gc_retain), as liveslots' retainExportedVref does.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,6 +165,7 @@ syscall_call_now(struct tw_vat *vat, const char *dref, const char *method,
 		return -1;
 	if ((cd = marshal_encode(args)) == NULL)
 		tw_fatal(TW_EXIT_IO, "out of memory");
+	gc_retain(vat, json_object_get(cd, "slots"));
 	if (syscall_raw(vat, json_pack("[ssso]", "callNow", dref, method, cd),
 	    &res) == -1)
 		return -1;
@@ -198,6 +201,7 @@ syscall_exit(struct tw_vat *vat, int failure, json_t *value)
 
 	if ((cd = marshal_encode(value)) == NULL)
 		tw_fatal(TW_EXIT_IO, "out of memory");
+	gc_retain(vat, json_object_get(cd, "slots"));
 	return syscall_do(vat, json_pack("[sbo]", "exit", failure, cd), NULL);
 }
 

@@ -11,11 +11,14 @@
  *   meter.c       the deterministic meter and the -l compute limit
  *   supervisor.c  setBundle / deliver requests, the ready delay
  *   liveslots.c   the vat's refs, objects and promises; method calls
- *   dispatch.c    deliveries: startVat, message, notify, GC
+ *   dispatch.c    deliveries: startVat, message, notify
+ *   gc.c          reachability: what the vat holds, bringOutYourDead and
+ *                 its GC syscalls, the GC deliveries
  *   syscall.c     building VatSyscallObjects and reading their results
  *   marshal.c     smallcaps capdata <-> the value model below
  *   behaviours.c  the registry of behaviours (and echo, counter, …)
- *   vat_*.c       the larger behaviours, one file each
+ *   vat_*.c       the larger behaviours, one file each (vat_holder.c:
+ *                 the GC test behaviour)
  *
  * The value model.  Vat values are jansson trees of plain data in which
  * three kinds of marker object stand for what JSON cannot say:
@@ -77,12 +80,22 @@ struct behaviour {
 };
 
 struct tw_object {
-	struct tw_object	*next;
 	char			*vref;		/* o+N */
+	uint64_t		 id;		/* N */
 	char			*iface;		/* "Alleged: …" */
 	const struct tw_method	*methods;
 	json_t			*state;		/* the behaviour's data */
+	int			 kernel_reachable;	/* exported, not dropped:
+						   liveslots' exportedRemotables */
+	int			 kernel_recognizable;	/* exported, not retired:
+						   kernelRecognizableRemotables */
+	uint64_t		 mark;		/* gc.c: the epoch that reached it */
 };
+
+/* vat->imports values: the liveslots state of an imported o-N / d-N. */
+#define TW_IMPORT_REACHABLE	1	/* a Presence: the kernel's flag is R */
+#define TW_IMPORT_DROPPED	2	/* dropImports made, a recognizer kept
+					   it from retireImports */
 
 struct tw_then {
 	struct tw_then	*next;
@@ -112,9 +125,19 @@ struct tw_vat {
 	int			 started;
 	uint64_t		 next_export;	/* o+N, from 10 */
 	uint64_t		 next_promise;	/* p+N, from 5 */
-	struct tw_object	*objects;
+	struct tw_object	**objects;	/* live exports by N (o+N), or
+						   NULL; [0] is the root */
+	size_t			 objects_cap;	/* slots in objects[] */
+	size_t			 objects_live;	/* non-NULL slots */
 	struct tw_promise	*promises;
-	json_t			*imports;	/* set of o-N / d-N seen */
+	json_t			*imports;	/* vref -> TW_IMPORT_* */
+	json_t			*held;		/* array: refs the vat keeps
+						   (liveslots_hold); a GC root */
+	json_t			*recognizers;	/* set of o-N kept recognizable
+						   (a weak-map key), holder */
+	json_t			*maybe_retired;	/* set: liveslots'
+						   possiblyRetiredSet */
+	uint64_t		 gc_epoch;	/* gc.c marks */
 	json_t			*state;		/* behaviour-wide data */
 	char			*failure;	/* why this delivery fails */
 };
@@ -173,7 +196,8 @@ struct tw_object *object_new(struct tw_vat *, const char *name,
 		    const struct tw_method *, json_t *state);
 json_t		*object_ref(const struct tw_object *);
 struct tw_object *object_find(struct tw_vat *, const char *vref);
-void		 object_forget(struct tw_vat *, const char *vref);
+void		 object_free(struct tw_vat *, struct tw_object *);
+void		 liveslots_hold(struct tw_vat *, json_t *ref);
 char		*liveslots_next_vpid(struct tw_vat *);
 struct tw_promise *promise_find(struct tw_vat *, const char *vpid);
 struct tw_promise *promise_track(struct tw_vat *, const char *vpid,
@@ -194,6 +218,13 @@ void		 call_defer(struct tw_call *);
 
 /* dispatch.c */
 int		 liveslots_deliver(struct tw_vat *, json_t *vdo, json_t **out);
+
+/* gc.c */
+typedef int	gc_ref_fn(void *arg, const char *vref, json_t *ref);
+int		 gc_walk(json_t *value, gc_ref_fn *, void *arg);
+void		 gc_retain(struct tw_vat *, json_t *slots);
+int		 gc_bring_out_your_dead(struct tw_vat *);
+int		 gc_deliver(struct tw_vat *, const char *type, json_t *vrefs);
 
 /* syscall.c */
 int		 syscall_raw(struct tw_vat *, json_t *vso, json_t **result);
@@ -239,6 +270,8 @@ extern const struct behaviour	vat_admin;
 char		*vat_admin_describe(json_t *value);
 int		 vat_admin_create_on_start(struct tw_vat *, json_t *params);
 extern const struct behaviour	vat_promises;
+extern const struct tw_method	vat_thing_methods[];
 extern const struct behaviour	vat_illegal;
+extern const struct behaviour	vat_holder;
 
 #endif

@@ -34,7 +34,9 @@
  *
  * State (vat->state): device (dref), service (vref), pending {vatID:
  * vpid}, done {vatID: vpid} — local promises (promise_new) that the
- * method results follow — and nodes {vatID: adminNode vref}.
+ * method results follow — and nodes {vatID: adminNode vref}.  The
+ * service and every adminNode are held for the vat's life
+ * (liveslots_hold), as the JavaScript vat-admin keeps them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +235,7 @@ va_root_service(struct tw_call *call)
 	if (json_object_set_new(call->vat->state, "service",
 	    json_string(o->vref)) == -1)
 		tw_fatal(TW_EXIT_IO, "out of memory");
+	liveslots_hold(call->vat, object_ref(o));
 	call_return(call, object_ref(o));
 	return 0;
 }
@@ -263,6 +266,7 @@ va_root_new_vat(struct tw_call *call)
 		    json_object_get(info, "error"));
 	node = object_new(call->vat, "adminNode", node_methods,
 	    json_pack("{ss}", "vatID", vat_id));
+	liveslots_hold(call->vat, object_ref(node));
 	if (json_object_set_new(va_table(call->vat, "nodes"), vat_id,
 	    json_string(node->vref)) == -1 ||
 	    (rec = json_pack("{soso}", "adminNode", object_ref(node), "root",

@@ -50,7 +50,8 @@ static const struct tw_method promises_methods[] = {
 	{ NULL, NULL }
 };
 
-static const struct tw_method thing_methods[] = {
+/* Also the methods of vat_holder.c's items. */
+const struct tw_method vat_thing_methods[] = {
 	{ "hello", thing_hello },
 	{ "name", thing_name },
 	{ NULL, NULL }
@@ -122,7 +123,7 @@ pr_to_object(struct tw_call *call)
 	const char		*vpid;
 	int			 rc = 0;
 
-	o = object_new(call->vat, "thing", thing_methods, NULL);
+	o = object_new(call->vat, "thing", vat_thing_methods, NULL);
 	ref = object_ref(o);
 	vpid = json_string_value(json_object_get(call->vat->state, "last"));
 	if (vpid != NULL)
