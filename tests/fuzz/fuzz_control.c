@@ -135,6 +135,20 @@ cf_bounds(const struct ctl_request *r)
 		    r->u.install_bundle.bundle_id[0] == '\0')
 			return "installBundle: empty bundleID";
 		break;
+	case CTL_OP_TERMINATE_VAT:
+		if ((r->u.terminate.vat == NULL) ==
+		    (r->u.terminate.vat_id == NULL))
+			return "terminateVat: not exactly one of vat and vatID";
+		if (r->u.terminate.vat != NULL && r->u.terminate.vat[0] == '\0')
+			return "terminateVat: empty vat";
+		if (r->u.terminate.vat_id != NULL &&
+		    r->u.terminate.vat_id[0] != 'v')
+			return "terminateVat: vatID is not v + digits";
+		if (json_array_size(json_object_get(r->u.terminate.reason,
+		    "slots")) != 0 || !json_is_string(json_object_get(
+		    r->u.terminate.reason, "body")))
+			return "terminateVat: reason is not capdata without slots";
+		break;
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
 		break;
@@ -190,6 +204,15 @@ cf_fields(const struct ctl_request *r)
 			rc |= json_object_set_new(f, "bundleID",
 			    json_string(r->u.install_bundle.bundle_id));
 		break;
+	case CTL_OP_TERMINATE_VAT:
+		if (r->u.terminate.vat != NULL)
+			rc |= json_object_set_new(f, "vat",
+			    json_string(r->u.terminate.vat));
+		else
+			rc |= json_object_set_new(f, "vatID",
+			    json_string(r->u.terminate.vat_id));
+		rc |= json_object_set(f, "reason", r->u.terminate.reason);
+		break;
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
 		break;
@@ -224,6 +247,10 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		    b->u.install_bundle.bundle) &&
 		    cf_streq(a->u.install_bundle.bundle_id,
 		    b->u.install_bundle.bundle_id);
+	case CTL_OP_TERMINATE_VAT:
+		return cf_streq(a->u.terminate.vat, b->u.terminate.vat) &&
+		    cf_streq(a->u.terminate.vat_id, b->u.terminate.vat_id) &&
+		    json_equal(a->u.terminate.reason, b->u.terminate.reason);
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
 		return 1;
