@@ -36,7 +36,8 @@ endif
 # ---- object lists -------------------------------------------------------
 
 PROTOCOL_OBJS := protocol/netstring.o protocol/control_msg.o \
-                 protocol/control_ops.o protocol/log.o \
+                 protocol/control_ops.o protocol/control_devices.o \
+                 protocol/log.o \
                  protocol/smallcaps.o protocol/capdata.o
 CONF_OBJS     := conf/config.o conf/config_keys.o conf/config_entry.o \
                  conf/config_dump.o
@@ -55,7 +56,8 @@ BUNDLES_OBJS  := daemon/bundles/bundles.o daemon/bundles/endo.o \
                  daemon/bundles/zip.o
 VATS_OBJS     := daemon/vats/table.o daemon/vats/online.o \
                  daemon/vats/snapshot.o daemon/vats/transcript.o
-DEVICES_OBJS  := daemon/devices/vat_admin.o
+DEVICES_OBJS  := daemon/devices/vat_admin.o daemon/devices/common.o \
+                 daemon/devices/timer.o
 KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/terminate.o daemon/kernel/create.o \
                  daemon/kernel/genesis.o daemon/kernel/boot.o \
@@ -63,7 +65,8 @@ KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/syscall.o daemon/kernel/vatstore.o \
                  daemon/kernel/promise.o daemon/kernel/clist.o \
                  daemon/kernel/state.o daemon/kernel/meter.o \
-                 daemon/kernel/device_host.o daemon/kernel/answer.o
+                 daemon/kernel/device_host.o daemon/kernel/answer.o \
+                 daemon/kernel/device_ops.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/client.o \
                  daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/xsnap_env.o \
@@ -80,7 +83,8 @@ UNIT_TESTS := check_netstring check_control_msg check_config check_store \
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
 check_log_OBJS         := tests/unit/check_log.o protocol/log.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o \
-                          protocol/control_msg.o protocol/control_ops.o
+                          protocol/control_msg.o protocol/control_ops.o \
+                          protocol/control_devices.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_smallcaps_OBJS   := tests/unit/check_smallcaps.o protocol/smallcaps.o
 check_supervisor_OBJS  := tests/unit/check_supervisor.o workers/supervisor.o

@@ -69,7 +69,7 @@ ops_status_object(struct daemon *d)
 	store_committed_activity_hash(d->store, committed);
 	boot = kernel_bootstrap_result(d->kernel);
 	st = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:o, "
-	    "s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, "
+	    "s:o, s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, "
 	    "s:I, s:I, s:I}}}",
 	    "version", SWINGSETD_VERSION,
 	    "height", (json_int_t)store_height(d->store),
@@ -83,6 +83,7 @@ ops_status_object(struct daemon *d)
 	    "creationQueueLength",
 	    (json_int_t)kernel_creation_queue_length(d->kernel),
 	    "vats", kernel_status_vats(d->kernel),
+	    "devices", kernel_status_devices(d->kernel),
 	    "halted", kernel_halted(d->kernel),
 	    "running", kernel_running(d->kernel),
 	    "bootstrapResult", boot,
@@ -225,6 +226,49 @@ ops_run_done(void *arg, const struct kernel_run_result *r)
 	free(pr);
 }
 
+/*
+ * The timer device's poll(now), a crank of the open block (poll, and
+ * run with "now" before it runs).  false after replying with the error:
+ * bad_time for a time before the last poll's, not_found without a timer
+ * device, halted, or store_error (the kernel then halts).
+ */
+static bool
+ops_poll_now(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req,
+    uint64_t now, bool *woke)
+{
+	enum kernel_poll_refusal refused;
+	char	 err[512];
+	bool	 w;
+
+	if (ops_refuse_halted(d, conn, req, "poll"))
+		return false;
+	if (kernel_poll(d->kernel, now, woke ? woke : &w, &refused, err,
+	    sizeof(err)) == 0)
+		return true;
+	reply_error(conn, req->id, refused == KERNEL_POLL_BACKWARDS ?
+	    CTL_E_BAD_TIME : refused == KERNEL_POLL_NO_TIMER ?
+	    CTL_E_NOT_FOUND : CTL_E_STORE, "field 'now': %s", err);
+	return false;
+}
+
+static void
+ops_poll(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
+{
+	bool	 woke;
+	char	 now[32];
+
+	if (kernel_running(d->kernel)) {
+		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		    "poll after it answers");
+		return;
+	}
+	if (!ops_poll_now(d, conn, req, req->u.poll.now, &woke))
+		return;
+	snprintf(now, sizeof(now), "%" PRIu64, req->u.poll.now);
+	reply_ok(conn, req->id, json_pack("{s:b, s:s}", "woke", woke,
+	    "lastPolled", now));
+}
+
 static void
 ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 {
@@ -237,6 +281,12 @@ ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	}
 	if ((pr = calloc(1, sizeof(*pr))) == NULL) {
 		reply_error(conn, req->id, CTL_E_INTERNAL, "out of memory");
+		return;
+	}
+	/* a halted kernel's run answers stopped: halted, now or not */
+	if (req->u.run.has_now && kernel_halted(d->kernel) == NULL &&
+	    !ops_poll_now(d, conn, req, req->u.run.now, NULL)) {
+		free(pr);
 		return;
 	}
 	pr->d = d;
@@ -352,6 +402,9 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		break;
 	case CTL_OP_INSTALL_BUNDLE:
 		ops_install_bundle(d, conn, &req);
+		break;
+	case CTL_OP_POLL:
+		ops_poll(d, conn, &req);
 		break;
 	}
 	ctl_request_clear(&req);

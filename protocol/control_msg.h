@@ -26,6 +26,7 @@ enum ctl_op {
 	CTL_OP_RUN,		/* run cranks until idle, a budget, or a halt */
 	CTL_OP_PROMISE,		/* show a kernel promise */
 	CTL_OP_INSTALL_BUNDLE,	/* check a bundle, install it in the block */
+	CTL_OP_POLL,		/* the timer device's poll(now) */
 };
 
 /* Error codes, sent as the strings in ctl_code_name(). */
@@ -51,6 +52,8 @@ enum ctl_code {
 				   is used up */
 	CTL_E_IDLE_TIMEOUT,	/* "idle_timeout": no complete request for
 				   too long */
+	CTL_E_BAD_TIME,		/* "bad_time": a time before the timer
+				   device's last polled time */
 };
 
 struct ctl_request {
@@ -69,7 +72,12 @@ struct ctl_request {
 		struct {
 			uint64_t cranks;	/* at most this many; 0: no limit */
 			uint64_t computrons;	/* 0: no limit */
+			int	 has_now;	/* "now" given: poll first */
+			uint64_t now;
 		} run;
+		struct {
+			uint64_t now;		/* the block time */
+		} poll;
 		struct {
 			char	*kpid;		/* "kp" and digits */
 		} promise;
@@ -113,7 +121,11 @@ struct ctl_parse_error {
  *			request's object, or {"body":"#[]","slots":[]}.
  *   run		"budget": optional {"cranks": n, "computrons": n},
  *			each optional and a positive integer; absent is 0,
- *			no limit.
+ *			no limit.  "now": optional, a time as for poll;
+ *			u.run.has_now says whether it was given.
+ *   poll		"now": a non-negative integer, or a string of
+ *			decimal digits (for times past 2^63), at most
+ *			2^64-1.
  *   promise		"kpid": kp<digits>.
  *   installBundle	"bundle": an object (what a bundle must hold is the
  *			daemon's to check: bad_bundle); "bundleID": optional

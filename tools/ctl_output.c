@@ -40,6 +40,33 @@ text_vat(FILE *f, json_t *vat)
 	fputc('\n', f);
 }
 
+/* devices  2 / "  d1     timer   last polled 10, 1 wake-ups" */
+static void
+text_devices(FILE *f, json_t *devs)
+{
+	json_t	*d;
+	size_t	 i;
+
+	fprintf(f, "devices               %zu\n", json_array_size(devs));
+	json_array_foreach(devs, i, d) {
+		fprintf(f, "  %-6s %-20s", str_or(d, "deviceID", "?"),
+		    str_or(d, "name", "-"));
+		if (json_is_string(json_object_get(d, "lastPolled")))
+			fprintf(f, " last polled %s, %lld wake-ups pending",
+			    str_or(d, "lastPolled", "?"), int_or(d, "wakeups"));
+		fputc('\n', f);
+	}
+}
+
+/* polled 10; woke handlers | nothing due */
+static void
+text_poll(FILE *f, json_t *r)
+{
+	fprintf(f, "polled %s; %s\n", str_or(r, "lastPolled", "?"),
+	    json_is_true(json_object_get(r, "woke")) ? "woke handlers (run "
+	    "to deliver)" : "nothing due");
+}
+
 static void
 text_status(FILE *f, json_t *r)
 {
@@ -66,6 +93,7 @@ text_status(FILE *f, json_t *r)
 	fprintf(f, "vats                  %zu\n", json_array_size(vats));
 	json_array_foreach(vats, i, vat)
 		text_vat(f, vat);
+	text_devices(f, json_object_get(r, "devices"));
 }
 
 static void
@@ -146,6 +174,7 @@ const struct ctl_output ctl_output_text = {
 	.run = text_run,
 	.promise = text_promise,
 	.bundle = text_bundle,
+	.poll = text_poll,
 };
 
 const struct ctl_output ctl_output_json = {
@@ -156,4 +185,5 @@ const struct ctl_output ctl_output_json = {
 	.run = json_print,
 	.promise = json_print,
 	.bundle = json_print,
+	.poll = json_print,
 };

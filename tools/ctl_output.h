@@ -18,6 +18,7 @@ struct ctl_output {
 	void	(*run)(FILE *, json_t *result);		/* {cranks, …} */
 	void	(*promise)(FILE *, json_t *result);	/* {kpid, state, …} */
 	void	(*bundle)(FILE *, json_t *result);	/* {bundleID} */
+	void	(*poll)(FILE *, json_t *result);	/* {woke, lastPolled} */
 };
 
 extern const struct ctl_output ctl_output_text;

@@ -7,6 +7,8 @@
  *   swingctl [--socket PATH] [--json] queue (--vat NAME | --target KREF)
  *	METHOD [ARGS]
  *   swingctl [--socket PATH] [--json] run [--cranks N] [--computrons N]
+ *	[--now T]
+ *   swingctl [--socket PATH] [--json] poll T
  *   swingctl [--socket PATH] [--json] promise KPID
  *   swingctl [--socket PATH] [--json] bundle install FILE
  *
@@ -50,6 +52,7 @@ enum cmd_opt {
 	OPT_TARGET,
 	OPT_CRANKS,
 	OPT_COMPUTRONS,
+	OPT_NOW,
 	OPT_MAX
 };
 
@@ -81,6 +84,7 @@ static const struct option queue_opts[] = {
 static const struct option run_opts[] = {
 	{ "cranks",	required_argument,	NULL, OPT_CRANKS },
 	{ "computrons",	required_argument,	NULL, OPT_COMPUTRONS },
+	{ "now",	required_argument,	NULL, OPT_NOW },
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 }
 };
@@ -208,24 +212,65 @@ run_budget(json_t *budget, const char *opt, const char *key)
 	return 0;
 }
 
+/*
+ * A time T for the timer device: decimal digits, at most 2^64-1, sent
+ * as a JSON integer, or as its digits past 2^63-1.
+ */
+static json_t *
+time_value(const char *cmd, const char *s)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || s[0] < '0' || s[0] > '9') {
+		fprintf(stderr, "swingctl: %s: the time must be a non-negative "
+		    "integer below 2^64, not '%s'\n", cmd, s);
+		return NULL;
+	}
+	return v > INT64_MAX ? json_string(s) : json_integer((json_int_t)v);
+}
+
 static json_t *
 run_fields(const struct cmd_args *a, int *ok)
 {
-	json_t	*budget;
+	json_t	*budget, *fields, *now = NULL;
 
 	*ok = 0;
+	if (a->opt[OPT_NOW] != NULL && (now = time_value("run --now",
+	    a->opt[OPT_NOW])) == NULL)
+		return NULL;
 	if ((budget = json_object()) == NULL ||
 	    run_budget(budget, a->opt[OPT_CRANKS], "cranks") == -1 ||
-	    run_budget(budget, a->opt[OPT_COMPUTRONS], "computrons") == -1) {
+	    run_budget(budget, a->opt[OPT_COMPUTRONS], "computrons") == -1 ||
+	    (fields = json_object()) == NULL) {
 		json_decref(budget);
+		json_decref(now);
 		return NULL;
 	}
 	*ok = 1;
-	if (json_object_size(budget) == 0) {
-		json_decref(budget);
-		return NULL;	/* no budget: until idle */
+	if (now != NULL)
+		json_object_set_new(fields, "now", now);
+	if (json_object_size(budget) > 0)
+		json_object_set_new(fields, "budget", budget);
+	else
+		json_decref(budget);	/* no budget: until idle */
+	if (json_object_size(fields) == 0) {
+		json_decref(fields);
+		return NULL;
 	}
-	return json_pack("{s:o}", "budget", budget);
+	return fields;
+}
+
+/* poll T: the timer device's poll(T). */
+static json_t *
+poll_fields(const struct cmd_args *a, int *ok)
+{
+	json_t *now = time_value("poll", a->argv[0]);
+
+	*ok = now != NULL;
+	return now ? json_pack("{s:o}", "now", now) : NULL;
 }
 
 static json_t *
@@ -314,6 +359,12 @@ print_bundle(const struct ctl_output *o, json_t *r)
 	o->bundle(stdout, r);
 }
 
+static void
+print_poll(const struct ctl_output *o, json_t *r)
+{
+	o->poll(stdout, r);
+}
+
 static const struct cmd commands[] = {
 	{ "status", "status", 0, 0, "status", NULL, no_fields, print_status },
 	{ "commit", "commit", 1, 1, "commit HEIGHT", NULL, commit_fields,
@@ -323,8 +374,9 @@ static const struct cmd commands[] = {
 	{ "queue", "queue", 1, 2,
 	    "queue (--vat NAME | --target KREF) METHOD [ARGS]", queue_opts,
 	    queue_fields, print_queue },
-	{ "run", "run", 0, 0, "run [--cranks N] [--computrons N]", run_opts,
-	    run_fields, print_run },
+	{ "run", "run", 0, 0, "run [--cranks N] [--computrons N] [--now T]",
+	    run_opts, run_fields, print_run },
+	{ "poll", "poll", 1, 1, "poll T", NULL, poll_fields, print_poll },
 	{ "promise", "promise", 1, 1, "promise KPID", NULL, promise_fields,
 	    print_promise },
 	{ "bundle", "installBundle", 2, 2, "bundle install FILE", NULL,

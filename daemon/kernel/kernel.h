@@ -131,4 +131,25 @@ uint64_t kernel_creation_queue_length(struct kernel *k);
 json_t	*kernel_status_vats(struct kernel *k);
 const char *kernel_halted(const struct kernel *k);
 
+/* ---- device_ops.c: the producer's device requests -------------------- */
+
+enum kernel_poll_refusal {
+	KERNEL_POLL_OK,
+	KERNEL_POLL_NO_TIMER,		/* no timer device is configured */
+	KERNEL_POLL_BACKWARDS,		/* now is before the last poll's */
+};
+
+/*
+ * The timer device's poll(now), as SwingSet's host calls it between
+ * cranks: a crank of the open block that records now as the last polled
+ * time and queues wake(time) to every handler due by now (*woke).  -1
+ * with errbuf when refused (*refused says why; nothing changed) or on a
+ * store failure (*refused KERNEL_POLL_OK; the kernel halts).
+ */
+int	 kernel_poll(struct kernel *k, uint64_t now, bool *woke,
+	    enum kernel_poll_refusal *refused, char *errbuf, size_t errlen);
+
+/* The devices for status: [{deviceID, name, …}] (new reference). */
+json_t	*kernel_status_devices(struct kernel *k);
+
 #endif

@@ -135,11 +135,24 @@ cf_bounds(const struct ctl_request *r)
 		    r->u.install_bundle.bundle_id[0] == '\0')
 			return "installBundle: empty bundleID";
 		break;
+	case CTL_OP_POLL:
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
 		break;
 	}
 	return NULL;
+}
+
+/* A time as a request gives it: an integer, or digits past int64. */
+static json_t *
+cf_time(uint64_t t)
+{
+	char b[32];
+
+	if (t <= INT64_MAX)
+		return json_integer((json_int_t)t);
+	snprintf(b, sizeof(b), "%llu", (unsigned long long)t);
+	return json_string(b);
 }
 
 /* The op's fields as ctl_request_build() takes them (new reference). */
@@ -168,6 +181,9 @@ cf_fields(const struct ctl_request *r)
 		rc |= json_object_set(f, "args", r->u.queue.args);
 		break;
 	case CTL_OP_RUN:
+		if (r->u.run.has_now)
+			rc |= json_object_set_new(f, "now", cf_time(
+			    r->u.run.now));
 		if (r->u.run.cranks == 0 && r->u.run.computrons == 0)
 			break;
 		if ((b = json_object()) == NULL)
@@ -189,6 +205,9 @@ cf_fields(const struct ctl_request *r)
 		if (r->u.install_bundle.bundle_id != NULL)
 			rc |= json_object_set_new(f, "bundleID",
 			    json_string(r->u.install_bundle.bundle_id));
+		break;
+	case CTL_OP_POLL:
+		rc |= json_object_set_new(f, "now", cf_time(r->u.poll.now));
 		break;
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
@@ -216,7 +235,11 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		    json_equal(a->u.queue.args, b->u.queue.args);
 	case CTL_OP_RUN:
 		return a->u.run.cranks == b->u.run.cranks &&
-		    a->u.run.computrons == b->u.run.computrons;
+		    a->u.run.computrons == b->u.run.computrons &&
+		    a->u.run.has_now == b->u.run.has_now &&
+		    (!a->u.run.has_now || a->u.run.now == b->u.run.now);
+	case CTL_OP_POLL:
+		return a->u.poll.now == b->u.poll.now;
 	case CTL_OP_PROMISE:
 		return cf_streq(a->u.promise.kpid, b->u.promise.kpid);
 	case CTL_OP_INSTALL_BUNDLE:

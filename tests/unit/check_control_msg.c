@@ -358,6 +358,59 @@ START_TEST(test_run_errors)
 }
 END_TEST
 
+START_TEST(test_parse_poll)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"poll\",\"now\":0}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_POLL);
+	ck_assert_uint_eq(req.u.poll.now, 0);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"poll\",\"now\":9223372036854775807}", &req);
+	ck_assert_uint_eq(req.u.poll.now, 9223372036854775807ULL);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"poll\",\"now\":\"18446744073709551615\"}",
+	    &req);
+	ck_assert_uint_eq(req.u.poll.now, UINT64_MAX);
+	ctl_request_clear(&req);
+
+	parse_ok("{\"op\":\"run\"}", &req);
+	ck_assert_int_eq(req.u.run.has_now, 0);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"run\",\"now\":12,\"budget\":{\"cranks\":3}}",
+	    &req);
+	ck_assert_int_eq(req.u.run.has_now, 1);
+	ck_assert_uint_eq(req.u.run.now, 12);
+	ck_assert_uint_eq(req.u.run.cranks, 3);
+	ctl_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_poll_errors)
+{
+	FAIL("{\"id\":1,\"op\":\"poll\"}", CTL_E_BAD_REQUEST,
+	    "field 'now': required", "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":-1}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time (a non-negative integer), got -1",
+	    "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":1.5}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time", "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":\"18446744073709551616\"}",
+	    CTL_E_BAD_REQUEST, "at most 18446744073709551615), got string",
+	    "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":\"\"}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time", "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":\"+5\"}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time", "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":1,\"then\":2}",
+	    CTL_E_BAD_REQUEST, "unknown field 'then' for op 'poll'", "1");
+	FAIL("{\"id\":1,\"op\":\"run\",\"now\":null}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time", "1");
+	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_TIME), "bad_time");
+	ck_assert_str_eq(ctl_op_name(CTL_OP_POLL), "poll");
+}
+END_TEST
+
 START_TEST(test_parse_promise)
 {
 	struct ctl_request req;
@@ -845,6 +898,8 @@ control_msg_suite(void)
 	tc = tcase_create("run_promise");
 	tcase_add_test(tc, test_parse_run);
 	tcase_add_test(tc, test_run_errors);
+	tcase_add_test(tc, test_parse_poll);
+	tcase_add_test(tc, test_poll_errors);
 	tcase_add_test(tc, test_parse_promise);
 	tcase_add_test(tc, test_promise_errors);
 	tcase_add_test(tc, test_parse_install_bundle);
