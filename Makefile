@@ -174,11 +174,14 @@ XSNAP_STAMP  := $(XSNAP_DIR)/node_modules/.swingsetd-npm-ci
 XSNAP_WORKER := $(XSNAP_DIR)/node_modules/@agoric/xsnap/xsnap-native/xsnap/build/bin/lin/release/xsnap-worker
 
 XSNAP_VATADMIN := $(XSNAP_DIR)/build/vat-admin.bundle.json
+XSNAP_VATTIMER := $(XSNAP_DIR)/build/vat-timer.bundle.json
 
-xsnap: $(XSNAP_WORKER) $(XSNAP_VATADMIN)
+xsnap: $(XSNAP_WORKER) $(XSNAP_VATADMIN) $(XSNAP_VATTIMER)
 	@sh $(XSNAP_DIR)/build.sh verify
 
-$(XSNAP_VATADMIN): $(XSNAP_STAMP) $(XSNAP_DIR)/bundle.mjs
+# one stage bundles both vats; the timer vat's target names it too, so a
+# checkout built before it existed gets it
+$(XSNAP_VATADMIN) $(XSNAP_VATTIMER): $(XSNAP_STAMP) $(XSNAP_DIR)/bundle.mjs
 	@sh $(XSNAP_DIR)/build.sh vat-admin
 
 $(XSNAP_STAMP): $(XSNAP_DIR)/package.json $(XSNAP_DIR)/package-lock.json
