@@ -57,7 +57,7 @@ BUNDLES_OBJS  := daemon/bundles/bundles.o daemon/bundles/endo.o \
 VATS_OBJS     := daemon/vats/table.o daemon/vats/online.o \
                  daemon/vats/snapshot.o daemon/vats/transcript.o
 DEVICES_OBJS  := daemon/devices/vat_admin.o daemon/devices/common.o \
-                 daemon/devices/timer.o
+                 daemon/devices/timer.o daemon/devices/mailbox.o
 KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/terminate.o daemon/kernel/create.o \
                  daemon/kernel/genesis.o daemon/kernel/boot.o \

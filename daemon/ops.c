@@ -236,7 +236,7 @@ static bool
 ops_poll_now(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req,
     uint64_t now, bool *woke)
 {
-	enum kernel_poll_refusal refused;
+	enum kernel_device_refusal refused;
 	char	 err[512];
 	bool	 w;
 
@@ -245,8 +245,8 @@ ops_poll_now(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req,
 	if (kernel_poll(d->kernel, now, woke ? woke : &w, &refused, err,
 	    sizeof(err)) == 0)
 		return true;
-	reply_error(conn, req->id, refused == KERNEL_POLL_BACKWARDS ?
-	    CTL_E_BAD_TIME : refused == KERNEL_POLL_NO_TIMER ?
+	reply_error(conn, req->id, refused == KERNEL_DEV_BACKWARDS ?
+	    CTL_E_BAD_TIME : refused == KERNEL_DEV_NO_DEVICE ?
 	    CTL_E_NOT_FOUND : CTL_E_STORE, "field 'now': %s", err);
 	return false;
 }
@@ -267,6 +267,44 @@ ops_poll(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	snprintf(now, sizeof(now), "%" PRIu64, req->u.poll.now);
 	reply_ok(conn, req->id, json_pack("{s:b, s:s}", "woke", woke,
 	    "lastPolled", now));
+}
+
+/* mailboxDeliver: inbound messages and an ack, a crank of the block. */
+static void
+ops_mailbox_deliver(struct daemon *d, struct ctl_conn *conn,
+    struct ctl_request *req)
+{
+	enum kernel_device_refusal refused;
+	char	 err[512];
+
+	if (kernel_running(d->kernel)) {
+		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		    "mailboxDeliver after it answers");
+		return;
+	}
+	if (ops_refuse_halted(d, conn, req, "mailboxDeliver"))
+		return;
+	if (kernel_mailbox_deliver(d->kernel, req->u.mailbox_deliver.peer,
+	    req->u.mailbox_deliver.messages, req->u.mailbox_deliver.ack,
+	    &refused, err, sizeof(err)) == -1) {
+		reply_error(conn, req->id, refused == KERNEL_DEV_OK ?
+		    CTL_E_STORE : CTL_E_NOT_FOUND, "%s", err);
+		return;
+	}
+	reply_ok(conn, req->id, NULL);
+}
+
+static void
+ops_mailbox_outbox(struct daemon *d, struct ctl_conn *conn,
+    struct ctl_request *req)
+{
+	json_t *box = kernel_mailbox_outbox(d->kernel);
+
+	if (box == NULL)
+		reply_error(conn, req->id, CTL_E_NOT_FOUND, "the configuration "
+		    "has no mailbox device (devices.mailbox)");
+	else
+		reply_ok(conn, req->id, json_pack("{s:o}", "outbox", box));
 }
 
 static void
@@ -374,13 +412,14 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		reply_error(conn, req.id, CTL_E_SHUTTING_DOWN,
 		    "the daemon is shutting down");
 	else if (!control_conn_is_producer(conn) && req.op != CTL_OP_STATUS &&
-	    req.op != CTL_OP_PROMISE)
+	    req.op != CTL_OP_PROMISE && req.op != CTL_OP_MAILBOX_OUTBOX)
 		/* only the producer puts inputs into blocks, commits them or
 		 * stops the node; other allowed peers may look (bgpd's
 		 * restricted socket) */
 		reply_error(conn, req.id, CTL_E_DENIED, "only the producer "
 		    "(daemon.producerUids) may send '%s'; this connection may "
-		    "send status and promise", ctl_op_name(req.op));
+		    "send status, promise and mailboxOutbox",
+		    ctl_op_name(req.op));
 	else switch (req.op) {
 	case CTL_OP_STATUS:
 		ops_status(d, conn, &req);
@@ -405,6 +444,12 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		break;
 	case CTL_OP_POLL:
 		ops_poll(d, conn, &req);
+		break;
+	case CTL_OP_MAILBOX_DELIVER:
+		ops_mailbox_deliver(d, conn, &req);
+		break;
+	case CTL_OP_MAILBOX_OUTBOX:
+		ops_mailbox_outbox(d, conn, &req);
 		break;
 	}
 	ctl_request_clear(&req);

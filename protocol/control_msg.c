@@ -46,6 +46,9 @@ static const struct ctl_op_def ctl_ops[] = {
 	{ "installBundle", CTL_OP_INSTALL_BUNDLE,
 	    { "bundle", "bundleID", NULL },	ctl_check_install_bundle },
 	{ "poll",	CTL_OP_POLL,	 { "now", NULL },	ctl_check_poll },
+	{ "mailboxDeliver", CTL_OP_MAILBOX_DELIVER,
+	    { "peer", "messages", "ack", NULL },	ctl_check_mailbox_deliver },
+	{ "mailboxOutbox", CTL_OP_MAILBOX_OUTBOX, { NULL },	NULL },
 };
 #define CTL_NOPS	(sizeof(ctl_ops) / sizeof(ctl_ops[0]))
 

@@ -27,6 +27,8 @@ enum ctl_op {
 	CTL_OP_PROMISE,		/* show a kernel promise */
 	CTL_OP_INSTALL_BUNDLE,	/* check a bundle, install it in the block */
 	CTL_OP_POLL,		/* the timer device's poll(now) */
+	CTL_OP_MAILBOX_DELIVER,	/* inbound messages for the mailbox */
+	CTL_OP_MAILBOX_OUTBOX,	/* show the mailbox's outbox */
 };
 
 /* Error codes, sent as the strings in ctl_code_name(). */
@@ -79,6 +81,11 @@ struct ctl_request {
 			uint64_t now;		/* the block time */
 		} poll;
 		struct {
+			char	*peer;		/* non-empty */
+			json_t	*messages;	/* [[msgnum, body], …] */
+			uint64_t ack;
+		} mailbox_deliver;
+		struct {
 			char	*kpid;		/* "kp" and digits */
 		} promise;
 		struct {
@@ -126,6 +133,11 @@ struct ctl_parse_error {
  *   poll		"now": a non-negative integer, or a string of
  *			decimal digits (for times past 2^63), at most
  *			2^64-1.
+ *   mailboxDeliver	"peer": non-empty string; "messages": an array of
+ *			[msgnum, body] pairs, msgnum an integer from 0 to
+ *			2^53-1 and body a string (u.mailbox_deliver.messages
+ *			a new reference); "ack": an integer from 0 to 2^53-1.
+ *   mailboxOutbox	none.
  *   promise		"kpid": kp<digits>.
  *   installBundle	"bundle": an object (what a bundle must hold is the
  *			daemon's to check: bad_bundle); "bundleID": optional

@@ -396,8 +396,12 @@ ctl_request_free_u(struct ctl_request *req)
 	case CTL_OP_STATUS:
 	case CTL_OP_COMMIT:
 	case CTL_OP_SHUTDOWN:
-	case CTL_OP_RUN:
 	case CTL_OP_POLL:
+	case CTL_OP_MAILBOX_DELIVER:
+	case CTL_OP_MAILBOX_OUTBOX:
+		ctl_free_devices_u(req);
+		break;
+	case CTL_OP_RUN:
 		break;
 	}
 	memset(&req->u, 0, sizeof(req->u));

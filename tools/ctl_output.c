@@ -22,6 +22,12 @@ int_or(json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
+static const char *
+nz_str(const json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : "?";
+}
+
 static void
 text_vat(FILE *f, json_t *vat)
 {
@@ -65,6 +71,28 @@ text_poll(FILE *f, json_t *r)
 	fprintf(f, "polled %s; %s\n", str_or(r, "lastPolled", "?"),
 	    json_is_true(json_object_get(r, "woke")) ? "woke handlers (run "
 	    "to deliver)" : "nothing due");
+}
+
+/* mailbox deliver: "delivered"; mailbox outbox: a line per peer and
+ * message, "p1 ack 2" then "p1 2 <body>". */
+static void
+text_mailbox(FILE *f, json_t *r)
+{
+	json_t		*box = json_object_get(r, "outbox"), *p, *m;
+	const char	*peer;
+	size_t		 i;
+
+	if (box == NULL) {
+		fprintf(f, "delivered\n");
+		return;
+	}
+	json_object_foreach(box, peer, p) {
+		fprintf(f, "%s ack %lld\n", peer, int_or(p, "inboundAck"));
+		json_array_foreach(json_object_get(p, "outbox"), i, m)
+			fprintf(f, "%s %lld %s\n", peer, (long long)
+			    json_integer_value(json_array_get(m, 0)),
+			    nz_str(json_array_get(m, 1)));
+	}
 }
 
 static void
@@ -175,6 +203,7 @@ const struct ctl_output ctl_output_text = {
 	.promise = text_promise,
 	.bundle = text_bundle,
 	.poll = text_poll,
+	.mailbox = text_mailbox,
 };
 
 const struct ctl_output ctl_output_json = {
@@ -186,4 +215,5 @@ const struct ctl_output ctl_output_json = {
 	.promise = json_print,
 	.bundle = json_print,
 	.poll = json_print,
+	.mailbox = json_print,
 };

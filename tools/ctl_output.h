@@ -19,6 +19,7 @@ struct ctl_output {
 	void	(*promise)(FILE *, json_t *result);	/* {kpid, state, …} */
 	void	(*bundle)(FILE *, json_t *result);	/* {bundleID} */
 	void	(*poll)(FILE *, json_t *result);	/* {woke, lastPolled} */
+	void	(*mailbox)(FILE *, json_t *result);	/* {} or {outbox} */
 };
 
 extern const struct ctl_output ctl_output_text;

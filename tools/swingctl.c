@@ -9,6 +9,8 @@
  *   swingctl [--socket PATH] [--json] run [--cranks N] [--computrons N]
  *	[--now T]
  *   swingctl [--socket PATH] [--json] poll T
+ *   swingctl [--socket PATH] [--json] mailbox deliver PEER MESSAGES ACK
+ *   swingctl [--socket PATH] [--json] mailbox outbox
  *   swingctl [--socket PATH] [--json] promise KPID
  *   swingctl [--socket PATH] [--json] bundle install FILE
  *
@@ -65,6 +67,7 @@ struct cmd_args {
 
 struct cmd {
 	const char	*name;
+	const char	*sub;		/* the word after name, or NULL */
 	const char	*op;		/* the control op it sends */
 	int		 minargs, maxargs;	/* operands after options */
 	const char	*usage;
@@ -263,6 +266,35 @@ run_fields(const struct cmd_args *a, int *ok)
 	return fields;
 }
 
+/* mailbox deliver PEER MESSAGES ACK: MESSAGES a JSON array of
+ * [msgnum, body]; the daemon checks it. */
+static json_t *
+mailbox_fields(const struct cmd_args *a, int *ok)
+{
+	json_error_t	 jerr;
+	json_t		*msgs;
+	json_int_t	 ack;
+
+	*ok = 0;
+	if ((msgs = json_loads(a->argv[1], JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL || !json_is_array(msgs)) {
+		fprintf(stderr, "swingctl: mailbox deliver: MESSAGES must be a "
+		    "JSON array of [msgnum, body]%s%s\n", msgs ? "" : ": ",
+		    msgs ? "" : jerr.text);
+		json_decref(msgs);
+		return NULL;
+	}
+	if (parse_count(a->argv[2], 0, &ack) == -1) {
+		fprintf(stderr, "swingctl: mailbox deliver: ACK must be a "
+		    "non-negative integer, not '%s'\n", a->argv[2]);
+		json_decref(msgs);
+		return NULL;
+	}
+	*ok = 1;
+	return json_pack("{s:s, s:o, s:I}", "peer", a->argv[0], "messages",
+	    msgs, "ack", ack);
+}
+
 /* poll T: the timer device's poll(T). */
 static json_t *
 poll_fields(const struct cmd_args *a, int *ok)
@@ -365,22 +397,33 @@ print_poll(const struct ctl_output *o, json_t *r)
 	o->poll(stdout, r);
 }
 
+static void
+print_mailbox(const struct ctl_output *o, json_t *r)
+{
+	o->mailbox(stdout, r);
+}
+
 static const struct cmd commands[] = {
-	{ "status", "status", 0, 0, "status", NULL, no_fields, print_status },
-	{ "commit", "commit", 1, 1, "commit HEIGHT", NULL, commit_fields,
+	{ "status", NULL, "status", 0, 0, "status", NULL, no_fields, print_status },
+	{ "commit", NULL, "commit", 1, 1, "commit HEIGHT", NULL, commit_fields,
 	    print_commit },
-	{ "shutdown", "shutdown", 0, 0, "shutdown", NULL, no_fields,
+	{ "shutdown", NULL, "shutdown", 0, 0, "shutdown", NULL, no_fields,
 	    print_shutdown },
-	{ "queue", "queue", 1, 2,
+	{ "queue", NULL, "queue", 1, 2,
 	    "queue (--vat NAME | --target KREF) METHOD [ARGS]", queue_opts,
 	    queue_fields, print_queue },
-	{ "run", "run", 0, 0, "run [--cranks N] [--computrons N] [--now T]",
+	{ "run", NULL, "run", 0, 0, "run [--cranks N] [--computrons N] [--now T]",
 	    run_opts, run_fields, print_run },
-	{ "poll", "poll", 1, 1, "poll T", NULL, poll_fields, print_poll },
-	{ "promise", "promise", 1, 1, "promise KPID", NULL, promise_fields,
+	{ "poll", NULL, "poll", 1, 1, "poll T", NULL, poll_fields, print_poll },
+	{ "promise", NULL, "promise", 1, 1, "promise KPID", NULL, promise_fields,
 	    print_promise },
-	{ "bundle", "installBundle", 2, 2, "bundle install FILE", NULL,
+	{ "bundle", NULL, "installBundle", 2, 2, "bundle install FILE", NULL,
 	    bundle_fields, print_bundle },
+	{ "mailbox", "deliver", "mailboxDeliver", 3, 3,
+	    "mailbox deliver PEER MESSAGES ACK", NULL, mailbox_fields,
+	    print_mailbox },
+	{ "mailbox", "outbox", "mailboxOutbox", 0, 0, "mailbox outbox", NULL,
+	    no_fields, print_mailbox },
 };
 
 /* Milliseconds, 1 to INT_MAX; anything else is a usage error (0). */
@@ -528,10 +571,14 @@ main(int argc, char **argv)
 		const struct cmd *cmd = &commands[i];
 		struct cmd_args a;
 
-		if (strcmp(argv[optind], cmd->name) != 0)
+		int sub = cmd->sub != NULL;
+
+		if (strcmp(argv[optind], cmd->name) != 0 || (sub &&
+		    (optind + 1 >= argc || strcmp(argv[optind + 1], cmd->sub)
+		    != 0)))
 			continue;
-		if (parse_cmd_args(cmd, argc - optind, argv + optind, &a,
-		    &out) == -1)
+		if (parse_cmd_args(cmd, argc - optind - sub, argv + optind +
+		    sub, &a, &out) == -1)
 			usage();
 		return run(cmd, &a, path, timeout, out);
 	}

@@ -17,7 +17,7 @@
 #include "protocol/log.h"
 
 /* The devices swingsetd implements natively, by configured name. */
-static const char *const native[] = { "timer" };
+static const char *const native[] = { "mailbox", "timer" };
 
 json_t *
 dev_error(const char *fmt, ...)
@@ -171,7 +171,7 @@ devices_native(const char *name)
 const char *
 devices_native_list(void)
 {
-	return "timer";
+	return "mailbox, timer";
 }
 
 /* The configured name of device dev (malloc'd), or NULL. */
@@ -221,6 +221,8 @@ devices_invoke(const struct device_kernel *dk, const char *dev,
 		r = vad_invoke(dk, dev, dref, method, args);
 	else if (name != NULL && strcmp(name, "timer") == 0)
 		r = timer_invoke(dk, dev, dref, method, args);
+	else if (name != NULL && strcmp(name, "mailbox") == 0)
+		r = mailbox_invoke(dk, dev, dref, method, args);
 	else
 		r = dev_error("device %s has no implementation in swingsetd",
 		    dev);

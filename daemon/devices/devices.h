@@ -1,7 +1,8 @@
 /*
  * devices.h — the door of daemon/devices/: the kernel's native devices
  * (kernel-semantics.md §11), reached by a vat's callNow syscall: the
- * vatAdmin device (vat_admin.c) and the timer device (timer.c); common.c
+ * vatAdmin device (vat_admin.c), the timer device (timer.c) and the
+ * mailbox device (mailbox.c); common.c
  * finds a device's implementation by its configured name.
  *
  * Calls run downward: the kernel's syscall layer calls devices_invoke(); a
@@ -96,5 +97,21 @@ int	 timer_poll(const struct device_kernel *dk, const char *dev,
 	    uint64_t now, bool *woke, char **why);
 /* {"lastPolled": "<decimal>", "wakeups": n} for status (new reference). */
 json_t	*timer_status(const struct device_kernel *dk, const char *dev);
+
+/* ---- mailbox.c: the mailbox device ------------------------------------ */
+
+/*
+ * The host's deliverInbound(peer, messages, ack) of mailbox device dev,
+ * inside a crank the caller opened: messages is [[msgnum, body], …]
+ * (non-negative integers and strings, checked by the caller).  Refused
+ * (*why, malloc'd, with STORE_OK) while no handler is registered; else
+ * deliverInboundMessages(peer, messages) (when there are any) and
+ * deliverInboundAck(peer, ack) are sent to the handler.  A store code.
+ */
+int	 mailbox_deliver(const struct device_kernel *dk, const char *dev,
+	    const char *peer, const json_t *messages, uint64_t ack, char **why);
+/* The outbox, {peer: {"inboundAck": n, "outbox": [[msgnum, body], …]}}
+ * (new reference). */
+json_t	*mailbox_outbox(const struct device_kernel *dk, const char *dev);
 
 #endif

@@ -38,4 +38,8 @@ json_t	*vad_invoke(const struct device_kernel *dk, const char *dev,
 json_t	*timer_invoke(const struct device_kernel *dk, const char *dev,
 	    const char *dref, const char *method, const json_t *args);
 
+/* mailbox.c */
+json_t	*mailbox_invoke(const struct device_kernel *dk, const char *dev,
+	    const char *dref, const char *method, const json_t *args);
+
 #endif

@@ -135,7 +135,14 @@ cf_bounds(const struct ctl_request *r)
 		    r->u.install_bundle.bundle_id[0] == '\0')
 			return "installBundle: empty bundleID";
 		break;
+	case CTL_OP_MAILBOX_DELIVER:
+		if (r->u.mailbox_deliver.peer == NULL ||
+		    r->u.mailbox_deliver.peer[0] == '\0' ||
+		    !json_is_array(r->u.mailbox_deliver.messages))
+			return "mailboxDeliver: no peer or messages";
+		break;
 	case CTL_OP_POLL:
+	case CTL_OP_MAILBOX_OUTBOX:
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
 		break;
@@ -209,6 +216,16 @@ cf_fields(const struct ctl_request *r)
 	case CTL_OP_POLL:
 		rc |= json_object_set_new(f, "now", cf_time(r->u.poll.now));
 		break;
+	case CTL_OP_MAILBOX_DELIVER:
+		rc |= json_object_set_new(f, "peer",
+		    json_string(r->u.mailbox_deliver.peer));
+		rc |= json_object_set(f, "messages",
+		    r->u.mailbox_deliver.messages);
+		rc |= json_object_set_new(f, "ack",
+		    json_integer((json_int_t)r->u.mailbox_deliver.ack));
+		break;
+	case CTL_OP_MAILBOX_OUTBOX:
+		break;
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
 		break;
@@ -240,6 +257,14 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		    (!a->u.run.has_now || a->u.run.now == b->u.run.now);
 	case CTL_OP_POLL:
 		return a->u.poll.now == b->u.poll.now;
+	case CTL_OP_MAILBOX_DELIVER:
+		return cf_streq(a->u.mailbox_deliver.peer,
+		    b->u.mailbox_deliver.peer) &&
+		    json_equal(a->u.mailbox_deliver.messages,
+		    b->u.mailbox_deliver.messages) &&
+		    a->u.mailbox_deliver.ack == b->u.mailbox_deliver.ack;
+	case CTL_OP_MAILBOX_OUTBOX:
+		return 1;
 	case CTL_OP_PROMISE:
 		return cf_streq(a->u.promise.kpid, b->u.promise.kpid);
 	case CTL_OP_INSTALL_BUNDLE:

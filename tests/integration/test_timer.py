@@ -11,14 +11,12 @@ earlier one, a cancelled one, delay, wakeAt (one cancelled), a repeater
 without a timer device, the device state in status, a restart, and the
 same activity hash over ten runs with random worker delays.
 """
-import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Daemon, DaemonTest, main, swingctl  # noqa: E402
-from test_xsnap import (JSKERNEL, SLOWBOOT, VATS, WORKER,  # noqa: E402
+from test_xsnap import (SLOWBOOT, VATS, WORKER, js_kernel,  # noqa: E402
                         scenario_config)
 
 # the producer's actions after bootstrap: ("queue", method) or ("poll", T)
@@ -35,13 +33,7 @@ def js_reference():
         args = []
         for kind, x in PLAN:
             args += ["--" + kind, str(x)]
-        p = subprocess.run(["node", JSKERNEL, os.path.join(
-            VATS, "timer", "config.json")] + args,
-            capture_output=True, text=True, timeout=900)
-        if p.returncode != 0:
-            raise AssertionError("run-swingset.mjs failed:\n" +
-                                 p.stderr[-3000:])
-        _ref["out"] = json.loads(p.stdout)
+        _ref["out"] = js_kernel("timer", args, timeout=900)
     return _ref["out"]
 
 

@@ -411,6 +411,40 @@ START_TEST(test_poll_errors)
 }
 END_TEST
 
+START_TEST(test_parse_mailbox)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"mailboxDeliver\",\"peer\":\"p1\",\"messages\":"
+	    "[[1,\"a\"],[2,\"b\"]],\"ack\":3}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_MAILBOX_DELIVER);
+	ck_assert_str_eq(req.u.mailbox_deliver.peer, "p1");
+	ck_assert_uint_eq(json_array_size(req.u.mailbox_deliver.messages), 2);
+	ck_assert_uint_eq(req.u.mailbox_deliver.ack, 3);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"mailboxOutbox\"}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_MAILBOX_OUTBOX);
+	ctl_request_clear(&req);
+
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"messages\":[],"
+	    "\"ack\":0}", CTL_E_BAD_REQUEST, "field 'peer': required", "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"peer\":\"p\","
+	    "\"messages\":{},\"ack\":0}", CTL_E_BAD_REQUEST,
+	    "field 'messages': object", "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"peer\":\"p\","
+	    "\"messages\":[[9007199254740992,\"x\"]],\"ack\":0}",
+	    CTL_E_BAD_REQUEST, "field 'messages[0][0]': out of range", "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"peer\":\"p\","
+	    "\"messages\":[[1,\"x\",3]],\"ack\":0}", CTL_E_BAD_REQUEST,
+	    "field 'messages[0]': expected [msgnum, body]", "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"peer\":\"p\","
+	    "\"messages\":[]}", CTL_E_BAD_REQUEST, "field 'ack': required",
+	    "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxOutbox\",\"peer\":\"p\"}",
+	    CTL_E_BAD_REQUEST, "unknown field 'peer'", "2");
+}
+END_TEST
+
 START_TEST(test_parse_promise)
 {
 	struct ctl_request req;
@@ -900,6 +934,7 @@ control_msg_suite(void)
 	tcase_add_test(tc, test_run_errors);
 	tcase_add_test(tc, test_parse_poll);
 	tcase_add_test(tc, test_poll_errors);
+	tcase_add_test(tc, test_parse_mailbox);
 	tcase_add_test(tc, test_parse_promise);
 	tcase_add_test(tc, test_promise_errors);
 	tcase_add_test(tc, test_parse_install_bundle);
