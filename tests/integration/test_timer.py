@@ -7,9 +7,11 @@ timer device, fed the same poll times (run-swingset.mjs --poll T).
 The scenario (tests/vats/timer): wake-ups before, at and after the polled
 time, two handlers at one time (their order), a wake-up added before an
 earlier one, a cancelled one, delay, wakeAt (one cancelled), a repeater
-(then disabled) and a notifier.  Also: time may not go back, a poll
-without a timer device, the device state in status, a restart, and the
-same activity hash over ten runs with random worker delays.
+(then disabled) and a notifier; and (tests/vats/timerdev) the device's
+own methods called directly by a vat, also compared.  Also: time may not
+go back, a poll without a timer device, the device state in status, a
+restart, and the same activity hash over ten runs with random worker
+delays.
 """
 import os
 import sys
@@ -163,6 +165,37 @@ class TimerTest(DaemonTest):
         d = self.other_daemon(cfg, "unknown-device", 78)
         self.assertIn("devices.mailbx: swingsetd does not implement a "
                       "device named 'mailbx'", d.log())
+
+
+class TimerDeviceTest(DaemonTest):
+    """The device's own methods (tests/vats/timerdev, D(devices.timer)
+    without the timer vat): answers, errors, repeaters, and the order of
+    wake() at one time, as on the JavaScript kernel."""
+
+    DEV_PLAN = [("poll", 4), ("queue", "middle"), ("poll", 7), ("poll", 7),
+                ("queue", "end"), ("poll", 13), ("poll", 20)]
+
+    def test_same_as_javascript_kernel(self):
+        args = []
+        for kind, x in self.DEV_PLAN:
+            args += ["--" + kind, str(x)]
+        ref = js_kernel("timerdev", args, timeout=900)
+        tmp = os.path.join(self.tmp, "dev")
+        os.makedirs(tmp)
+        cfg = scenario_config(tmp, "timerdev")
+        cfg["devices"]["timer"]["sourceSpec"] = os.path.join(
+            VATS, "timerdev", cfg["devices"]["timer"]["sourceSpec"])
+        d = Daemon(tmp, cfg)
+        self.daemons.append(d)
+        d.start()
+        results, _ = TimerTest.drive(self, d, plan=self.DEV_PLAN)
+        self.assertEqual([t for _, t in d.test_logs()],
+                         [str(x) for x in ref["testLog"]])
+        self.assertIn("rep wake 16n", ref["testLog"])
+        self.assertEqual([p["data"]["body"] for _, p in results],
+                         [q["capdata"]["body"] for q in ref["queued"]])
+        self.assertIn("invoke failed: setWakeup: baseTime is not a Nat",
+                      d.log())
 
 
 class TimerDeterminismTest(DaemonTest):
