@@ -69,6 +69,7 @@ call(struct ctl_client *c, const char *op, json_t *fields)
 }
 
 struct pids {
+	int64_t	routing_cranks, routing_us;	/* status daemon.routing */
 	long	daemon;
 	long	workers[64];
 	int64_t	cpu[64];		/* their CPU ns when listed */
@@ -79,8 +80,13 @@ static void
 get_pids(struct ctl_client *c, struct pids *p, int64_t *height)
 {
 	json_t	*st = call(c, "status", NULL), *vats, *v;
+	json_t	*routing = json_object_get(json_object_get(st, "daemon"),
+		    "routing");
 	size_t	 i;
 
+	p->routing_cranks = json_integer_value(json_object_get(routing,
+	    "cranks"));
+	p->routing_us = json_integer_value(json_object_get(routing, "us"));
 	p->daemon = (long)json_integer_value(json_object_get(
 	    json_object_get(st, "daemon"), "pid"));
 	p->nworkers = 0;
@@ -176,6 +182,19 @@ main(int argc, char **argv)
 	    PRId64 " blocks of %ld, %.2f s)\n", label,
 	    (double)cranks * 1e9 / (double)(t1 - t0), cranks, blocks, block,
 	    (double)(t1 - t0) / 1e9);
+	/* routing cranks (kernel-only: the acceptance queue to the
+	 * run-queue) are half the cranks here: the deliveries alone too */
+	if (after.routing_cranks > pids.routing_cranks) {
+		int64_t rc = after.routing_cranks - pids.routing_cranks;
+
+		printf("bench: %s deliveries = %.0f /s (%" PRId64 " delivery "
+		    "cranks)\n", label, (double)(cranks - rc) * 1e9 /
+		    (double)(t1 - t0), cranks - rc);
+		printf("bench: routing crank us = %.1f us (%s, mean of %"
+		    PRId64 " routing cranks, start to commit)\n",
+		    (double)(after.routing_us - pids.routing_us) / (double)rc,
+		    label, rc);
+	}
 	printf("pingpong-raw: cranks=%" PRId64 " wall_ns=%" PRId64
 	    " daemon_cpu_ns=%" PRId64 " workers_cpu_ns=%" PRId64
 	    " commit_ns=%" PRId64 " blocks=%" PRId64 " daemon_pid=%ld\n",

@@ -53,8 +53,10 @@ reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
  * answers at any time, also while a crank waits on a worker (it then
  * shows the state inside that crank).  creationQueueLength counts vats
  * waiting to be created (not the one in its pseudo-crank, which the vat
- * list shows as "creating"); blockComputrons sums the open block's
- * committed cranks; bootstrapResult is the kpid of bootstrap()'s result.
+ * list shows as "creating"); acceptanceQueueLength counts new events
+ * not yet routed; blockComputrons sums the open block's committed
+ * cranks; bootstrapResult is the kpid of bootstrap()'s result;
+ * daemon.routing counts routing cranks and their time since start.
  */
 static json_t *
 ops_status_object(struct daemon *d)
@@ -62,21 +64,25 @@ ops_status_object(struct daemon *d)
 	char	 hash[STORE_HASH_HEXLEN + 1], committed[STORE_HASH_HEXLEN + 1];
 	const struct kernel_creation_stats *cs =
 	    kernel_creation_stats(d->kernel);
+	const struct kernel_routing_stats *rs =
+	    kernel_routing_stats(d->kernel);
 	char	*boot;
 	json_t	*st;
 
 	store_activity_hash(d->store, hash);
 	store_committed_activity_hash(d->store, committed);
 	boot = kernel_bootstrap_result(d->kernel);
-	st = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:o, "
+	st = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:o, "
 	    "s:o, s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, "
-	    "s:I, s:I, s:I}}}",
+	    "s:I, s:I, s:I}, s:{s:I, s:I}}}",
 	    "version", SWINGSETD_VERSION,
 	    "height", (json_int_t)store_height(d->store),
 	    "crankNumber", (json_int_t)store_crank_count(d->store),
 	    "blockOpen", store_block_is_open(d->store),
 	    "activityHash", hash,
 	    "committedActivityHash", committed,
+	    "acceptanceQueueLength",
+	    (json_int_t)kernel_acceptance_queue_length(d->kernel),
 	    "runQueueLength", (json_int_t)kernel_run_queue_length(d->kernel),
 	    "blockComputrons",
 	    (json_int_t)kernel_block_computrons(d->kernel),
@@ -99,7 +105,10 @@ ops_status_object(struct daemon *d)
 	    "created", (json_int_t)cs->created,
 	    "bootWaitUs", (json_int_t)cs->boot_wait_us,
 	    "startVatUs", (json_int_t)cs->start_vat_us,
-	    "commitUs", (json_int_t)cs->commit_us);
+	    "commitUs", (json_int_t)cs->commit_us,
+	    "routing",
+	    "cranks", (json_int_t)rs->cranks,
+	    "us", (json_int_t)rs->us);
 	free(boot);
 	return st;
 }
@@ -388,6 +397,36 @@ ops_install_bundle(struct daemon *d, struct ctl_conn *conn,
 	free(id);
 }
 
+/*
+ * terminateVat: SwingSet's controller.terminateVat, a crank of the open
+ * block like installBundle; its consequences (rejections, vatTerminated)
+ * are queued for the next run.
+ */
+static void
+ops_terminate_vat(struct daemon *d, struct ctl_conn *conn,
+    struct ctl_request *req)
+{
+	char	 err[512];
+	bool	 notfound;
+
+	if (kernel_running(d->kernel) || store_crank_is_open(d->store)) {
+		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		    "terminateVat after it answers");
+		return;
+	}
+	if (ops_refuse_halted(d, conn, req, "terminateVat"))
+		return;
+	if (kernel_terminate_vat(d->kernel, req->u.terminate.vat,
+	    req->u.terminate.vat_id, req->u.terminate.reason, &notfound, err,
+	    sizeof(err)) == -1) {
+		reply_error(conn, req->id, notfound ? CTL_E_NOT_FOUND :
+		    CTL_E_STORE, "%s", err);
+		return;
+	}
+	reply_ok(conn, req->id, json_pack("{s:s?}", "halted",
+	    kernel_halted(d->kernel)));
+}
+
 static void
 ops_shutdown(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 {
@@ -450,6 +489,9 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		break;
 	case CTL_OP_MAILBOX_OUTBOX:
 		ops_mailbox_outbox(d, conn, &req);
+		break;
+	case CTL_OP_TERMINATE_VAT:
+		ops_terminate_vat(d, conn, &req);
 		break;
 	}
 	ctl_request_clear(&req);

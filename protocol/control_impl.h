@@ -27,6 +27,8 @@ int		 ctl_check_promise(json_t *, struct ctl_request *,
 		    struct ctl_parse_error *);
 int		 ctl_check_install_bundle(json_t *, struct ctl_request *,
 		    struct ctl_parse_error *);
+int		 ctl_check_terminate_vat(json_t *, struct ctl_request *,
+		    struct ctl_parse_error *);
 void		 ctl_request_free_u(struct ctl_request *);
 
 /* control_devices.c: the device ops' fields. */

@@ -49,6 +49,8 @@ static const struct ctl_op_def ctl_ops[] = {
 	{ "mailboxDeliver", CTL_OP_MAILBOX_DELIVER,
 	    { "peer", "messages", "ack", NULL },	ctl_check_mailbox_deliver },
 	{ "mailboxOutbox", CTL_OP_MAILBOX_OUTBOX, { NULL },	NULL },
+	{ "terminateVat", CTL_OP_TERMINATE_VAT,
+	    { "vat", "vatID", "reason", NULL },	ctl_check_terminate_vat },
 };
 #define CTL_NOPS	(sizeof(ctl_ops) / sizeof(ctl_ops[0]))
 

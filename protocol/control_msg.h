@@ -29,6 +29,7 @@ enum ctl_op {
 	CTL_OP_POLL,		/* the timer device's poll(now) */
 	CTL_OP_MAILBOX_DELIVER,	/* inbound messages for the mailbox */
 	CTL_OP_MAILBOX_OUTBOX,	/* show the mailbox's outbox */
+	CTL_OP_TERMINATE_VAT,	/* terminate a vat in a crank of the block */
 };
 
 /* Error codes, sent as the strings in ctl_code_name(). */
@@ -92,6 +93,11 @@ struct ctl_request {
 			json_t	*bundle;	/* an object */
 			char	*bundle_id;	/* the alleged ID, or NULL */
 		} install_bundle;
+		struct {
+			char	*vat;		/* a vat's name, or NULL */
+			char	*vat_id;	/* "v" and digits, or NULL */
+			json_t	*reason;	/* capdata without slots */
+		} terminate;			/* exactly one of vat, vat_id */
 	} u;			/* by op; strings and args owned, released
 				   by ctl_request_clear() */
 };
@@ -142,6 +148,10 @@ struct ctl_parse_error {
  *   installBundle	"bundle": an object (what a bundle must hold is the
  *			daemon's to check: bad_bundle); "bundleID": optional
  *			non-empty string.
+ *   terminateVat	exactly one of "vat" (non-empty string) and "vatID"
+ *			(v<digits>); "reason": capdata {"body": "#" then
+ *			JSON, "slots": []} (no slots, as SwingSet's
+ *			controller.terminateVat requires).
  * A "\u0000" anywhere is bad_json: strings never hold a NUL.
  */
 int	 ctl_request_parse(const char *line, size_t len, struct ctl_request *req,

@@ -1,6 +1,7 @@
 /*
  * control_ops.c — the control protocol's per-op validators: what the
- * fields of commit, queue, run, promise and installBundle must hold
+ * fields of commit, queue, run, promise, installBundle and terminateVat
+ * must hold
  * (status and shutdown have none), the field helpers they share
  * (integers, strings, krefs, capdata), and ctl_request_free_u(), which
  * releases what they put in req->u.  Loading the line, finding the op
@@ -375,6 +376,73 @@ ctl_check_install_bundle(json_t *root, struct ctl_request *req,
 	return 0;
 }
 
+/* A termination reason: capdata of any value, without slots. */
+static int
+ctl_check_reason(json_t *v, struct ctl_parse_error *err)
+{
+	json_t		*body = json_object_get(v, "body"), *parsed = NULL;
+	json_t		*slots = json_object_get(v, "slots");
+	const char	*s = json_string_value(body);
+
+	if (!json_is_object(v) || json_object_size(v) != 2 || body == NULL ||
+	    slots == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'reason': required, "
+		    "expected capdata, {\"body\":\"#…\",\"slots\":[]}");
+		return -1;
+	}
+	if (s != NULL && s[0] == '#')
+		parsed = json_loadb(s + 1, json_string_length(body) - 1,
+		    JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+	if (parsed == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'reason.body': "
+		    "expected smallcaps, '#' and then JSON");
+		return -1;
+	}
+	json_decref(parsed);
+	if (!json_is_array(slots) || json_array_size(slots) != 0) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'reason.slots': "
+		    "expected [], a termination reason holds no slots");
+		return -1;
+	}
+	return 0;
+}
+
+/* The vat to terminate, by name or by ID, and the reason. */
+int
+ctl_check_terminate_vat(json_t *root, struct ctl_request *req,
+    struct ctl_parse_error *err)
+{
+	json_t		*vat = json_object_get(root, "vat");
+	json_t		*vid = json_object_get(root, "vatID");
+	const char	*s;
+
+	if ((vat != NULL) == (vid != NULL)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "fields 'vat' and 'vatID': "
+		    "give exactly one");
+		return -1;
+	}
+	if (vat != NULL) {
+		if (ctl_string(vat, "vat", &s, err) == -1 ||
+		    ctl_strdup(s, &req->u.terminate.vat, err) == -1)
+			return -1;
+	} else {
+		s = json_string_value(vid);
+		if (s == NULL || s[0] != 'v' || s[1] == '\0' ||
+		    strspn(s + 1, "0123456789") != strlen(s + 1) ||
+		    strlen(s) > 20) {
+			ctl_error(err, CTL_E_BAD_REQUEST, "field 'vatID': "
+			    "expected a vat ID, v<digits>");
+			return -1;
+		}
+		if (ctl_strdup(s, &req->u.terminate.vat_id, err) == -1)
+			return -1;
+	}
+	if (ctl_check_reason(json_object_get(root, "reason"), err) == -1)
+		return -1;
+	req->u.terminate.reason = json_incref(json_object_get(root, "reason"));
+	return 0;
+}
+
 /* Release what a validator put in req->u, complete or not. */
 void
 ctl_request_free_u(struct ctl_request *req)
@@ -392,6 +460,11 @@ ctl_request_free_u(struct ctl_request *req)
 	case CTL_OP_INSTALL_BUNDLE:
 		json_decref(req->u.install_bundle.bundle);
 		free(req->u.install_bundle.bundle_id);
+		break;
+	case CTL_OP_TERMINATE_VAT:
+		free(req->u.terminate.vat);
+		free(req->u.terminate.vat_id);
+		json_decref(req->u.terminate.reason);
 		break;
 	case CTL_OP_STATUS:
 	case CTL_OP_COMMIT:

@@ -111,6 +111,8 @@ text_status(FILE *f, json_t *r)
 	    str_or(r, "activityHash", "?"));
 	fprintf(f, "committed hash        %s\n",
 	    str_or(r, "committedActivityHash", "?"));
+	fprintf(f, "acceptance queue      %lld\n",
+	    int_or(r, "acceptanceQueueLength"));
 	fprintf(f, "run-queue             %lld\n", int_or(r, "runQueueLength"));
 	fprintf(f, "creation queue        %lld\n",
 	    int_or(r, "creationQueueLength"));
@@ -188,6 +190,18 @@ text_bundle(FILE *f, json_t *r)
 }
 
 static void
+text_terminate(FILE *f, json_t *r)
+{
+	json_t *halted = json_object_get(r, "halted");
+
+	if (json_is_string(halted))
+		fprintf(f, "terminated; the kernel halted: %s\n",
+		    json_string_value(halted));
+	else
+		fprintf(f, "terminated; run to deliver the consequences\n");
+}
+
+static void
 json_print(FILE *f, json_t *r)
 {
 	json_dumpf(r, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -204,6 +218,7 @@ const struct ctl_output ctl_output_text = {
 	.bundle = text_bundle,
 	.poll = text_poll,
 	.mailbox = text_mailbox,
+	.terminate = text_terminate,
 };
 
 const struct ctl_output ctl_output_json = {
@@ -216,4 +231,5 @@ const struct ctl_output ctl_output_json = {
 	.bundle = json_print,
 	.poll = json_print,
 	.mailbox = json_print,
+	.terminate = json_print,
 };

@@ -20,6 +20,7 @@ struct ctl_output {
 	void	(*bundle)(FILE *, json_t *result);	/* {bundleID} */
 	void	(*poll)(FILE *, json_t *result);	/* {woke, lastPolled} */
 	void	(*mailbox)(FILE *, json_t *result);	/* {} or {outbox} */
+	void	(*terminate)(FILE *, json_t *result);	/* {halted?} */
 };
 
 extern const struct ctl_output ctl_output_text;

@@ -13,10 +13,14 @@
  *   swingctl [--socket PATH] [--json] mailbox outbox
  *   swingctl [--socket PATH] [--json] promise KPID
  *   swingctl [--socket PATH] [--json] bundle install FILE
+ *   swingctl [--socket PATH] [--json] terminate (--vat NAME | --id VATID)
+ *	[REASON]
  *
  * Global options come before the command, the command's own after its
  * name; --json may also come last.  ARGS is capdata, {"body","slots"}, or
- * a JSON array of plain data that swingctl encodes as smallcaps.
+ * a JSON array of plain data that swingctl encodes as smallcaps.  REASON
+ * is capdata without slots, or text that becomes an Error with that
+ * message (default "terminated by the operator").
  * The socket defaults to $SWINGSET_SOCKET, else ./var/control.sock.
  * Exit codes: 0 done; 1 the daemon answered with an error; 64 usage;
  * 66 FILE cannot be read or is not a JSON object; 69 no daemon answers;
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/capdata.h"
 #include "protocol/smallcaps.h"
 #include "tools/ctl_client.h"
 #include "tools/ctl_output.h"
@@ -55,6 +60,7 @@ enum cmd_opt {
 	OPT_CRANKS,
 	OPT_COMPUTRONS,
 	OPT_NOW,
+	OPT_ID,
 	OPT_MAX
 };
 
@@ -88,6 +94,13 @@ static const struct option run_opts[] = {
 	{ "cranks",	required_argument,	NULL, OPT_CRANKS },
 	{ "computrons",	required_argument,	NULL, OPT_COMPUTRONS },
 	{ "now",	required_argument,	NULL, OPT_NOW },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option terminate_opts[] = {
+	{ "vat",	required_argument,	NULL, OPT_VAT },
+	{ "id",		required_argument,	NULL, OPT_ID },
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 }
 };
@@ -349,6 +362,43 @@ bundle_fields(const struct cmd_args *a, int *ok)
 	return fields;
 }
 
+/* REASON: capdata as given, or text made an Error's message. */
+static json_t *
+terminate_reason(const char *text)
+{
+	json_t *cd = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+
+	if (json_is_object(cd))
+		return cd;
+	json_decref(cd);
+	return capdata_error(text);
+}
+
+/* terminate (--vat NAME | --id VATID) [REASON] */
+static json_t *
+terminate_fields(const struct cmd_args *a, int *ok)
+{
+	const char	*vat = a->opt[OPT_VAT], *id = a->opt[OPT_ID];
+	json_t		*fields, *reason;
+
+	*ok = 0;
+	if ((vat == NULL) == (id == NULL)) {
+		fprintf(stderr, "swingctl: terminate: give one of --vat NAME "
+		    "and --id VATID\n");
+		return NULL;
+	}
+	reason = terminate_reason(a->argc == 1 ? a->argv[0] :
+	    "terminated by the operator");
+	fields = reason ? json_pack("{s:s, s:o}", vat ? "vat" : "vatID",
+	    vat ? vat : id, "reason", reason) : NULL;
+	if (fields == NULL)
+		fprintf(stderr, "swingctl: terminate: NAME, VATID and REASON "
+		    "must be UTF-8\n");
+	else
+		*ok = 1;
+	return fields;
+}
+
 static void
 print_status(const struct ctl_output *o, json_t *r)
 {
@@ -403,6 +453,12 @@ print_mailbox(const struct ctl_output *o, json_t *r)
 	o->mailbox(stdout, r);
 }
 
+static void
+print_terminate(const struct ctl_output *o, json_t *r)
+{
+	o->terminate(stdout, r);
+}
+
 static const struct cmd commands[] = {
 	{ "status", NULL, "status", 0, 0, "status", NULL, no_fields, print_status },
 	{ "commit", NULL, "commit", 1, 1, "commit HEIGHT", NULL, commit_fields,
@@ -424,6 +480,9 @@ static const struct cmd commands[] = {
 	    print_mailbox },
 	{ "mailbox", "outbox", "mailboxOutbox", 0, 0, "mailbox outbox", NULL,
 	    no_fields, print_mailbox },
+	{ "terminate", NULL, "terminateVat", 0, 1,
+	    "terminate (--vat NAME | --id VATID) [REASON]", terminate_opts,
+	    terminate_fields, print_terminate },
 };
 
 /* Milliseconds, 1 to INT_MAX; anything else is a usage error (0). */

@@ -26,8 +26,10 @@
 #include "protocol/log.h"
 
 /* 2: kernel.maxFrame and kernel.relaxDurabilityRules are recorded, and
- * installBundle is a crank.  A state of another version is refused. */
-#define KERNEL_STATE_VERSION	"2"
+ * installBundle is a crank.  3: new events enter the acceptance queue
+ * and routing cranks move them on (the same inputs give other cranks).
+ * A state of another version is refused. */
+#define KERNEL_STATE_VERSION	"3"
 
 /* Where the boot records go: into the store (first start), or compared
  * with it (later starts). */

@@ -1,8 +1,11 @@
 /*
- * crank.c — the crank loop.  One crank at a time: open a crank
- * transaction, take the run-queue's head, route it (route.c); if it
- * needs a vat, make sure the vat's worker is online (daemon/vats/), deliver,
- * and — when the worker answers — record the transcript entry and commit.
+ * crank.c — the crank loop.  One crank at a time, chosen in SwingSet's
+ * order (crank_next): a routing crank moves a new event from the
+ * acceptance queue on (route.c) and commits; a delivery crank opens a
+ * crank transaction, takes the run-queue's head, routes it again; if it
+ * needs a vat, makes sure the vat's worker is online (daemon/vats/),
+ * delivers, and — when the worker answers — records the transcript entry
+ * and commits.
  * Waiting on a worker is a state of the kernel, resumed by the worker's
  * callbacks; the next crank is scheduled with an idle watcher so the
  * event loop (and status) stays responsive between cranks.
@@ -94,12 +97,12 @@ crank_abort(struct kernel *k)
 	k->in_crank = false;
 }
 
-/* Nothing left to do: both queues empty, no crank in flight. */
+/* Nothing left to do: every queue empty, no crank in flight. */
 static bool
 kernel_idle(struct kernel *k)
 {
-	return kst_queue_length(k) == 0 && kst_length(k, &k->createq) == 0 &&
-	    !k->in_crank;
+	return kst_length(k, &k->accq) == 0 && kst_queue_length(k) == 0 &&
+	    kst_length(k, &k->createq) == 0 && !k->in_crank;
 }
 
 static void
@@ -176,6 +179,25 @@ kernel_store_halt(struct kernel *k, const char *msg)
 	log_error("kernel", "halted: %s", k->halted ? k->halted : msg);
 }
 
+/*
+ * SwingSet's kernel panic, met inside a crank (a critical vat ends): the
+ * kernel halts with the reason, the crank in flight may still end, but
+ * nothing more runs and the open block can never be committed.
+ */
+void
+kernel_panic(struct kernel *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (k->halted != NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&k->halted, fmt, ap) < 0)
+		k->halted = strdup("kernel panic (reason lost: no memory)");
+	va_end(ap);
+	log_error("kernel", "halted: %s", k->halted ? k->halted : "?");
+}
+
 void
 crank_commit(struct kernel *k, uint64_t computrons)
 {
@@ -190,6 +212,10 @@ crank_commit(struct kernel *k, uint64_t computrons)
 		log_info("kernel", "%s: created in crank %" PRIu64 " (startVat: "
 		    "%zu syscalls, %zu vatstore writes)", k->cr.vat->id,
 		    store_crank_count(k->st), k->cr.sc_count, k->cr.vs_writes);
+	if (k->cr.routing) {
+		k->rstats.cranks++;
+		k->rstats.us += crank_now_us() - k->cr.t_start;
+	}
 	if (k->cr.creating && k->cr.t_done != 0) {
 		k->cstats.created++;
 		k->cstats.boot_wait_us += k->cr.t_ready - k->cr.t_start;
@@ -254,6 +280,44 @@ crank_create(struct kernel *k)
 	crank_deliver(k);
 }
 
+/*
+ * A routing crank (kernel-semantics §6.3): the acceptance queue's head
+ * goes to the run-queue, onto a promise's queue, or splats.  It needs no
+ * worker, so it commits at once.
+ */
+static void
+crank_route(struct kernel *k)
+{
+	int rc;
+
+	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = true;
+	k->cr.routing = true;
+	k->cr.t_start = crank_now_us();
+	k->cr.item = kst_shift(k, &k->accq);
+	rc = k->cr.item ? kroute_accept(k, k->cr.item) : STORE_EIO;
+	if (rc == STORE_OK)
+		rc = store_crank_status(k->st);
+	if (rc != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	if (k->halted != NULL)		/* e.g. the run-queue is damaged */
+		kernel_halt(k, "%s", k->halted);
+	else
+		crank_commit(k, 0);
+}
+
+/*
+ * The next crank, in SwingSet's strict priority (kernel-semantics §6.2):
+ * a routing crank while the acceptance queue has work; then a vat's
+ * creation (the pseudo-crank: swingsetd's own queue, in the place of
+ * SwingSet's create-vat run-queue item, ahead of the run-queue); then the
+ * run-queue's head.
+ */
 void
 crank_next(struct kernel *k)
 {
@@ -270,6 +334,10 @@ crank_next(struct kernel *k)
 	if ((k->run_max && k->run_done >= k->run_max) ||
 	    (k->run_budget_c && k->run_computrons >= k->run_budget_c)) {
 		run_finish(k, "budget", NULL);
+		return;
+	}
+	if (kst_length(k, &k->accq) > 0 && k->halted == NULL) {
+		crank_route(k);
 		return;
 	}
 	if (kst_length(k, &k->createq) > 0 && k->halted == NULL) {
@@ -314,6 +382,7 @@ kernel_open(const struct kernel_params *p, char *errbuf, size_t errlen)
 	k->st = p->st;
 	k->loop = p->loop;
 	k->max_retries = p->cfg->daemon.max_retries;
+	k->accq.key = "acceptanceQueue";
 	k->runq.key = "runQueue";
 	k->createq.key = "createQueue";
 	ev_idle_init(&k->step, step_cb);

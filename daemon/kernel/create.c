@@ -232,16 +232,19 @@ kcreate_request(struct kernel *k, const char *bundle_id, const json_t *opts,
 	return rc;
 }
 
-/* A vat that exists only as a creation request so far (its options are
- * recorded, it is no static vat): its table entry, made now. */
-static struct kvat *
-entry_for(struct kernel *k, const char *vid)
+/* Vat vid's table entry, or NULL when there is no such vat.  A vat that
+ * exists only as a creation request so far (its options are recorded, it
+ * is no static vat) gets its entry now. */
+struct kvat *
+kcreate_entry(struct kernel *k, const char *vid)
 {
 	struct kvat	*v = vats_find(&k->vats, vid);
 	char		 key[64], *opts;
 
 	if (v != NULL)
 		return v;
+	if (strlen(vid) >= sizeof(v->id))
+		return NULL;
 	snprintf(key, sizeof(key), "%s.options", vid);
 	if ((opts = kv_get(k->st, key)) == NULL)
 		return NULL;
@@ -262,7 +265,7 @@ kcreate_terminate(struct kernel *k, const char *vid, const json_t *reason,
 	struct kvat *v;
 
 	*why = NULL;
-	if (strlen(vid) >= sizeof(v->id) || (v = entry_for(k, vid)) == NULL)
+	if (strlen(vid) >= sizeof(v->id) || (v = kcreate_entry(k, vid)) == NULL)
 		return asprintf(why, "no vat %s", vid) < 0 ? STORE_ENOMEM :
 		    STORE_OK;
 	if (!v->dynamic)
@@ -298,7 +301,7 @@ kcreate_start(struct kernel *k, const char *vid, struct kvat **vat,
 
 	*vat = NULL;
 	*vdo = NULL;
-	if (strlen(vid) >= sizeof(v->id) || (v = entry_for(k, vid)) == NULL)
+	if (strlen(vid) >= sizeof(v->id) || (v = kcreate_entry(k, vid)) == NULL)
 		return STORE_ESTATE;
 	if (v->state == KVAT_TERMINATED)
 		return STORE_OK;

@@ -1,6 +1,7 @@
 /*
  * host.c — what the process asks of the kernel between cranks: the
- * producer's queue and promise requests, and the figures status shows
+ * producer's queue, terminateVat and promise requests, and the figures
+ * status shows
  * (queue lengths, the vats with their states, creation timings, the
  * open block's computrons, the halted reason).  Reads the committed
  * state plus the open block; writes only in kernel_queue's own crank.
@@ -20,6 +21,12 @@ const char *
 kernel_halted(const struct kernel *k)
 {
 	return k->halted;
+}
+
+uint64_t
+kernel_acceptance_queue_length(struct kernel *k)
+{
+	return kst_length(k, &k->accq);
 }
 
 uint64_t
@@ -182,6 +189,67 @@ kernel_install_bundle(struct kernel *k, const json_t *bundle, const char *id,
 	return -1;
 }
 
+/* The vat a terminateVat names: a static vat's name, or a vat ID
+ * (malloc'd), or NULL. */
+static char *
+terminate_target(struct kernel *k, const char *name, const char *vid)
+{
+	char	*key = NULL, *id;
+
+	if (name == NULL)
+		return strdup(vid);
+	if (asprintf(&key, "vat.name.%s", name) < 0)
+		return NULL;
+	id = kv_get(k->st, key);
+	free(key);
+	return id;
+}
+
+/*
+ * terminateVat from the host (SwingSet's controller.terminateVat): in a
+ * crank of the open block, the vat is terminated as if vat-admin's
+ * terminateWithFailure had asked, rejecting with reason (capdata without
+ * slots).  A vat that is not there, or already terminated, is not_found.
+ */
+int
+kernel_terminate_vat(struct kernel *k, const char *name, const char *vid,
+    const json_t *reason, bool *notfound, char *errbuf, size_t errlen)
+{
+	struct kvat	*v = NULL;
+	char		*id;
+	int		 rc;
+
+	*notfound = false;
+	if ((rc = store_crank_begin(k->st)) != STORE_OK)
+		goto fail;
+	if ((id = terminate_target(k, name, vid)) != NULL)
+		v = kcreate_entry(k, id);
+	if (v == NULL || v->state == KVAT_TERMINATED) {
+		snprintf(errbuf, errlen, "%s %s%s", v == NULL ? "no vat" :
+		    "vat", name ? name : vid, v == NULL ? "" :
+		    " is already terminated");
+		free(id);
+		*notfound = (rc = store_crank_status(k->st)) == STORE_OK;
+		store_crank_abort(k->st);
+		kst_forget_queue(k);
+		if (*notfound)
+			return -1;
+		goto fail;
+	}
+	free(id);
+	log_info("kernel", "%s: terminated by the host", v->id);
+	rc = terminate_vat(k, v, true, reason);
+	if (rc == STORE_OK && (rc = store_crank_commit(k->st)) == STORE_OK)
+		return 0;
+	store_crank_abort(k->st);
+	kst_forget_queue(k);
+fail:
+	snprintf(errbuf, errlen, "%s: %s", store_strerror(rc),
+	    store_errmsg(k->st));
+	kernel_store_halt(k, errbuf);	/* the termination's crank is lost */
+	return -1;
+}
+
 json_t *
 kernel_promise(struct kernel *k, const char *kpid)
 {
@@ -205,6 +273,12 @@ const struct kernel_creation_stats *
 kernel_creation_stats(const struct kernel *k)
 {
 	return &k->cstats;
+}
+
+const struct kernel_routing_stats *
+kernel_routing_stats(const struct kernel *k)
+{
+	return &k->rstats;
 }
 
 uint64_t

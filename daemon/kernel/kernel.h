@@ -105,6 +105,16 @@ int	 kernel_install_bundle(struct kernel *k, const json_t *bundle,
 	    const char *id, bool *existed, char *errbuf, size_t errlen);
 
 /* A promise's state as a JSON object (new reference), or NULL. */
+/*
+ * Terminate a vat, named by a static vat's name or by its ID (one of the
+ * two NULL), in a crank of the open block, with reason (capdata without
+ * slots, borrowed).  -1 with errbuf and *notfound when no live vat is
+ * named; -1 without *notfound on a store failure (the kernel halts).
+ * A critical vat's termination halts the kernel (kernel_halted()).
+ */
+int	 kernel_terminate_vat(struct kernel *k, const char *name,
+	    const char *vid, const json_t *reason, bool *notfound,
+	    char *errbuf, size_t errlen);
 json_t	*kernel_promise(struct kernel *k, const char *kpid);
 
 /* Where pseudo-cranks spend their time (this process, not state): from
@@ -118,6 +128,15 @@ struct kernel_creation_stats {
 const struct kernel_creation_stats *kernel_creation_stats(
 	    const struct kernel *k);
 
+/* Routing cranks committed since start and their time from the crank's
+ * start to its commit, microseconds (this process, not state). */
+struct kernel_routing_stats {
+	uint64_t	 cranks, us;
+};
+
+const struct kernel_routing_stats *kernel_routing_stats(
+	    const struct kernel *k);
+
 /* Computrons of the cranks committed in the open block (0 after
  * kernel_block_committed()). */
 uint64_t kernel_block_computrons(const struct kernel *k);
@@ -126,6 +145,7 @@ char	*kernel_bootstrap_result(struct kernel *k);
 
 /* Status fields: queue lengths, vats (an array, new reference), the
  * halted reason (borrowed; NULL while running). */
+uint64_t kernel_acceptance_queue_length(struct kernel *k);
 uint64_t kernel_run_queue_length(struct kernel *k);
 uint64_t kernel_creation_queue_length(struct kernel *k);
 json_t	*kernel_status_vats(struct kernel *k);

@@ -42,6 +42,7 @@ struct crank {
 	int		 store_rc;	/* a store failure inside the crank */
 	json_t		*route_hold;	/* keeps a retargeted kref alive */
 	bool		 creating;	/* a pseudo-crank: vat's startVat */
+	bool		 routing;	/* a routing crank */
 	uint64_t	 t_start, t_ready, t_done;	/* its timing, µs */
 	size_t		 vs_writes;	/* vatstoreSet syscalls made */
 	bool		 sent;		/* the worker has the delivery */
@@ -73,9 +74,11 @@ struct kernel {
 	char		*halted;	/* why the kernel stopped, or NULL */
 	unsigned	 max_retries;
 	unsigned	 retries;	/* machine faults in a row */
+	struct kqueue	 accq;		/* "acceptanceQueue": new events */
 	struct kqueue	 runq;		/* "runQueue" */
 	struct kqueue	 createq;	/* "createQueue": vats to create */
 	struct kernel_creation_stats cstats;
+	struct kernel_routing_stats rstats;
 	bool		 chained;	/* inside a crank started by a commit */
 };
 
@@ -86,6 +89,8 @@ void	 crank_abort(struct kernel *k);
 void	 crank_commit(struct kernel *k, uint64_t computrons);
 void	 crank_store_error(struct kernel *k, int rc);
 void	 kernel_store_halt(struct kernel *k, const char *msg);
+void	 kernel_panic(struct kernel *k, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 uint64_t crank_now_us(void);
 void	 kernel_halt(struct kernel *k, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -108,8 +113,11 @@ int	 terminate_vat(struct kernel *k, struct kvat *v, bool reject,
 /* genesis.c — the first cranks' work, done once */
 int	 genesis_crank(struct kernel *k, char *errbuf, size_t errlen);
 
-/* state.c — the kernel's persisted queues */
+/* state.c — the kernel's persisted queues: kst_enqueue() puts a new
+ * event on the acceptance queue, kst_run_append() (routing cranks only)
+ * on the run-queue */
 int	 kst_enqueue(struct kernel *k, json_t *item);
+int	 kst_run_append(struct kernel *k, const json_t *item);
 json_t	*kst_dequeue(struct kernel *k);
 uint64_t kst_queue_length(struct kernel *k);
 int	 kst_push(struct kernel *k, struct kqueue *q, const json_t *item);
@@ -137,7 +145,8 @@ int	 kp_new(struct kernel *k, const char *decider, char **kpid);
 int	 kp_resolve(struct kernel *k, const char *kpid, bool rejected,
 	    const json_t *data);
 int	 kp_subscribe(struct kernel *k, const char *kpid, const char *vat);
-int	 kp_queue_message(struct kernel *k, const char *kpid, json_t *msg);
+int	 kp_queue_message(struct kernel *k, const char *kpid,
+	    const json_t *msg);
 json_t	*kp_data(struct kernel *k, const char *kpid);
 int	 kp_requeue(struct kernel *k, const char *kpid);
 int	 kp_send(struct kernel *k, const char *target, const char *method,
@@ -161,7 +170,9 @@ json_t	*ksys_vatstore(struct kernel *k, struct kvat *v, const char *op,
 	    json_t *vso);
 json_t	*ksys_gc(struct kernel *k, struct kvat *v, json_t *vso);
 
-/* route.c — turning a run-queue item into a delivery, or not */
+/* route.c — routing cranks; turning a run-queue item into a delivery,
+ * or not */
+int	 kroute_accept(struct kernel *k, const json_t *item);
 int	 kroute_item(struct kernel *k, json_t *item, struct kvat **vat,
 	    json_t **vdo);
 
@@ -169,6 +180,7 @@ int	 kroute_item(struct kernel *k, json_t *item, struct kvat **vat,
  * terminations the vatAdmin device asks for */
 int	 kcreate_request(struct kernel *k, const char *bundle_id,
 	    const json_t *opts, const json_t *args, char **vid, char **why);
+struct kvat *kcreate_entry(struct kernel *k, const char *vid);
 int	 kcreate_terminate(struct kernel *k, const char *vid,
 	    const json_t *reason, char **why);
 int	 kcreate_start(struct kernel *k, const char *vid, struct kvat **vat,

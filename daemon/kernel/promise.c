@@ -118,7 +118,7 @@ kp_subscribe(struct kernel *k, const char *kpid, const char *vat)
 
 /* Queue msg ({methargs, result}; borrowed) on an unresolved promise. */
 int
-kp_queue_message(struct kernel *k, const char *kpid, json_t *msg)
+kp_queue_message(struct kernel *k, const char *kpid, const json_t *msg)
 {
 	char		 kb[96];
 	char		*s;

@@ -1,9 +1,10 @@
 /*
- * route.c — what a run-queue item means (kernel-semantics.md §7.3, §7.4,
- * §8.4): a delivery to one vat, translated into that vat's refs, or an
- * outcome that needs no vat — a message queued on an unresolved promise,
- * or one that "splats" (its result promise rejected) because its target is
- * dead, rejected, or plain data.
+ * route.c — where an event goes.  A routing crank (kernel-semantics.md
+ * §6.3) moves the acceptance queue's head to the run-queue, to the queue
+ * of an unresolved promise, or splats it (its result promise rejected,
+ * because its target is dead, rejected, or plain data).  A delivery crank
+ * routes the run-queue's head again (§7.3, §7.4, §8.4): a delivery to one
+ * vat, translated into that vat's refs, or an outcome that needs no vat.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,10 +70,17 @@ deliver_send(struct kernel *k, struct kvat *v, const char *target,
 	return rc;
 }
 
-/* Where a message to a promise goes (table of §7.3). */
+/*
+ * Where a send goes (kernel-semantics §7.3), decided the same way by a
+ * routing crank and, again, by the delivery crank that dequeues it.
+ * Either it splats here (its result promise rejected; *vat NULL, *queue
+ * false), or *target is where it goes: to *vat, or onto the queue of the
+ * unresolved promise *target (*queue).  *target is borrowed from item,
+ * or from the promise data k->cr.route_hold keeps until route_done().
+ */
 static int
 route_to_promise(struct kernel *k, const char **target, const json_t *msg,
-    struct kvat **vat, bool *again)
+    struct kvat **vat, bool *queue, bool *again)
 {
 	char		*state = kp_field(k, *target, "state"), *dec, *m, *why;
 	const char	*single;
@@ -114,39 +122,63 @@ route_to_promise(struct kernel *k, const char **target, const json_t *msg,
 	else if (dec != NULL && *dec != '\0' && vats_find(&k->vats, dec)->pipelining)
 		*vat = vats_find(&k->vats, dec);
 	else
-		rc = kp_queue_message(k, *target, (json_t *)(uintptr_t)msg);
+		*queue = true;
 	free(dec);
 	return rc;
 }
 
 static int
-route_send(struct kernel *k, const json_t *item, struct kvat **vat,
-    json_t **vdo)
+route_decide(struct kernel *k, const json_t *item, const char **target,
+    struct kvat **vat, bool *queue)
 {
-	const char	*target = json_string_value(json_object_get(item,
-			    "target"));
 	const json_t	*msg = json_object_get(item, "msg");
 	char		*owner;
 	bool		 again = true;
 	int		 rc = STORE_OK;
 
-	for (int hops = 0; again && hops < 2 && target != NULL; hops++) {
+	*target = json_string_value(json_object_get(item, "target"));
+	*vat = NULL;
+	*queue = false;
+	for (int hops = 0; again && hops < 2 && *target != NULL; hops++) {
 		again = false;
-		if (strncmp(target, "kp", 2) == 0) {
-			rc = route_to_promise(k, &target, msg, vat, &again);
+		if (strncmp(*target, "kp", 2) == 0) {
+			rc = route_to_promise(k, target, msg, vat, queue, &again);
 			continue;
 		}
-		owner = kp_field(k, target, "owner");
+		owner = kp_field(k, *target, "owner");
 		if (owner == NULL || !vats_alive(&k->vats, owner))
 			rc = splat(k, msg, capdata_error("vat terminated"));
 		else
 			*vat = vats_find(&k->vats, owner);
 		free(owner);
 	}
-	if (rc == STORE_OK && *vat != NULL)
-		rc = deliver_send(k, *vat, target, msg, vdo);
+	return rc;
+}
+
+static void
+route_done(struct kernel *k)
+{
 	json_decref(k->cr.route_hold);
 	k->cr.route_hold = NULL;
+}
+
+/* A send dequeued from the run-queue: delivered, queued or splatted. */
+static int
+route_send(struct kernel *k, const json_t *item, struct kvat **vat,
+    json_t **vdo)
+{
+	const json_t	*msg = json_object_get(item, "msg");
+	const char	*target;
+	bool		 queue;
+	int		 rc = route_decide(k, item, &target, vat, &queue);
+
+	if (rc == STORE_OK && queue)
+		rc = kp_queue_message(k, target, msg);
+	if (rc == STORE_OK && *vat != NULL)
+		rc = deliver_send(k, *vat, target, msg, vdo);
+	if (rc != STORE_OK)
+		*vat = NULL;
+	route_done(k);
 	return rc;
 }
 
@@ -301,4 +333,35 @@ kroute_item(struct kernel *k, json_t *item, struct kvat **vat, json_t **vdo)
 	if (strcmp(type, "startVat") == 0)
 		return route_start_vat(k, item, vat, vdo);
 	return STORE_OK;
+}
+
+/*
+ * The routing crank for the acceptance queue's head item (borrowed),
+ * inside the open crank: a send goes where route_decide() says, its
+ * target rewritten when it was a promise resolved to an object; any
+ * other event joins the run-queue unchanged.  No vat is involved.
+ */
+int
+kroute_accept(struct kernel *k, const json_t *item)
+{
+	const char	*type = json_string_value(json_object_get(item, "type"));
+	const char	*target;
+	struct kvat	*vat;
+	json_t		*moved;
+	bool		 queue;
+	int		 rc;
+
+	if (type == NULL || strcmp(type, "send") != 0)
+		return kst_run_append(k, item);
+	rc = route_decide(k, item, &target, &vat, &queue);
+	if (rc == STORE_OK && queue)
+		rc = kp_queue_message(k, target, json_object_get(item, "msg"));
+	else if (rc == STORE_OK && vat != NULL) {
+		moved = json_pack("{s:s, s:s, s:O}", "type", "send", "target",
+		    target, "msg", json_object_get(item, "msg"));
+		rc = moved ? kst_run_append(k, moved) : STORE_ENOMEM;
+		json_decref(moved);
+	}
+	route_done(k);
+	return rc;
 }

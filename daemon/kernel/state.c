@@ -3,9 +3,11 @@
  * accessors are the store's, kv.c).
  *
  * Queues: "runQueue" = JSON [head, tail]; items at "runQueue.<i>" for
- * head <= i < tail, each a JSON object.  The vat-creation queue has the
- * same shape under "createQueue", its items the vat IDs (JSON strings)
- * in allocation order.
+ * head <= i < tail, each a JSON object.  The acceptance queue, where
+ * every new event enters (kernel-semantics §6.1), has the same shape
+ * under "acceptanceQueue"; routing cranks move its items to the
+ * run-queue.  The vat-creation queue has it under "createQueue", its
+ * items the vat IDs (JSON strings) in allocation order.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -51,7 +53,8 @@ queue_load(struct kernel *k, struct kqueue *q)
 		return 0;
 	q->head = q->tail = 1;
 	kernel_store_halt(k, rc != STORE_OK && rc != STORE_NOTFOUND ?
-	    store_errmsg(k->st) : q->key[0] == 'r' ? "the run-queue's bounds "
+	    store_errmsg(k->st) : q == &k->runq ? "the run-queue's bounds "
+	    "are damaged" : q == &k->accq ? "the acceptance queue's bounds "
 	    "are damaged" : "the creation queue's bounds are damaged");
 	return -1;
 }
@@ -84,6 +87,7 @@ void
 kst_forget_queue(struct kernel *k)
 {
 	k->runq.known = false;
+	k->accq.known = false;
 	k->createq.known = false;
 }
 
@@ -147,9 +151,17 @@ kst_length(struct kernel *k, struct kqueue *q)
 	return tail - head;
 }
 
-/* The run-queue. */
+/* A new event: it enters the acceptance queue (a routing crank moves it
+ * on).  Every send, notify and kernel message is queued here. */
 int
 kst_enqueue(struct kernel *k, json_t *item)
+{
+	return kst_push(k, &k->accq, item);
+}
+
+/* The run-queue, fed only by routing cranks. */
+int
+kst_run_append(struct kernel *k, const json_t *item)
 {
 	return kst_push(k, &k->runq, item);
 }

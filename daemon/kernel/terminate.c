@@ -82,24 +82,46 @@ reject_decided(struct kernel *k, struct kvat *v)
 	return rc;
 }
 
+/* Whether v was configured with creationOptions.critical (static vats
+ * only: a critical dynamic vat is refused at its creation). */
+static bool
+is_critical(struct kernel *k, const struct kvat *v)
+{
+	char	 key[64];
+	json_t	*opts;
+	bool	 critical;
+
+	snprintf(key, sizeof(key), "%s.options", v->id);
+	opts = kv_get_json(k->st, key);
+	critical = json_is_true(json_object_get(opts, "critical"));
+	json_decref(opts);
+	return critical;
+}
+
 /*
  * Terminate v inside the open crank: record it in vats.terminated (and
  * out of vat.dynamicIDs), reject the promises it decides with "vat
  * terminated", tell the vat-admin vat (vatTerminated(id, reject, info),
- * info being kernel capdata), and let its worker go.  Its objects stay;
+ * info being kernel capdata) — or, for a critical vat, halt the kernel
+ * as SwingSet panics — and let its worker go.  Its objects stay;
  * messages to them splat with "vat terminated".
  */
 int
 terminate_vat(struct kernel *k, struct kvat *v, bool reject,
     const json_t *info)
 {
-	int rc = kst_list_edit(k, "vats.terminated", v->id, true);
+	bool	critical = is_critical(k, v);
+	int	rc = kst_list_edit(k, "vats.terminated", v->id, true);
 
 	if (rc == STORE_OK && v->dynamic)
 		rc = kst_list_edit(k, "vat.dynamicIDs", v->id, false);
 	if (rc == STORE_OK)
 		rc = reject_decided(k, v);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK && critical)
+		kernel_panic(k, "critical vat %s failed: %s", v->id,
+		    json_string_value(json_object_get(info, "body")) ?
+		    json_string_value(json_object_get(info, "body")) : "?");
+	else if (rc == STORE_OK)
 		rc = notify_terminated(k, v->id, reject, info);
 	if (rc == STORE_OK)
 		rc = snapshot_forget(&k->vats, v->id);

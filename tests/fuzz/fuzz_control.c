@@ -141,6 +141,13 @@ cf_bounds(const struct ctl_request *r)
 		    !json_is_array(r->u.mailbox_deliver.messages))
 			return "mailboxDeliver: no peer or messages";
 		break;
+	case CTL_OP_TERMINATE_VAT:
+		if ((r->u.terminate.vat == NULL) == (r->u.terminate.vat_id ==
+		    NULL))
+			return "terminateVat: not exactly one of vat and vatID";
+		if (!json_is_object(r->u.terminate.reason))
+			return "terminateVat: reason is not capdata";
+		break;
 	case CTL_OP_POLL:
 	case CTL_OP_MAILBOX_OUTBOX:
 	case CTL_OP_STATUS:
@@ -226,6 +233,15 @@ cf_fields(const struct ctl_request *r)
 		break;
 	case CTL_OP_MAILBOX_OUTBOX:
 		break;
+	case CTL_OP_TERMINATE_VAT:
+		if (r->u.terminate.vat != NULL)
+			rc |= json_object_set_new(f, "vat",
+			    json_string(r->u.terminate.vat));
+		else
+			rc |= json_object_set_new(f, "vatID",
+			    json_string(r->u.terminate.vat_id));
+		rc |= json_object_set(f, "reason", r->u.terminate.reason);
+		break;
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
 		break;
@@ -265,6 +281,10 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		    a->u.mailbox_deliver.ack == b->u.mailbox_deliver.ack;
 	case CTL_OP_MAILBOX_OUTBOX:
 		return 1;
+	case CTL_OP_TERMINATE_VAT:
+		return cf_streq(a->u.terminate.vat, b->u.terminate.vat) &&
+		    cf_streq(a->u.terminate.vat_id, b->u.terminate.vat_id) &&
+		    json_equal(a->u.terminate.reason, b->u.terminate.reason);
 	case CTL_OP_PROMISE:
 		return cf_streq(a->u.promise.kpid, b->u.promise.kpid);
 	case CTL_OP_INSTALL_BUNDLE:

@@ -11,11 +11,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (DaemonTest, Daemon, capdata, decode, default_config,  # noqa: E402
-                     main, root_krefs, testworker_bundle)
+                     main, root_krefs, swingctl, testworker_bundle)
 
 REF = "$0.Alleged: root"
 PINGS = 10000            # messages in the ping-pong
-BUDGET = 1001            # cranks per block
+# cranks per block: start and each ping take two cranks, a routing crank
+# (the acceptance queue to the run-queue) and the delivery
+BUDGET = 2001
 
 
 def vats_config(tmp, vats, daemon=None, bootstrap="bootstrap"):
@@ -80,7 +82,9 @@ class Bootstrap(KernelTest):
         st = d.status()
         self.assertIsNone(st["halted"])
         self.assertFalse(st["running"])
-        self.assertEqual(st["runQueueLength"], 4, st)   # 3 startVat + bootstrap
+        # 3 startVat + bootstrap, on the acceptance queue until routed
+        self.assertEqual((st["acceptanceQueueLength"], st["runQueueLength"]),
+                         (4, 0), st)
         self.assertEqual(self.settle(c, "kp40", "unresolved")["decider"], None)
         r = c.ok("run")
         self.assertEqual((r["idle"], r["stopped"], r["halted"]), (True, "idle", None), r)
@@ -157,7 +161,7 @@ class PingPong(KernelTest):
         self.assertTrue(b1[-1][3], b1)
         self.assertFalse(any(b[3] for b in b1[:-1]), b1)
         # start + 10,000 pings
-        self.assertEqual(sum(b[2] for b in b1), PINGS + 1, b1)
+        self.assertEqual(sum(b[2] for b in b1), 2 * (PINGS + 1), b1)
         self.assertTrue(all(b[2] == BUDGET for b in b1[:-1]), b1)
         ids = self.vat_ids(d1)
         # carol sends the first ping to dave; ping(0) lands on carol
@@ -367,6 +371,108 @@ class Promises(KernelTest):
         name = decode(self.settle(c, n1, "fulfilled")["data"])
         self.assertTrue(name.startswith("o+"), name)
         self.assertEqual(self.settle(c, n2, "fulfilled")["data"], capdata("hello"))
+
+
+class HostTermination(KernelTest):
+    """terminateVat, SwingSet's controller.terminateVat: a crank of the open
+    block that terminates the vat; its consequences wait for the next run."""
+    VATS = {"bootstrap": "bootstrap", "alice": "echo", "p1": "promises"}
+    VT = {"#error": "vat terminated", "name": "Error"}
+
+    def test_terminate_by_name_rejects_what_the_vat_decides(self):
+        d, c = self.start(self.VATS)
+        k = self.send(c, "makePromise", vat="p1")
+        self.run_idle(c, d)
+        [a] = decode(self.settle(c, k, "fulfilled")["data"])
+        h = self.send(c, "hello", target=a)        # waits on a
+        self.run_idle(c, d)
+        self.settle(c, h, "unresolved")
+        root = root_krefs(c, ["p1"])["p1"]
+        before = d.status()
+        reason = capdata({"#error": "operator says", "name": "Error"})
+        self.assertEqual(c.ok("terminateVat", vat="p1", reason=reason), {"halted": None})
+        st = d.status()
+        self.assertEqual(d.vat("p1")["state"], "terminated")
+        # the termination is a crank of the open block; a is rejected in
+        # it, the message waiting on a is re-routed by the next run
+        self.assertEqual(st["crankNumber"], before["crankNumber"] + 1)
+        self.assertNotEqual(st["activityHash"], before["activityHash"])
+        self.assertEqual(decode(self.settle(c, a, "rejected")["data"]), self.VT)
+        self.settle(c, h, "unresolved")
+        self.assertGreater(st["acceptanceQueueLength"], 0, st)
+        self.run_idle(c, d)
+        self.assertEqual(decode(self.settle(c, h, "rejected")["data"]), self.VT)
+        m = self.send(c, "makePromise", target=root)
+        self.run_idle(c, d)
+        self.assertEqual(decode(self.settle(c, m, "rejected")["data"]), self.VT)
+        e = self.send(c, "echo", ["still here"], vat="alice")
+        self.run_idle(c, d)
+        self.assertEqual(self.settle(c, e, "fulfilled")["data"], capdata("still here"))
+
+    def test_refusals(self):
+        d, c = self.start(self.VATS)
+        ids = self.vat_ids(d)
+        reason = capdata("bye")
+        cases = [
+            (dict(vat="nobody", reason=reason), "not_found", "no vat nobody"),
+            (dict(vatID="v99", reason=reason), "not_found", "no vat v99"),
+            (dict(vat="alice", vatID=ids["alice"], reason=reason),
+             "bad_request", "give exactly one"),
+            (dict(reason=reason), "bad_request", "give exactly one"),
+            (dict(vatID="alice", reason=reason), "bad_request", "v<digits>"),
+            (dict(vat="alice"), "bad_request", "field 'reason'"),
+            (dict(vat="alice", reason={"body": "#[]", "slots": ["ko20"]}),
+             "bad_request", "reason.slots"),
+            (dict(vat="alice", reason={"body": "[]", "slots": []}),
+             "bad_request", "reason.body"),
+        ]
+        for fields, code, text in cases:
+            with self.subTest(fields=fields):
+                r = c.call("terminateVat", **fields)
+                self.assertFalse(r["ok"], r)
+                self.assertEqual(r["error"]["code"], code, r)
+                self.assertIn(text, r["error"]["message"], r)
+        self.assertEqual(d.vat("alice")["state"], "ready")
+        self.assertEqual(c.ok("terminateVat", vatID=ids["alice"], reason=reason), {"halted": None})
+        r = c.call("terminateVat", vat="alice", reason=reason)
+        self.assertEqual(r["error"]["code"], "not_found", r)
+        self.assertIn("vat alice is already terminated", r["error"]["message"])
+        self.assertIsNone(d.status()["halted"])
+
+    def test_swingctl_terminate_and_the_hash_is_the_inputs(self):
+        hashes = []
+        for sub in ("a", "b"):
+            d, c = self.start(self.VATS, sub=sub)
+            k = self.send(c, "makePromise", vat="p1")
+            self.run_idle(c, d)
+            rc, out, err = swingctl("terminate", "--vat", "p1", "no more",
+                                    sock=d.socket)
+            self.assertEqual((rc, err), (0, ""), out)
+            self.assertIn("terminated", out)
+            [a] = decode(self.settle(c, k, "fulfilled")["data"])
+            self.assertEqual(decode(self.settle(c, a, "rejected")["data"]), self.VT)
+            rc, out, err = swingctl("terminate", "--id", "v99", sock=d.socket)
+            self.assertEqual(rc, 1, (out, err))
+            self.assertIn("no vat v99", err)
+            rc, out, err = swingctl("terminate", sock=d.socket)
+            self.assertEqual(rc, 64, (out, err))
+            hashes.append(self.run_idle(c, d)["activityHash"])
+            d.stop()
+        self.assertEqual(hashes[0], hashes[1])
+
+    def test_a_critical_vat_halts_the_kernel(self):
+        vats = {"bootstrap": "bootstrap", "alice": "echo"}
+        cfg = vats_config(self.tmp, {n: (b, {}) for n, b in vats.items()})
+        cfg["vats"]["alice"]["creationOptions"] = {"critical": True}
+        d = self.daemon(cfg)
+        c = d.client()
+        self.addCleanup(c.close)
+        self.run_idle(c, d)
+        r = c.ok("terminateVat", vat="alice", reason=capdata("bye"))
+        self.assertIn("critical vat", r["halted"], r)
+        self.assertIn("critical vat v2 failed", d.status()["halted"])
+        r = c.call("commit", height=1)
+        self.assertEqual(r["error"]["code"], "halted", r)
 
 
 class Rejections(KernelTest):

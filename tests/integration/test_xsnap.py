@@ -18,7 +18,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ROOT, Daemon, DaemonTest, decode, main  # noqa: E402
+from harness import (ROOT, Daemon, DaemonTest, decode, main,  # noqa: E402
+                     swingctl)
 
 VATS = os.path.join(ROOT, "tests", "vats")
 XSNAP_DIR = os.path.join(ROOT, "workers", "xsnap")
@@ -327,6 +328,33 @@ class CompareWithJsKernel(DaemonTest):
     def test_meter(self):
         """Exact computrons charged to meters, as the JS kernel charges."""
         self.compare("meter")
+
+    def test_host_terminate(self):
+        """terminateVat from the host (swingctl terminate), as SwingSet's
+        controller.terminateVat: the same rejections in the same order,
+        and messages sent later to the dead vat rejected."""
+        p = subprocess.run(["node", JSKERNEL, os.path.join(
+            VATS, "host-terminate", "config.json"), "--terminate",
+            "decider:operator says", "--queue", "afterwards"],
+            capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        ref = json.loads(p.stdout)
+        d = self.daemon(scenario_config(self.tmp, "host-terminate"))
+        self.assertTrue(d.ok("run")["idle"])
+        rc, out, err = swingctl("terminate", "--vat", "decider",
+                                "operator says", sock=d.socket)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(d.ok("run")["idle"])
+        self.assertEqual(d.vat("decider")["state"], "terminated")
+        k = d.ok("queue", vat="bootstrap", method="afterwards",
+                 args={"body": "#[]", "slots": []})["kpid"]
+        self.assertTrue(d.ok("run")["idle"])
+        self.assertEqual([t for _, t in d.test_logs()], ref["testLog"])
+        self.assertIn("afterForever rejected: vat terminated", ref["testLog"])
+        q = d.ok("promise", kpid=k)
+        self.assertEqual((q["state"], q["data"]["body"]),
+                         (ref["queued"][0]["status"],
+                          ref["queued"][0]["capdata"]["body"]))
 
 
 if __name__ == "__main__":

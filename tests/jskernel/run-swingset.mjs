@@ -35,6 +35,10 @@
 //   --poll T                    the timer device's poll(T) (T a decimal
 //                               integer, a bigint), as a host calls it
 //                               between blocks, then run to quiescence
+//   --terminate VAT:MESSAGE     controller.terminateVat(VAT's ID, an Error
+//                               with MESSAGE as its capdata), as the
+//                               daemon's terminateVat op with swingctl's
+//                               reason, then run to quiescence
 // and prints one JSON object on stdout:
 //   {"testLog": [...], "bootstrapResult": {"status", "value", "capdata"},
 //    "cranks": N, "queued": [{"method", "status", "value", "capdata"}],
@@ -327,6 +331,10 @@ const runConfig = async (file, actions) => {
         if (!timer) die('--poll needs a timer device in the config');
         timer.poll(a.time);
         await run();
+      } else if (a.kind === 'terminate') {
+        const body = `#${JSON.stringify({ '#error': a.message, name: 'Error' })}`;
+        c.terminateVat(c.vatNameToID(a.vat), { body, slots: [] });
+        await run();
       } else if (a.kind === 'snapshot') {
         await c.snapshotAllVats();
         await store.hostStorage.commit();
@@ -442,7 +450,7 @@ const runBench = async file => {
 // ---- main ---------------------------------------------------------------
 
 const usage = () =>
-  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--poll T] [--mailbox JSON] [--restart] [--snapshot] ...\n' +
+  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--poll T] [--mailbox JSON] [--restart] [--snapshot] [--terminate VAT:MESSAGE] ...\n' +
       '       run-swingset.mjs --bench [BENCH-CONFIG.json]');
 
 const argv = process.argv.slice(2);
@@ -470,6 +478,16 @@ if (argv[0] === '--bench') {
     } else if (a === '--poll' && i + 1 < argv.length && /^[0-9]+$/.test(argv[i + 1])) {
       i += 1;
       actions.push({ kind: 'poll', time: BigInt(argv[i]) });
+    }
+    else if (a === '--terminate' && i + 1 < argv.length) {
+      i += 1;
+      const colon = argv[i].indexOf(':');
+      if (colon <= 0) die(`--terminate ${argv[i]}: expected VAT:MESSAGE`);
+      actions.push({
+        kind: 'terminate',
+        vat: argv[i].slice(0, colon),
+        message: argv[i].slice(colon + 1),
+      });
     }
     else if (a === '--queue' && i + 1 < argv.length) {
       i += 1;

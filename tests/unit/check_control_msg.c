@@ -515,6 +515,63 @@ START_TEST(test_install_bundle_errors)
 }
 END_TEST
 
+START_TEST(test_parse_terminate_vat)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"terminateVat\",\"vat\":\"alice\",\"reason\":"
+	    "{\"body\":\"#\\\"bye\\\"\",\"slots\":[]}}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_TERMINATE_VAT);
+	ck_assert_str_eq(req.u.terminate.vat, "alice");
+	ck_assert_ptr_null(req.u.terminate.vat_id);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	    req.u.terminate.reason, "body")), "#\"bye\"");
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"terminateVat\",\"vatID\":\"v12\",\"reason\":"
+	    "{\"body\":\"#{\\\"#error\\\":\\\"x\\\",\\\"name\\\":"
+	    "\\\"Error\\\"}\",\"slots\":[]}}", &req);
+	ck_assert_ptr_null(req.u.terminate.vat);
+	ck_assert_str_eq(req.u.terminate.vat_id, "v12");
+	ctl_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_terminate_vat_errors)
+{
+	const char *r = "\"reason\":{\"body\":\"#null\",\"slots\":[]}";
+	char line[512];
+
+	snprintf(line, sizeof(line), "{\"id\":3,\"op\":\"terminateVat\",%s}",
+	    r);
+	FAIL(line, CTL_E_BAD_REQUEST, "'vat' and 'vatID': give exactly one",
+	    "3");
+	snprintf(line, sizeof(line), "{\"op\":\"terminateVat\",\"vat\":\"a\","
+	    "\"vatID\":\"v1\",%s}", r);
+	FAIL(line, CTL_E_BAD_REQUEST, "give exactly one", NULL);
+	snprintf(line, sizeof(line), "{\"op\":\"terminateVat\",\"vatID\":"
+	    "\"vx\",%s}", r);
+	FAIL(line, CTL_E_BAD_REQUEST, "field 'vatID': expected a vat ID", NULL);
+	snprintf(line, sizeof(line), "{\"op\":\"terminateVat\",\"vatID\":"
+	    "7,%s}", r);
+	FAIL(line, CTL_E_BAD_REQUEST, "field 'vatID'", NULL);
+	snprintf(line, sizeof(line), "{\"op\":\"terminateVat\",\"vat\":"
+	    "\"\",%s}", r);
+	FAIL(line, CTL_E_BAD_REQUEST, "field 'vat'", NULL);
+	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\"}", CTL_E_BAD_REQUEST,
+	    "field 'reason': required", NULL);
+	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\",\"reason\":\"bye\"}",
+	    CTL_E_BAD_REQUEST, "field 'reason'", NULL);
+	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\",\"reason\":{\"body\":"
+	    "\"#1\",\"slots\":[\"ko1\"]}}", CTL_E_BAD_REQUEST,
+	    "'reason.slots': expected []", NULL);
+	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\",\"reason\":{\"body\":"
+	    "\"#{\",\"slots\":[]}}", CTL_E_BAD_REQUEST, "'reason.body'", NULL);
+	FAIL("{\"op\":\"terminateVat\",\"vat\":\"a\",\"reason\":{\"body\":"
+	    "\"#1\",\"slots\":[],\"x\":1}}", CTL_E_BAD_REQUEST,
+	    "field 'reason'", NULL);
+}
+END_TEST
+
 /* The line need not be NUL-terminated. */
 START_TEST(test_parse_not_terminated)
 {
@@ -939,6 +996,8 @@ control_msg_suite(void)
 	tcase_add_test(tc, test_promise_errors);
 	tcase_add_test(tc, test_parse_install_bundle);
 	tcase_add_test(tc, test_install_bundle_errors);
+	tcase_add_test(tc, test_parse_terminate_vat);
+	tcase_add_test(tc, test_terminate_vat_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
