@@ -10,8 +10,8 @@ earlier one, a cancelled one, delay, wakeAt (one cancelled), a repeater
 (then disabled) and a notifier; and (tests/vats/timerdev) the device's
 own methods called directly by a vat, also compared.  Also: time may not
 go back, a poll without a timer device, the device state in status, a
-restart, and the same activity hash over ten runs with random worker
-delays.
+restart, kill -9 mid-block and the block sent again, and the same
+activity hash over ten runs with random worker delays.
 """
 import os
 import sys
@@ -57,9 +57,13 @@ class TimerTest(DaemonTest):
         d.start()
         return d
 
-    def drive(self, d, plan=PLAN, restart_at=None, commit=True):
+    def drive(self, d, plan=PLAN, restart_at=None, commit=True,
+              kill_at=None):
         """Run bootstrap, then the plan, a block per action; the queued
-        methods' results, and the activity hash after each block."""
+        methods' results, and the activity hash after each block.  At
+        restart_at the daemon is stopped and started between blocks; at
+        kill_at it is killed (SIGKILL) after the block's action and run,
+        before its commit, and the producer sends the block again."""
         height = d.status()["height"]
         results, hashes = [], []
         r = d.ok("run")
@@ -68,6 +72,15 @@ class TimerTest(DaemonTest):
             if restart_at is not None and i == restart_at:
                 d.stop()
                 d.start()
+            if kill_at is not None and i == kill_at:
+                if kind == "poll":
+                    d.ok("poll", now=x)
+                else:
+                    d.ok("queue", vat="bootstrap", method=x)
+                d.ok("run")
+                d.kill9()
+                d.start()
+                self.assertEqual(d.status()["height"], height)
             if kind == "poll":
                 p = d.ok("poll", now=x)
                 self.assertEqual(p["lastPolled"], str(x))
@@ -151,6 +164,19 @@ class TimerTest(DaemonTest):
         _, hashes2 = self.drive(d2, restart_at=5)
         self.assertEqual(hashes2, hashes)
         self.assertEqual([t for _, t in d2.test_logs()], logs)
+
+    def test_kill_mid_block_and_replay(self):
+        """kill -9 after a poll's wake-ups ran, before the commit: the
+        producer sends the block again, and every block commits the
+        uninterrupted run's activity hash."""
+        d = self.fresh("a")
+        ref_results, hashes = self.drive(d)
+        d.stop()
+        d2 = self.fresh("b")
+        results, hashes2 = self.drive(d2, kill_at=3)   # the poll at 10
+        self.assertEqual(hashes2, hashes)
+        self.assertEqual([(m, p["data"]) for m, p in results],
+                         [(m, p["data"]) for m, p in ref_results])
 
     def test_poll_without_a_timer_device(self):
         cfg = scenario_config(self.tmp, "creator")
