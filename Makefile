@@ -36,7 +36,8 @@ endif
 # ---- object lists -------------------------------------------------------
 
 PROTOCOL_OBJS := protocol/netstring.o protocol/control_msg.o \
-                 protocol/control_ops.o protocol/log.o \
+                 protocol/control_ops.o protocol/control_devices.o \
+                 protocol/log.o \
                  protocol/smallcaps.o protocol/capdata.o
 CONF_OBJS     := conf/config.o conf/config_keys.o conf/config_entry.o \
                  conf/config_dump.o
@@ -55,7 +56,8 @@ BUNDLES_OBJS  := daemon/bundles/bundles.o daemon/bundles/endo.o \
                  daemon/bundles/zip.o
 VATS_OBJS     := daemon/vats/table.o daemon/vats/online.o \
                  daemon/vats/snapshot.o daemon/vats/transcript.o
-DEVICES_OBJS  := daemon/devices/vat_admin.o
+DEVICES_OBJS  := daemon/devices/vat_admin.o daemon/devices/common.o \
+                 daemon/devices/timer.o daemon/devices/mailbox.o
 KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/terminate.o daemon/kernel/create.o \
                  daemon/kernel/genesis.o daemon/kernel/boot.o \
@@ -63,7 +65,8 @@ KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/syscall.o daemon/kernel/vatstore.o \
                  daemon/kernel/promise.o daemon/kernel/clist.o \
                  daemon/kernel/state.o daemon/kernel/meter.o \
-                 daemon/kernel/device_host.o daemon/kernel/answer.o
+                 daemon/kernel/device_host.o daemon/kernel/answer.o \
+                 daemon/kernel/device_ops.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/client.o \
                  daemon/ops.o \
                  daemon/notify.o daemon/lockfile.o daemon/xsnap_env.o \
@@ -81,7 +84,8 @@ check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
 check_log_OBJS         := tests/unit/check_log.o protocol/log.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o \
                           protocol/control_msg.o protocol/control_ops.o \
-                          protocol/capdata.o protocol/smallcaps.o
+                          protocol/control_devices.o protocol/capdata.o \
+                          protocol/smallcaps.o
 check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_smallcaps_OBJS   := tests/unit/check_smallcaps.o protocol/smallcaps.o
 check_supervisor_OBJS  := tests/unit/check_supervisor.o workers/supervisor.o
@@ -171,11 +175,14 @@ XSNAP_STAMP  := $(XSNAP_DIR)/node_modules/.swingsetd-npm-ci
 XSNAP_WORKER := $(XSNAP_DIR)/node_modules/@agoric/xsnap/xsnap-native/xsnap/build/bin/lin/release/xsnap-worker
 
 XSNAP_VATADMIN := $(XSNAP_DIR)/build/vat-admin.bundle.json
+XSNAP_VATTIMER := $(XSNAP_DIR)/build/vat-timer.bundle.json
 
-xsnap: $(XSNAP_WORKER) $(XSNAP_VATADMIN)
+xsnap: $(XSNAP_WORKER) $(XSNAP_VATADMIN) $(XSNAP_VATTIMER)
 	@sh $(XSNAP_DIR)/build.sh verify
 
-$(XSNAP_VATADMIN): $(XSNAP_STAMP) $(XSNAP_DIR)/bundle.mjs
+# one stage bundles both vats; the timer vat's target names it too, so a
+# checkout built before it existed gets it
+$(XSNAP_VATADMIN) $(XSNAP_VATTIMER): $(XSNAP_STAMP) $(XSNAP_DIR)/bundle.mjs
 	@sh $(XSNAP_DIR)/build.sh vat-admin
 
 $(XSNAP_STAMP): $(XSNAP_DIR)/package.json $(XSNAP_DIR)/package-lock.json

@@ -237,8 +237,6 @@ conf_group(struct conf_ctx *ctx, json_t *root, unsigned group,
 	}
 	if (json_object_size(g) == 0 && group == CK_VATS)
 		conf_error(ctx, gname, "empty (a config needs at least one vat)");
-	if (json_object_size(g) > 0 && group == CK_DEVICES)
-		conf_note_unsupported(ctx, gname);
 	if ((names = conf_sorted_keys(ctx, g)) == NULL)
 		return;
 	if ((*out = calloc(json_object_size(g) + 1, sizeof(**out))) == NULL)

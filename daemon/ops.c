@@ -73,7 +73,7 @@ ops_status_object(struct daemon *d)
 	store_committed_activity_hash(d->store, committed);
 	boot = kernel_bootstrap_result(d->kernel);
 	st = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:o, "
-	    "s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, "
+	    "s:o, s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, "
 	    "s:I, s:I, s:I}, s:{s:I, s:I}}}",
 	    "version", SWINGSETD_VERSION,
 	    "height", (json_int_t)store_height(d->store),
@@ -89,6 +89,7 @@ ops_status_object(struct daemon *d)
 	    "creationQueueLength",
 	    (json_int_t)kernel_creation_queue_length(d->kernel),
 	    "vats", kernel_status_vats(d->kernel),
+	    "devices", kernel_status_devices(d->kernel),
 	    "halted", kernel_halted(d->kernel),
 	    "running", kernel_running(d->kernel),
 	    "bootstrapResult", boot,
@@ -234,6 +235,87 @@ ops_run_done(void *arg, const struct kernel_run_result *r)
 	free(pr);
 }
 
+/*
+ * The timer device's poll(now), a crank of the open block (poll, and
+ * run with "now" before it runs).  false after replying with the error:
+ * bad_time for a time before the last poll's, not_found without a timer
+ * device, halted, or store_error (the kernel then halts).
+ */
+static bool
+ops_poll_now(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req,
+    uint64_t now, bool *woke)
+{
+	enum kernel_device_refusal refused;
+	char	 err[512];
+	bool	 w;
+
+	if (ops_refuse_halted(d, conn, req, "poll"))
+		return false;
+	if (kernel_poll(d->kernel, now, woke ? woke : &w, &refused, err,
+	    sizeof(err)) == 0)
+		return true;
+	reply_error(conn, req->id, refused == KERNEL_DEV_BACKWARDS ?
+	    CTL_E_BAD_TIME : refused == KERNEL_DEV_NO_DEVICE ?
+	    CTL_E_NOT_FOUND : CTL_E_STORE, "field 'now': %s", err);
+	return false;
+}
+
+static void
+ops_poll(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
+{
+	bool	 woke;
+	char	 now[32];
+
+	if (kernel_running(d->kernel)) {
+		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		    "poll after it answers");
+		return;
+	}
+	if (!ops_poll_now(d, conn, req, req->u.poll.now, &woke))
+		return;
+	snprintf(now, sizeof(now), "%" PRIu64, req->u.poll.now);
+	reply_ok(conn, req->id, json_pack("{s:b, s:s}", "woke", woke,
+	    "lastPolled", now));
+}
+
+/* mailboxDeliver: inbound messages and an ack, a crank of the block. */
+static void
+ops_mailbox_deliver(struct daemon *d, struct ctl_conn *conn,
+    struct ctl_request *req)
+{
+	enum kernel_device_refusal refused;
+	char	 err[512];
+
+	if (kernel_running(d->kernel)) {
+		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		    "mailboxDeliver after it answers");
+		return;
+	}
+	if (ops_refuse_halted(d, conn, req, "mailboxDeliver"))
+		return;
+	if (kernel_mailbox_deliver(d->kernel, req->u.mailbox_deliver.peer,
+	    req->u.mailbox_deliver.messages, req->u.mailbox_deliver.ack,
+	    &refused, err, sizeof(err)) == -1) {
+		reply_error(conn, req->id, refused == KERNEL_DEV_OK ?
+		    CTL_E_STORE : CTL_E_NOT_FOUND, "%s", err);
+		return;
+	}
+	reply_ok(conn, req->id, NULL);
+}
+
+static void
+ops_mailbox_outbox(struct daemon *d, struct ctl_conn *conn,
+    struct ctl_request *req)
+{
+	json_t *box = kernel_mailbox_outbox(d->kernel);
+
+	if (box == NULL)
+		reply_error(conn, req->id, CTL_E_NOT_FOUND, "the configuration "
+		    "has no mailbox device (devices.mailbox)");
+	else
+		reply_ok(conn, req->id, json_pack("{s:o}", "outbox", box));
+}
+
 static void
 ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 {
@@ -246,6 +328,12 @@ ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	}
 	if ((pr = calloc(1, sizeof(*pr))) == NULL) {
 		reply_error(conn, req->id, CTL_E_INTERNAL, "out of memory");
+		return;
+	}
+	/* a halted kernel's run answers stopped: halted, now or not */
+	if (req->u.run.has_now && kernel_halted(d->kernel) == NULL &&
+	    !ops_poll_now(d, conn, req, req->u.run.now, NULL)) {
+		free(pr);
 		return;
 	}
 	pr->d = d;
@@ -363,13 +451,14 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		reply_error(conn, req.id, CTL_E_SHUTTING_DOWN,
 		    "the daemon is shutting down");
 	else if (!control_conn_is_producer(conn) && req.op != CTL_OP_STATUS &&
-	    req.op != CTL_OP_PROMISE)
+	    req.op != CTL_OP_PROMISE && req.op != CTL_OP_MAILBOX_OUTBOX)
 		/* only the producer puts inputs into blocks, commits them or
 		 * stops the node; other allowed peers may look (bgpd's
 		 * restricted socket) */
 		reply_error(conn, req.id, CTL_E_DENIED, "only the producer "
 		    "(daemon.producerUids) may send '%s'; this connection may "
-		    "send status and promise", ctl_op_name(req.op));
+		    "send status, promise and mailboxOutbox",
+		    ctl_op_name(req.op));
 	else switch (req.op) {
 	case CTL_OP_STATUS:
 		ops_status(d, conn, &req);
@@ -391,6 +480,15 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		break;
 	case CTL_OP_INSTALL_BUNDLE:
 		ops_install_bundle(d, conn, &req);
+		break;
+	case CTL_OP_POLL:
+		ops_poll(d, conn, &req);
+		break;
+	case CTL_OP_MAILBOX_DELIVER:
+		ops_mailbox_deliver(d, conn, &req);
+		break;
+	case CTL_OP_MAILBOX_OUTBOX:
+		ops_mailbox_outbox(d, conn, &req);
 		break;
 	case CTL_OP_TERMINATE_VAT:
 		ops_terminate_vat(d, conn, &req);

@@ -7,6 +7,7 @@
  * supervisor bundles turned into the two boot commands SwingSet
  * evaluates, the vat-admin vat's bundle (added as the static vat
  * "vatAdmin" when an xsnap configuration names none, as SwingSet does),
+ * the timer vat's (added as "timer" when it has a timer device),
  * and the bundler that turns a sourceSpec into a bundle.
  *
  * A missing piece is a start-up error naming the path and `make xsnap`.
@@ -38,6 +39,7 @@
 #define XSNAP_SUPERVISOR NM "@agoric/swingset-xsnap-supervisor/dist/" \
 			"supervisor.bundle"
 #define XSNAP_VATADMIN	"build/vat-admin.bundle.json"
+#define XSNAP_VATTIMER	"build/vat-timer.bundle.json"
 #define XSNAP_BUNDLER	"bundle.mjs"
 
 extern char **environ;
@@ -180,20 +182,22 @@ wanted(const struct config *cfg, bool *bundling)
 	return xs || strcmp(cfg->default_manager_type, "xsnap") == 0;
 }
 
-/* The static vat vatAdmin from the built vat-vat-admin.js bundle. */
+/* A static vat named name from a bundle make xsnap built (rel), kept in
+ * the name order of cfg->vats. */
 static int
-add_vat_admin(struct config *cfg, char *err, size_t errlen)
+add_built_vat(struct config *cfg, const char *name, const char *rel,
+    char *err, size_t errlen)
 {
 	struct config_vat	*v, nv = { 0 };
 	size_t			 at = 0;
 
-	if ((nv.path = join(xenv.dir, XSNAP_VATADMIN)) == NULL)
+	if ((nv.path = join(xenv.dir, rel)) == NULL)
 		goto oom;
 	if (need_file(nv.path, R_OK, err, errlen) == -1) {
 		free(nv.path);
 		return -1;
 	}
-	nv.name = strdup("vatAdmin");
+	nv.name = strdup(name);
 	nv.source = CONFIG_SRC_BUNDLE_SPEC;
 	nv.creation_options = json_object();
 	nv.parameters = json_object();
@@ -209,17 +213,41 @@ add_vat_admin(struct config *cfg, char *err, size_t errlen)
 		goto oom;
 	}
 	cfg->vats = v;
-	while (at < cfg->nvats && strcmp(v[at].name, "vatAdmin") < 0)
+	while (at < cfg->nvats && strcmp(v[at].name, name) < 0)
 		at++;
 	memmove(&v[at + 1], &v[at], (cfg->nvats - at) * sizeof(*v));
 	v[at] = nv;
 	cfg->nvats++;
-	log_info("main", "vatAdmin: the vat-admin vat of @agoric/swingset-vat "
-	    "(%s)", nv.path);
+	log_info("main", "%s: the %s vat of @agoric/swingset-vat (%s)", name,
+	    strcmp(name, "vatAdmin") == 0 ? "vat-admin" : name, nv.path);
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");
 	return -1;
+}
+
+/*
+ * SwingSet's timer vat (vat-timer.js), as the static vat "timer", when
+ * the configuration has a timer device and no vat of that name.  SwingSet
+ * adds it to every configuration (addTimer); swingsetd only where it can
+ * serve, so that configurations without a timer keep their vat IDs.
+ */
+static int
+add_timer_vat(struct config *cfg, char *err, size_t errlen)
+{
+	bool dev = false;
+
+	for (size_t i = 0; i < cfg->ndevices; i++)
+		dev |= strcmp(cfg->devices[i].name, "timer") == 0;
+	if (!dev)
+		return 0;
+	for (size_t i = 0; i < cfg->nvats; i++)
+		if (strcmp(cfg->vats[i].name, "timer") == 0) {
+			log_info("main", "timer: the configuration's own vat "
+			    "(SwingSet would replace it with vat-timer.js)");
+			return 0;
+		}
+	return add_built_vat(cfg, "timer", XSNAP_VATTIMER, err, errlen);
 }
 
 /* daemon.workers.xsnap, when not configured: [the built worker]. */
@@ -282,13 +310,15 @@ xsnap_env_load(struct config *cfg, char *err, size_t errlen)
 		return -1;
 	if (strcmp(cfg->default_manager_type, "xsnap") != 0)
 		return 0;
+	if (add_timer_vat(cfg, err, errlen) == -1)
+		return -1;
 	for (size_t i = 0; i < cfg->nvats; i++)
 		if (strcmp(cfg->vats[i].name, "vatAdmin") == 0) {
 			log_info("main", "vatAdmin: the configuration's own vat "
 			    "(SwingSet would replace it with vat-vat-admin.js)");
 			return 0;
 		}
-	return add_vat_admin(cfg, err, errlen);
+	return add_built_vat(cfg, "vatAdmin", XSNAP_VATADMIN, err, errlen);
 }
 
 json_t *

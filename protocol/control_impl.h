@@ -31,4 +31,13 @@ int		 ctl_check_terminate_vat(json_t *, struct ctl_request *,
 		    struct ctl_parse_error *);
 void		 ctl_request_free_u(struct ctl_request *);
 
+/* control_devices.c: the device ops' fields. */
+int		 ctl_field_time(json_t *, const char *, uint64_t *,
+		    struct ctl_parse_error *);
+int		 ctl_check_poll(json_t *, struct ctl_request *,
+		    struct ctl_parse_error *);
+int		 ctl_check_mailbox_deliver(json_t *, struct ctl_request *,
+		    struct ctl_parse_error *);
+void		 ctl_free_devices_u(struct ctl_request *);
+
 #endif /* PROTOCOL_CONTROL_IMPL_H */

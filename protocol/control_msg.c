@@ -41,10 +41,14 @@ static const struct ctl_op_def ctl_ops[] = {
 	{ "shutdown",	CTL_OP_SHUTDOWN, { NULL },		NULL },
 	{ "queue",	CTL_OP_QUEUE,
 	    { "vat", "target", "method", "args", NULL },	ctl_check_queue },
-	{ "run",	CTL_OP_RUN,	 { "budget", NULL },	ctl_check_run },
+	{ "run",	CTL_OP_RUN,	 { "budget", "now", NULL }, ctl_check_run },
 	{ "promise",	CTL_OP_PROMISE,	 { "kpid", NULL },	ctl_check_promise },
 	{ "installBundle", CTL_OP_INSTALL_BUNDLE,
 	    { "bundle", "bundleID", NULL },	ctl_check_install_bundle },
+	{ "poll",	CTL_OP_POLL,	 { "now", NULL },	ctl_check_poll },
+	{ "mailboxDeliver", CTL_OP_MAILBOX_DELIVER,
+	    { "peer", "messages", "ack", NULL },	ctl_check_mailbox_deliver },
+	{ "mailboxOutbox", CTL_OP_MAILBOX_OUTBOX, { NULL },	NULL },
 	{ "terminateVat", CTL_OP_TERMINATE_VAT,
 	    { "vat", "vatID", "reason", NULL },	ctl_check_terminate_vat },
 };
@@ -67,6 +71,7 @@ static const char *const ctl_code_names[] = {
 	[CTL_E_TOO_MANY_CLIENTS] = "too_many_clients",
 	[CTL_E_OVER_BUDGET] = "over_budget",
 	[CTL_E_IDLE_TIMEOUT] = "idle_timeout",
+	[CTL_E_BAD_TIME] = "bad_time",
 };
 
 /* json_int_t bounds, as doubles: 2^63 is exact. */

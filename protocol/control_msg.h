@@ -26,6 +26,9 @@ enum ctl_op {
 	CTL_OP_RUN,		/* run cranks until idle, a budget, or a halt */
 	CTL_OP_PROMISE,		/* show a kernel promise */
 	CTL_OP_INSTALL_BUNDLE,	/* check a bundle, install it in the block */
+	CTL_OP_POLL,		/* the timer device's poll(now) */
+	CTL_OP_MAILBOX_DELIVER,	/* inbound messages for the mailbox */
+	CTL_OP_MAILBOX_OUTBOX,	/* show the mailbox's outbox */
 	CTL_OP_TERMINATE_VAT,	/* terminate a vat in a crank of the block */
 };
 
@@ -52,6 +55,8 @@ enum ctl_code {
 				   is used up */
 	CTL_E_IDLE_TIMEOUT,	/* "idle_timeout": no complete request for
 				   too long */
+	CTL_E_BAD_TIME,		/* "bad_time": a time before the timer
+				   device's last polled time */
 };
 
 struct ctl_request {
@@ -70,7 +75,17 @@ struct ctl_request {
 		struct {
 			uint64_t cranks;	/* at most this many; 0: no limit */
 			uint64_t computrons;	/* 0: no limit */
+			int	 has_now;	/* "now" given: poll first */
+			uint64_t now;
 		} run;
+		struct {
+			uint64_t now;		/* the block time */
+		} poll;
+		struct {
+			char	*peer;		/* non-empty */
+			json_t	*messages;	/* [[msgnum, body], …] */
+			uint64_t ack;
+		} mailbox_deliver;
 		struct {
 			char	*kpid;		/* "kp" and digits */
 		} promise;
@@ -119,7 +134,16 @@ struct ctl_parse_error {
  *			request's object, or {"body":"#[]","slots":[]}.
  *   run		"budget": optional {"cranks": n, "computrons": n},
  *			each optional and a positive integer; absent is 0,
- *			no limit.
+ *			no limit.  "now": optional, a time as for poll;
+ *			u.run.has_now says whether it was given.
+ *   poll		"now": a non-negative integer, or a string of
+ *			decimal digits (for times past 2^63), at most
+ *			2^64-1.
+ *   mailboxDeliver	"peer": non-empty string; "messages": an array of
+ *			[msgnum, body] pairs, msgnum an integer from 0 to
+ *			2^53-1 and body a string (u.mailbox_deliver.messages
+ *			a new reference); "ack": an integer from 0 to 2^53-1.
+ *   mailboxOutbox	none.
  *   promise		"kpid": kp<digits>.
  *   installBundle	"bundle": an object (what a bundle must hold is the
  *			daemon's to check: bad_bundle); "bundleID": optional

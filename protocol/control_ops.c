@@ -310,6 +310,10 @@ ctl_check_run(json_t *root, struct ctl_request *req,
 	char		 name[32];
 
 	req->u.run.cranks = req->u.run.computrons = 0;
+	req->u.run.has_now = json_object_get(root, "now") != NULL;
+	if (req->u.run.has_now && ctl_field_time(json_object_get(root, "now"),
+	    "now", &req->u.run.now, err) == -1)
+		return -1;
 	if (budget == NULL)
 		return 0;
 	if (!json_is_object(budget)) {
@@ -475,6 +479,11 @@ ctl_request_free_u(struct ctl_request *req)
 	case CTL_OP_STATUS:
 	case CTL_OP_COMMIT:
 	case CTL_OP_SHUTDOWN:
+	case CTL_OP_POLL:
+	case CTL_OP_MAILBOX_DELIVER:
+	case CTL_OP_MAILBOX_OUTBOX:
+		ctl_free_devices_u(req);
+		break;
 	case CTL_OP_RUN:
 		break;
 	}

@@ -22,6 +22,12 @@ int_or(json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
+static const char *
+nz_str(const json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : "?";
+}
+
 static void
 text_vat(FILE *f, json_t *vat)
 {
@@ -38,6 +44,55 @@ text_vat(FILE *f, json_t *vat)
 	if (json_is_integer(json_object_get(vat, "snapshotPos")))
 		fprintf(f, " snapshot at %lld", int_or(vat, "snapshotPos"));
 	fputc('\n', f);
+}
+
+/* devices  2 / "  d1     timer   last polled 10, 1 wake-ups" */
+static void
+text_devices(FILE *f, json_t *devs)
+{
+	json_t	*d;
+	size_t	 i;
+
+	fprintf(f, "devices               %zu\n", json_array_size(devs));
+	json_array_foreach(devs, i, d) {
+		fprintf(f, "  %-6s %-20s", str_or(d, "deviceID", "?"),
+		    str_or(d, "name", "-"));
+		if (json_is_string(json_object_get(d, "lastPolled")))
+			fprintf(f, " last polled %s, %lld wake-ups pending",
+			    str_or(d, "lastPolled", "?"), int_or(d, "wakeups"));
+		fputc('\n', f);
+	}
+}
+
+/* polled 10; woke handlers | nothing due */
+static void
+text_poll(FILE *f, json_t *r)
+{
+	fprintf(f, "polled %s; %s\n", str_or(r, "lastPolled", "?"),
+	    json_is_true(json_object_get(r, "woke")) ? "woke handlers (run "
+	    "to deliver)" : "nothing due");
+}
+
+/* mailbox deliver: "delivered"; mailbox outbox: a line per peer and
+ * message, "p1 ack 2" then "p1 2 <body>". */
+static void
+text_mailbox(FILE *f, json_t *r)
+{
+	json_t		*box = json_object_get(r, "outbox"), *p, *m;
+	const char	*peer;
+	size_t		 i;
+
+	if (box == NULL) {
+		fprintf(f, "delivered\n");
+		return;
+	}
+	json_object_foreach(box, peer, p) {
+		fprintf(f, "%s ack %lld\n", peer, int_or(p, "inboundAck"));
+		json_array_foreach(json_object_get(p, "outbox"), i, m)
+			fprintf(f, "%s %lld %s\n", peer, (long long)
+			    json_integer_value(json_array_get(m, 0)),
+			    nz_str(json_array_get(m, 1)));
+	}
 }
 
 static void
@@ -68,6 +123,7 @@ text_status(FILE *f, json_t *r)
 	fprintf(f, "vats                  %zu\n", json_array_size(vats));
 	json_array_foreach(vats, i, vat)
 		text_vat(f, vat);
+	text_devices(f, json_object_get(r, "devices"));
 }
 
 static void
@@ -160,6 +216,8 @@ const struct ctl_output ctl_output_text = {
 	.run = text_run,
 	.promise = text_promise,
 	.bundle = text_bundle,
+	.poll = text_poll,
+	.mailbox = text_mailbox,
 	.terminate = text_terminate,
 };
 
@@ -171,5 +229,7 @@ const struct ctl_output ctl_output_json = {
 	.run = json_print,
 	.promise = json_print,
 	.bundle = json_print,
+	.poll = json_print,
+	.mailbox = json_print,
 	.terminate = json_print,
 };

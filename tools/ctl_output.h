@@ -18,6 +18,8 @@ struct ctl_output {
 	void	(*run)(FILE *, json_t *result);		/* {cranks, …} */
 	void	(*promise)(FILE *, json_t *result);	/* {kpid, state, …} */
 	void	(*bundle)(FILE *, json_t *result);	/* {bundleID} */
+	void	(*poll)(FILE *, json_t *result);	/* {woke, lastPolled} */
+	void	(*mailbox)(FILE *, json_t *result);	/* {} or {outbox} */
 	void	(*terminate)(FILE *, json_t *result);	/* {halted?} */
 };
 

@@ -7,6 +7,10 @@
  *   swingctl [--socket PATH] [--json] queue (--vat NAME | --target KREF)
  *	METHOD [ARGS]
  *   swingctl [--socket PATH] [--json] run [--cranks N] [--computrons N]
+ *	[--now T]
+ *   swingctl [--socket PATH] [--json] poll T
+ *   swingctl [--socket PATH] [--json] mailbox deliver PEER MESSAGES ACK
+ *   swingctl [--socket PATH] [--json] mailbox outbox
  *   swingctl [--socket PATH] [--json] promise KPID
  *   swingctl [--socket PATH] [--json] bundle install FILE
  *   swingctl [--socket PATH] [--json] terminate (--vat NAME | --id VATID)
@@ -55,6 +59,7 @@ enum cmd_opt {
 	OPT_TARGET,
 	OPT_CRANKS,
 	OPT_COMPUTRONS,
+	OPT_NOW,
 	OPT_ID,
 	OPT_MAX
 };
@@ -68,6 +73,7 @@ struct cmd_args {
 
 struct cmd {
 	const char	*name;
+	const char	*sub;		/* the word after name, or NULL */
 	const char	*op;		/* the control op it sends */
 	int		 minargs, maxargs;	/* operands after options */
 	const char	*usage;
@@ -87,6 +93,7 @@ static const struct option queue_opts[] = {
 static const struct option run_opts[] = {
 	{ "cranks",	required_argument,	NULL, OPT_CRANKS },
 	{ "computrons",	required_argument,	NULL, OPT_COMPUTRONS },
+	{ "now",	required_argument,	NULL, OPT_NOW },
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 }
 };
@@ -221,24 +228,94 @@ run_budget(json_t *budget, const char *opt, const char *key)
 	return 0;
 }
 
+/*
+ * A time T for the timer device: decimal digits, at most 2^64-1, sent
+ * as a JSON integer, or as its digits past 2^63-1.
+ */
+static json_t *
+time_value(const char *cmd, const char *s)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || s[0] < '0' || s[0] > '9') {
+		fprintf(stderr, "swingctl: %s: the time must be a non-negative "
+		    "integer below 2^64, not '%s'\n", cmd, s);
+		return NULL;
+	}
+	return v > INT64_MAX ? json_string(s) : json_integer((json_int_t)v);
+}
+
 static json_t *
 run_fields(const struct cmd_args *a, int *ok)
 {
-	json_t	*budget;
+	json_t	*budget, *fields, *now = NULL;
 
 	*ok = 0;
+	if (a->opt[OPT_NOW] != NULL && (now = time_value("run --now",
+	    a->opt[OPT_NOW])) == NULL)
+		return NULL;
 	if ((budget = json_object()) == NULL ||
 	    run_budget(budget, a->opt[OPT_CRANKS], "cranks") == -1 ||
-	    run_budget(budget, a->opt[OPT_COMPUTRONS], "computrons") == -1) {
+	    run_budget(budget, a->opt[OPT_COMPUTRONS], "computrons") == -1 ||
+	    (fields = json_object()) == NULL) {
 		json_decref(budget);
+		json_decref(now);
 		return NULL;
 	}
 	*ok = 1;
-	if (json_object_size(budget) == 0) {
-		json_decref(budget);
-		return NULL;	/* no budget: until idle */
+	if (now != NULL)
+		json_object_set_new(fields, "now", now);
+	if (json_object_size(budget) > 0)
+		json_object_set_new(fields, "budget", budget);
+	else
+		json_decref(budget);	/* no budget: until idle */
+	if (json_object_size(fields) == 0) {
+		json_decref(fields);
+		return NULL;
 	}
-	return json_pack("{s:o}", "budget", budget);
+	return fields;
+}
+
+/* mailbox deliver PEER MESSAGES ACK: MESSAGES a JSON array of
+ * [msgnum, body]; the daemon checks it. */
+static json_t *
+mailbox_fields(const struct cmd_args *a, int *ok)
+{
+	json_error_t	 jerr;
+	json_t		*msgs;
+	json_int_t	 ack;
+
+	*ok = 0;
+	if ((msgs = json_loads(a->argv[1], JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL || !json_is_array(msgs)) {
+		fprintf(stderr, "swingctl: mailbox deliver: MESSAGES must be a "
+		    "JSON array of [msgnum, body]%s%s\n", msgs ? "" : ": ",
+		    msgs ? "" : jerr.text);
+		json_decref(msgs);
+		return NULL;
+	}
+	if (parse_count(a->argv[2], 0, &ack) == -1) {
+		fprintf(stderr, "swingctl: mailbox deliver: ACK must be a "
+		    "non-negative integer, not '%s'\n", a->argv[2]);
+		json_decref(msgs);
+		return NULL;
+	}
+	*ok = 1;
+	return json_pack("{s:s, s:o, s:I}", "peer", a->argv[0], "messages",
+	    msgs, "ack", ack);
+}
+
+/* poll T: the timer device's poll(T). */
+static json_t *
+poll_fields(const struct cmd_args *a, int *ok)
+{
+	json_t *now = time_value("poll", a->argv[0]);
+
+	*ok = now != NULL;
+	return now ? json_pack("{s:o}", "now", now) : NULL;
 }
 
 static json_t *
@@ -365,27 +442,45 @@ print_bundle(const struct ctl_output *o, json_t *r)
 }
 
 static void
+print_poll(const struct ctl_output *o, json_t *r)
+{
+	o->poll(stdout, r);
+}
+
+static void
+print_mailbox(const struct ctl_output *o, json_t *r)
+{
+	o->mailbox(stdout, r);
+}
+
+static void
 print_terminate(const struct ctl_output *o, json_t *r)
 {
 	o->terminate(stdout, r);
 }
 
 static const struct cmd commands[] = {
-	{ "status", "status", 0, 0, "status", NULL, no_fields, print_status },
-	{ "commit", "commit", 1, 1, "commit HEIGHT", NULL, commit_fields,
+	{ "status", NULL, "status", 0, 0, "status", NULL, no_fields, print_status },
+	{ "commit", NULL, "commit", 1, 1, "commit HEIGHT", NULL, commit_fields,
 	    print_commit },
-	{ "shutdown", "shutdown", 0, 0, "shutdown", NULL, no_fields,
+	{ "shutdown", NULL, "shutdown", 0, 0, "shutdown", NULL, no_fields,
 	    print_shutdown },
-	{ "queue", "queue", 1, 2,
+	{ "queue", NULL, "queue", 1, 2,
 	    "queue (--vat NAME | --target KREF) METHOD [ARGS]", queue_opts,
 	    queue_fields, print_queue },
-	{ "run", "run", 0, 0, "run [--cranks N] [--computrons N]", run_opts,
-	    run_fields, print_run },
-	{ "promise", "promise", 1, 1, "promise KPID", NULL, promise_fields,
+	{ "run", NULL, "run", 0, 0, "run [--cranks N] [--computrons N] [--now T]",
+	    run_opts, run_fields, print_run },
+	{ "poll", NULL, "poll", 1, 1, "poll T", NULL, poll_fields, print_poll },
+	{ "promise", NULL, "promise", 1, 1, "promise KPID", NULL, promise_fields,
 	    print_promise },
-	{ "bundle", "installBundle", 2, 2, "bundle install FILE", NULL,
+	{ "bundle", NULL, "installBundle", 2, 2, "bundle install FILE", NULL,
 	    bundle_fields, print_bundle },
-	{ "terminate", "terminateVat", 0, 1,
+	{ "mailbox", "deliver", "mailboxDeliver", 3, 3,
+	    "mailbox deliver PEER MESSAGES ACK", NULL, mailbox_fields,
+	    print_mailbox },
+	{ "mailbox", "outbox", "mailboxOutbox", 0, 0, "mailbox outbox", NULL,
+	    no_fields, print_mailbox },
+	{ "terminate", NULL, "terminateVat", 0, 1,
 	    "terminate (--vat NAME | --id VATID) [REASON]", terminate_opts,
 	    terminate_fields, print_terminate },
 };
@@ -535,10 +630,14 @@ main(int argc, char **argv)
 		const struct cmd *cmd = &commands[i];
 		struct cmd_args a;
 
-		if (strcmp(argv[optind], cmd->name) != 0)
+		int sub = cmd->sub != NULL;
+
+		if (strcmp(argv[optind], cmd->name) != 0 || (sub &&
+		    (optind + 1 >= argc || strcmp(argv[optind + 1], cmd->sub)
+		    != 0)))
 			continue;
-		if (parse_cmd_args(cmd, argc - optind, argv + optind, &a,
-		    &out) == -1)
+		if (parse_cmd_args(cmd, argc - optind - sub, argv + optind +
+		    sub, &a, &out) == -1)
 			usage();
 		return run(cmd, &a, path, timeout, out);
 	}

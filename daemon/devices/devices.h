@@ -1,10 +1,11 @@
 /*
  * devices.h — the door of daemon/devices/: the kernel's native devices
- * (kernel-semantics.md §11), reached by a vat's callNow syscall.  Today the
- * vatAdmin device (vat_admin.c); the timer, bridge and mailbox devices
- * come here next.
+ * (kernel-semantics.md §11), reached by a vat's callNow syscall: the
+ * vatAdmin device (vat_admin.c), the timer device (timer.c) and the
+ * mailbox device (mailbox.c); common.c
+ * finds a device's implementation by its configured name.
  *
- * Calls run downward: the kernel's syscall layer calls vad_invoke(); a
+ * Calls run downward: the kernel's syscall layer calls devices_invoke(); a
  * device reads and writes its own state in the kv table through the store
  * (inside the calling vat's crank), and asks the kernel for what only the
  * kernel can do — create or terminate a vat, act on a meter — through the
@@ -37,6 +38,9 @@
  *   terminate_vat   terminate dynamic vat vid with reason (capdata);
  *   meter_*         the kernel's meters (mN.remaining, mN.threshold);
  *                   meter_get returns -1 for an unknown meter;
+ *   send_only       a message method(args) to object target, no result
+ *                   (a device's sendOnly: args is capdata "#[…]" whose
+ *                   slots are krefs), queued as the kernel queues sends;
  *   store_failed    the answer to give for a store failure rc.
  */
 struct device_kernel {
@@ -54,20 +58,60 @@ struct device_kernel {
 		    uint64_t threshold);
 	int	 (*meter_get)(void *arg, const char *id, bool *unlimited,
 		    uint64_t *remaining, uint64_t *threshold);
+	int	 (*send_only)(void *arg, const char *target,
+		    const char *method, const json_t *args);
 	json_t	*(*store_failed)(void *arg, int rc);
 };
 
-/* ---- vat_admin.c: the vatAdmin device ---------------------------------- */
+/* ---- common.c: which devices, their nodes, the dispatch -------------- */
 
-/* At the first cranks, when the vatAdmin device exists: append its name
- * and its root node's kref to the bootstrap message's device record
- * (parallel arrays names, krefs).  A store code. */
-int	 vad_genesis(const struct device_kernel *dk, json_t *names,
+/* Is name a device swingsetd implements when configured (timer)?  The
+ * vatAdmin device is the kernel's own, never configured. */
+bool	 devices_native(const char *name);
+/* The names devices_native() accepts, for messages ("timer"). */
+const char *devices_native_list(void);
+
+/* The ID (dN) of the device named name (malloc'd), or NULL. */
+char	*devices_id(const struct device_kernel *dk, const char *name);
+
+/* At the first cranks: every device's root node (d+0), in name order,
+ * appended to the bootstrap message's device record (parallel arrays
+ * names, krefs).  A store code. */
+int	 devices_genesis(const struct device_kernel *dk, json_t *names,
 	    json_t *krefs);
 
 /* Method method(args) of node dref of device dev (kernel capdata args);
  * the answer as above, or NULL when memory ran out. */
-json_t	*vad_invoke(const struct device_kernel *dk, const char *dev,
+json_t	*devices_invoke(const struct device_kernel *dk, const char *dev,
 	    const char *dref, const char *method, const json_t *args);
+
+/* ---- timer.c: the timer device ------------------------------------------ */
+
+/*
+ * The host's poll(now) of timer device dev, inside a crank the caller
+ * opened: refused (*why, malloc'd, with STORE_OK) when now is before
+ * the last polled time; else every wake-up due is sent (*woke).  A
+ * store code.
+ */
+int	 timer_poll(const struct device_kernel *dk, const char *dev,
+	    uint64_t now, bool *woke, char **why);
+/* {"lastPolled": "<decimal>", "wakeups": n} for status (new reference). */
+json_t	*timer_status(const struct device_kernel *dk, const char *dev);
+
+/* ---- mailbox.c: the mailbox device ------------------------------------ */
+
+/*
+ * The host's deliverInbound(peer, messages, ack) of mailbox device dev,
+ * inside a crank the caller opened: messages is [[msgnum, body], …]
+ * (non-negative integers and strings, checked by the caller).  Refused
+ * (*why, malloc'd, with STORE_OK) while no handler is registered; else
+ * deliverInboundMessages(peer, messages) (when there are any) and
+ * deliverInboundAck(peer, ack) are sent to the handler.  A store code.
+ */
+int	 mailbox_deliver(const struct device_kernel *dk, const char *dev,
+	    const char *peer, const json_t *messages, uint64_t ack, char **why);
+/* The outbox, {peer: {"inboundAck": n, "outbox": [[msgnum, body], …]}}
+ * (new reference). */
+json_t	*mailbox_outbox(const struct device_kernel *dk, const char *dev);
 
 #endif

@@ -21,94 +21,9 @@
 #include <string.h>
 
 #include "daemon/bundles/bundles.h"
-#include "daemon/devices/devices.h"
+#include "daemon/devices/devices_impl.h"
 #include "protocol/capdata.h"
 #include "protocol/smallcaps.h"
-
-static json_t *
-dev_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_t *
-dev_error(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg = NULL;
-	json_t	*r;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	r = json_pack("[s, s]", "error", msg ? msg : "vatAdmin device error");
-	free(msg);
-	return r;
-}
-
-static json_t *
-dev_ok(json_t *capdata)
-{
-	return capdata ? json_pack("[s, o]", "ok", capdata) : NULL;
-}
-
-static json_t *
-dev_ok_string(const char *s)
-{
-	json_t *v = json_string(s), *cd = v ? capdata_data(v) : NULL;
-
-	json_decref(v);
-	return dev_ok(cd);
-}
-
-static json_t *
-dev_ok_undefined(void)
-{
-	return dev_ok(json_pack("{s:s, s:[]}", "body", "#\"#undefined\"",
-	    "slots"));
-}
-
-/* A node of the device: its kref, made on first use. */
-static int
-dev_node(const struct device_kernel *dk,
-    const char *dev, const char *dref, char **kref)
-{
-	char		 key[192];
-	uint64_t	 n;
-	int		 rc;
-
-	snprintf(key, sizeof(key), "%s.c.%s", dev, dref);
-	if ((*kref = kv_get(dk->st, key)) != NULL)
-		return STORE_OK;
-	if ((rc = kv_alloc(dk->st, "kd.nextID", 30, &n)) != STORE_OK)
-		return rc;
-	if (asprintf(kref, "kd%" PRIu64, n) < 0) {
-		*kref = NULL;
-		return STORE_ENOMEM;
-	}
-	if ((rc = kv_put(dk->st, key, *kref)) != STORE_OK)
-		return rc;
-	snprintf(key, sizeof(key), "%s.c.%s", dev, *kref);
-	if ((rc = kv_put(dk->st, key, dref)) != STORE_OK)
-		return rc;
-	snprintf(key, sizeof(key), "%s.owner", *kref);
-	return kv_put(dk->st, key, dev);
-}
-
-/* When the vatAdmin device exists: append it and its root node's kref to
- * the bootstrap message's device record. */
-int
-vad_genesis(const struct device_kernel *dk, json_t *names, json_t *krefs)
-{
-	char	*dev = kv_get(dk->st, "device.name.vatAdmin"), *kd = NULL;
-	int	 rc = STORE_OK;
-
-	if (dev != NULL && (rc = dev_node(dk, dev, "d+0", &kd)) == STORE_OK) {
-		json_array_append_new(names, json_string("vatAdmin"));
-		json_array_append_new(krefs, json_string(kd));
-	}
-	free(dev);
-	free(kd);
-	return rc;
-}
 
 /* The bundlecap for an installed bundle (allocated on first use), as
  * the method's answer; undefined when the bundle is not installed. */
@@ -397,20 +312,15 @@ json_t *
 vad_invoke(const struct device_kernel *dk, const char *dev, const char *dref,
     const char *method, const json_t *args)
 {
-	char	*va = kv_get(dk->st, "device.name.vatAdmin");
 	json_t	*argv = capdata_body(args), *r;
 
-	if (va == NULL || strcmp(va, dev) != 0)
-		r = dev_error("device %s has no implementation in swingsetd",
-		    dev);
-	else if (!json_is_array(argv))
+	if (!json_is_array(argv))
 		r = dev_error("vatAdmin device: %s: arguments must be an "
 		    "array", method);
 	else if (strcmp(dref, "d+0") == 0)
 		r = root_method(dk, dev, method, args, argv);
 	else
 		r = bundlecap_method(dk, dev, dref, method);
-	free(va);
 	json_decref(argv);
 	return r;
 }

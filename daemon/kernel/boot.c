@@ -185,9 +185,10 @@ cmp_str(const void *a, const void *b)
 }
 
 /*
- * The devices, sorted by name: the configured ones (recorded, not run:
- * swingsetd has no device loader yet) and, when a vat named vatAdmin
- * exists, the kernel's own vatAdmin device.
+ * The devices, sorted by name: the configured ones (native devices of
+ * daemon/devices/, found by name; their code in the configuration is not
+ * run) and, when a vat named vatAdmin exists, the kernel's own vatAdmin
+ * device.
  */
 static json_t *
 device_names(const struct config *cfg)
@@ -355,8 +356,9 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
 }
 
 /* device.name.<n> = dN in name order; dN.deviceParameters for the
- * configured ones.  A configured device may not take the vatAdmin name
- * when the kernel provides that device. */
+ * configured ones, each of which must be one swingsetd implements
+ * (daemon/devices/).  A configured device may not take the vatAdmin
+ * name when the kernel provides that device. */
 static int
 record_devices(struct boot_sink *st, const struct config *cfg,
     const json_t *names)
@@ -371,6 +373,19 @@ record_devices(struct boot_sink *st, const struct config *cfg,
 		if (st->diff == NULL && asprintf(&st->diff, "devices.vatAdmin: "
 		    "swingsetd provides the vatAdmin device itself (there is "
 		    "a vatAdmin vat); remove it from the configuration") < 0)
+			st->diff = NULL;
+		return st->check ? STORE_OK : STORE_EINVAL;
+	}
+	/* a device swingsetd does not implement is refused, naming it:
+	 * recording it and running without it would give vats a device
+	 * that never answers */
+	for (i = 0; i < cfg->ndevices; i++) {
+		if (devices_native(cfg->devices[i].name))
+			continue;
+		if (st->diff == NULL && asprintf(&st->diff, "devices.%s: "
+		    "swingsetd does not implement a device named '%s' (its "
+		    "devices: %s, and vatAdmin, its own)", cfg->devices[i].name,
+		    cfg->devices[i].name, devices_native_list()) < 0)
 			st->diff = NULL;
 		return st->check ? STORE_OK : STORE_EINVAL;
 	}

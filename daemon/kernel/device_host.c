@@ -2,7 +2,7 @@
  * device_host.c — what the kernel lends its devices (daemon/devices/):
  * the struct device_kernel table, each entry a thin adapter from the
  * device's (void *arg, …) call to the kernel function that does the work
- * inside the calling vat's crank.
+ * inside the calling vat's crank (or the host's poll crank).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,6 +49,23 @@ meter_get(void *arg, const char *id, bool *unlimited, uint64_t *remaining,
 	return kmeter_get(arg, id, unlimited, remaining, threshold);
 }
 
+/* A device's sendOnly: a send with no result promise, queued as every
+ * send is (kst_enqueue). */
+static int
+send_only(void *arg, const char *target, const char *method,
+    const json_t *args)
+{
+	json_t	*ma = capdata_methargs(method, args), *item;
+	int	 rc;
+
+	item = ma ? json_pack("{s:s, s:s, s:{s:O}}", "type", "send", "target",
+	    target, "msg", "methargs", ma) : NULL;
+	rc = item ? kst_enqueue(arg, item) : STORE_ENOMEM;
+	json_decref(item);
+	json_decref(ma);
+	return rc;
+}
+
 static json_t *
 store_failed(void *arg, int rc)
 {
@@ -67,6 +84,7 @@ device_host_init(struct kernel *k)
 		.meter_add = meter_add,
 		.meter_set_threshold = meter_set_threshold,
 		.meter_get = meter_get,
+		.send_only = send_only,
 		.store_failed = store_failed,
 	};
 }

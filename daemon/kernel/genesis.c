@@ -45,7 +45,7 @@ genesis(struct kernel *k)
 		json_decref(item);
 	}
 	if (rc == STORE_OK)
-		rc = vad_genesis(&k->dk, dnames, dkrefs);
+		rc = devices_genesis(&k->dk, dnames, dkrefs);
 	if (rc == STORE_OK && boot != NULL && vats_find(&k->vats, boot) != NULL) {
 		ma = capdata_bootstrap_args(names, krefs, dnames, dkrefs);
 		rc = ma ? kp_new(k, NULL, &kpid) : STORE_ENOMEM;

@@ -151,4 +151,41 @@ uint64_t kernel_creation_queue_length(struct kernel *k);
 json_t	*kernel_status_vats(struct kernel *k);
 const char *kernel_halted(const struct kernel *k);
 
+/* ---- device_ops.c: the producer's device requests -------------------- */
+
+enum kernel_device_refusal {
+	KERNEL_DEV_OK,
+	KERNEL_DEV_NO_DEVICE,		/* the device is not configured */
+	KERNEL_DEV_BACKWARDS,		/* poll: now is before the last poll's */
+	KERNEL_DEV_NO_HANDLER,		/* mailbox: no inbound handler yet */
+};
+
+/*
+ * The timer device's poll(now), as SwingSet's host calls it between
+ * cranks: a crank of the open block that records now as the last polled
+ * time and queues wake(time) to every handler due by now (*woke).  -1
+ * with errbuf when refused (*refused says why; nothing changed) or on a
+ * store failure (*refused KERNEL_DEV_OK; the kernel halts).
+ */
+int	 kernel_poll(struct kernel *k, uint64_t now, bool *woke,
+	    enum kernel_device_refusal *refused, char *errbuf, size_t errlen);
+
+/*
+ * The mailbox device's deliverInbound(peer, messages, ack) ([[msgnum,
+ * body], …]; checked), a crank of the open block that sends the
+ * registered handler deliverInboundMessages and deliverInboundAck.
+ * Returns and refuses as kernel_poll (KERNEL_DEV_NO_HANDLER while no
+ * handler is registered).
+ */
+int	 kernel_mailbox_deliver(struct kernel *k, const char *peer,
+	    const json_t *messages, uint64_t ack,
+	    enum kernel_device_refusal *refused, char *errbuf, size_t errlen);
+
+/* The mailbox device's outbox, {peer: {inboundAck, outbox}} (new
+ * reference), or NULL without a mailbox device. */
+json_t	*kernel_mailbox_outbox(struct kernel *k);
+
+/* The devices for status: [{deviceID, name, …}] (new reference). */
+json_t	*kernel_status_devices(struct kernel *k);
+
 #endif

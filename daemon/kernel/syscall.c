@@ -302,7 +302,7 @@ sys_call_now(struct kernel *k, struct kvat *v, json_t *vso)
 		dref = kv_get(k->st, key);
 	}
 	r = dref == NULL ? ksys_store_failed(k, STORE_ESTATE) :
-	    device_answer(k, v, vad_invoke(&k->dk, dev, dref, method, args));
+	    device_answer(k, v, devices_invoke(&k->dk, dev, dref, method, args));
 	free(kd);
 	free(dev);
 	free(dref);

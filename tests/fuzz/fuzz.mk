@@ -30,8 +30,8 @@ FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 FUZZ_NAMES   := netstring control frame config bundle
 fuzz_netstring_OBJS := tests/fuzz/fuzz_netstring.o protocol/netstring.o
 fuzz_control_OBJS   := tests/fuzz/fuzz_control.o protocol/control_msg.o \
-                       protocol/control_ops.o protocol/capdata.o \
-                       protocol/smallcaps.o
+                       protocol/control_ops.o protocol/control_devices.o \
+                       protocol/capdata.o protocol/smallcaps.o
 fuzz_frame_OBJS     := tests/fuzz/fuzz_frame.o workers/supervisor.o \
                        protocol/smallcaps.o
 fuzz_config_OBJS    := tests/fuzz/fuzz_config.o $(CONF_OBJS)

@@ -149,11 +149,31 @@ cf_bounds(const struct ctl_request *r)
 		    r->u.terminate.reason, "body")))
 			return "terminateVat: reason is not capdata without slots";
 		break;
+	case CTL_OP_MAILBOX_DELIVER:
+		if (r->u.mailbox_deliver.peer == NULL ||
+		    r->u.mailbox_deliver.peer[0] == '\0' ||
+		    !json_is_array(r->u.mailbox_deliver.messages))
+			return "mailboxDeliver: no peer or messages";
+		break;
+	case CTL_OP_POLL:
+	case CTL_OP_MAILBOX_OUTBOX:
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
 		break;
 	}
 	return NULL;
+}
+
+/* A time as a request gives it: an integer, or digits past int64. */
+static json_t *
+cf_time(uint64_t t)
+{
+	char b[32];
+
+	if (t <= INT64_MAX)
+		return json_integer((json_int_t)t);
+	snprintf(b, sizeof(b), "%llu", (unsigned long long)t);
+	return json_string(b);
 }
 
 /* The op's fields as ctl_request_build() takes them (new reference). */
@@ -182,6 +202,9 @@ cf_fields(const struct ctl_request *r)
 		rc |= json_object_set(f, "args", r->u.queue.args);
 		break;
 	case CTL_OP_RUN:
+		if (r->u.run.has_now)
+			rc |= json_object_set_new(f, "now", cf_time(
+			    r->u.run.now));
 		if (r->u.run.cranks == 0 && r->u.run.computrons == 0)
 			break;
 		if ((b = json_object()) == NULL)
@@ -203,6 +226,19 @@ cf_fields(const struct ctl_request *r)
 		if (r->u.install_bundle.bundle_id != NULL)
 			rc |= json_object_set_new(f, "bundleID",
 			    json_string(r->u.install_bundle.bundle_id));
+		break;
+	case CTL_OP_POLL:
+		rc |= json_object_set_new(f, "now", cf_time(r->u.poll.now));
+		break;
+	case CTL_OP_MAILBOX_DELIVER:
+		rc |= json_object_set_new(f, "peer",
+		    json_string(r->u.mailbox_deliver.peer));
+		rc |= json_object_set(f, "messages",
+		    r->u.mailbox_deliver.messages);
+		rc |= json_object_set_new(f, "ack",
+		    json_integer((json_int_t)r->u.mailbox_deliver.ack));
+		break;
+	case CTL_OP_MAILBOX_OUTBOX:
 		break;
 	case CTL_OP_TERMINATE_VAT:
 		if (r->u.terminate.vat != NULL)
@@ -239,7 +275,23 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		    json_equal(a->u.queue.args, b->u.queue.args);
 	case CTL_OP_RUN:
 		return a->u.run.cranks == b->u.run.cranks &&
-		    a->u.run.computrons == b->u.run.computrons;
+		    a->u.run.computrons == b->u.run.computrons &&
+		    a->u.run.has_now == b->u.run.has_now &&
+		    (!a->u.run.has_now || a->u.run.now == b->u.run.now);
+	case CTL_OP_POLL:
+		return a->u.poll.now == b->u.poll.now;
+	case CTL_OP_MAILBOX_DELIVER:
+		return cf_streq(a->u.mailbox_deliver.peer,
+		    b->u.mailbox_deliver.peer) &&
+		    json_equal(a->u.mailbox_deliver.messages,
+		    b->u.mailbox_deliver.messages) &&
+		    a->u.mailbox_deliver.ack == b->u.mailbox_deliver.ack;
+	case CTL_OP_MAILBOX_OUTBOX:
+		return 1;
+	case CTL_OP_TERMINATE_VAT:
+		return cf_streq(a->u.terminate.vat, b->u.terminate.vat) &&
+		    cf_streq(a->u.terminate.vat_id, b->u.terminate.vat_id) &&
+		    json_equal(a->u.terminate.reason, b->u.terminate.reason);
 	case CTL_OP_PROMISE:
 		return cf_streq(a->u.promise.kpid, b->u.promise.kpid);
 	case CTL_OP_INSTALL_BUNDLE:
@@ -247,10 +299,6 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		    b->u.install_bundle.bundle) &&
 		    cf_streq(a->u.install_bundle.bundle_id,
 		    b->u.install_bundle.bundle_id);
-	case CTL_OP_TERMINATE_VAT:
-		return cf_streq(a->u.terminate.vat, b->u.terminate.vat) &&
-		    cf_streq(a->u.terminate.vat_id, b->u.terminate.vat_id) &&
-		    json_equal(a->u.terminate.reason, b->u.terminate.reason);
 	case CTL_OP_STATUS:
 	case CTL_OP_SHUTDOWN:
 		return 1;

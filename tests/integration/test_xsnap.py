@@ -71,11 +71,13 @@ def scenario_config(tmp, name, bundled=True, **daemon):
     return cfg
 
 
-def js_kernel(name):
-    """The scenario on the JavaScript SwingSet kernel."""
+def js_kernel(name, actions=(), timeout=600):
+    """The scenario on the JavaScript SwingSet kernel (actions: more
+    arguments of run-swingset.mjs, e.g. ["--poll", "3"])."""
     p = subprocess.run(["node", JSKERNEL, os.path.join(VATS, name,
-                                                        "config.json")],
-                       capture_output=True, text=True, timeout=600)
+                                                        "config.json")] +
+                       list(actions),
+                       capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         raise AssertionError("run-swingset.mjs failed:\n" + p.stderr[-3000:])
     return json.loads(p.stdout)

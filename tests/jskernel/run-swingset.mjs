@@ -7,7 +7,10 @@
 // The reference the C daemon is compared to.  Uses @agoric/swingset-vat
 // 0.33.0 from workers/xsnap/node_modules (make xsnap, then make jskernel
 // for its native addon better-sqlite3), with the same xsnap-worker build,
-// lockdown and supervisor bundles.  No comms, vattp or timer vat.
+// lockdown and supervisor bundles.  No comms or vattp vat; the timer vat
+// (vat-timer.js) only when the config has a timer device ("devices":
+// {"timer": {"sourceSpec": …device-timer.js}}), which gets SwingSet's
+// own timer endowments (buildTimer) so --poll can feed it times.
 //
 // CONFIG is SwingSet's config.json: "sourceSpec"/"bundleSpec" paths are
 // relative to the config file; a top-level "daemon" key (swingsetd's own
@@ -24,6 +27,14 @@
 //                               (then kept in a temporary folder); vats come
 //                               back from heap snapshots and transcripts
 //   --snapshot                  snapshot every vat's worker now
+//   --mailbox JSON              the mailbox's deliverInbound(peer, messages,
+//                               ack), JSON = [peer, [[num, body], …], ack],
+//                               as a host calls it, then run to quiescence;
+//                               the output then has "mailbox": the outbox
+//                               (exportMailboxData)
+//   --poll T                    the timer device's poll(T) (T a decimal
+//                               integer, a bigint), as a host calls it
+//                               between blocks, then run to quiescence
 //   --terminate VAT:MESSAGE     controller.terminateVat(VAT's ID, an Error
 //                               with MESSAGE as its capdata), as the
 //                               daemon's terminateVat op with swingctl's
@@ -79,8 +90,15 @@ if (!fs.existsSync(path.join(nm, 'better-sqlite3/build/Release/better_sqlite3.no
 }
 
 await load('@endo/init/index.js');
-const { initializeSwingset, makeSwingsetController } = await load(
-  '@agoric/swingset-vat/src/index.js',
+const {
+  initializeSwingset,
+  makeSwingsetController,
+  buildTimer,
+  buildMailbox,
+  buildMailboxStateMap,
+} = await load('@agoric/swingset-vat/src/index.js');
+const { exportMailboxData } = await load(
+  '@agoric/swingset-vat/src/devices/mailbox/mailbox.js',
 );
 const { initSwingStore, openSwingStore } = await load(
   '@agoric/swing-store/src/index.js',
@@ -209,13 +227,36 @@ const settle = (c, kpid) => {
 const runtimeOptions = { env: process.env, spawn: spawnToStderr };
 const initOptions = { addComms: false, addVattp: false, addTimer: false };
 
-// Only the vat-admin vat and device are added, so only they are bundled
-// (SwingSet's default would also bundle comms, vattp and timer).
+// Only the vat-admin vat and device (and the timer vat, for a config with
+// a timer device) are added, so only they are bundled (SwingSet's
+// default would also bundle comms and vattp).
 const svDir = path.join(nm, '@agoric/swingset-vat/src');
 const kernelBundlesP = Promise.all([
   bundleFile(path.join(svDir, 'vats/vat-admin/vat-vat-admin.js')),
   bundleFile(path.join(svDir, 'devices/vat-admin/device-vat-admin.js')),
 ]).then(([adminVat, adminDevice]) => ({ adminVat, adminDevice }));
+let timerBundleP;
+const hasTimer = config => Boolean(config.devices && config.devices.timer);
+
+// The device endowments of one controller: a fresh buildTimer() each
+// time (its poll reaches the device of the controller it was given to).
+// The mailbox's state is the host's (here one Map for the whole run,
+// restarts included); "mailbox" in the output is exportMailboxData's.
+let timer;
+let mailbox;
+const mailboxState = new Map();
+const deviceEndowments = config => {
+  const out = {};
+  if (hasTimer(config)) {
+    timer = buildTimer();
+    out.timer = { ...timer.endowments };
+  }
+  if (config.devices && config.devices.mailbox) {
+    mailbox = buildMailbox(buildMailboxStateMap(mailboxState));
+    out.mailbox = { ...mailbox.endowments };
+  }
+  return out;
+};
 
 // makeSwingsetController bundles the kernel itself (src/kernel/kernel.js,
 // about 15 s) on every start unless it is given the bundle: with
@@ -225,7 +266,13 @@ if (cacheDir) {
 }
 
 const startKernel = async (config, storeDir, extraOptions = {}) => {
-  const kernelBundles = await kernelBundlesP;
+  const kernelBundles = { ...(await kernelBundlesP) };
+  const opts = { ...initOptions };
+  if (hasTimer(config)) {
+    timerBundleP ||= bundleFile(path.join(svDir, 'vats/timer/vat-timer.js'));
+    kernelBundles.timer = await timerBundleP;
+    opts.addTimer = true;
+  }
   const store = storeDir ? initSwingStore(storeDir) : initSwingStore();
   // argv [] as buildVatController gives: the bootstrap vat's parameters
   // get "argv": []
@@ -233,13 +280,11 @@ const startKernel = async (config, storeDir, extraOptions = {}) => {
     config,
     [],
     store.kernelStorage,
-    { ...initOptions, kernelBundles },
+    { ...opts, kernelBundles },
     runtimeOptions,
   );
-  const c = await makeSwingsetController(store.kernelStorage, {}, {
-    ...runtimeOptions,
-    ...extraOptions,
-  });
+  const c = await makeSwingsetController(store.kernelStorage,
+    deviceEndowments(config), { ...runtimeOptions, ...extraOptions });
   return { store, c, kpid };
 };
 
@@ -307,6 +352,14 @@ const runConfig = async (file, actions) => {
         const p = c.queueToVatRoot(config.bootstrap, a.method, a.args, 'ignore');
         await run();
         queued.push({ method: a.method, ...settle(c, p) });
+      } else if (a.kind === 'mailbox') {
+        if (!mailbox) die('--mailbox needs a mailbox device in the config');
+        mailbox.deliverInbound(...a.args);
+        await run();
+      } else if (a.kind === 'poll') {
+        if (!timer) die('--poll needs a timer device in the config');
+        timer.poll(a.time);
+        await run();
       } else if (a.kind === 'terminate') {
         const body = `#${JSON.stringify({ '#error': a.message, name: 'Error' })}`;
         c.terminateVat(c.vatNameToID(a.vat), { body, slots: [] });
@@ -321,10 +374,8 @@ const runConfig = async (file, actions) => {
         await store.hostStorage.close();
         store = openSwingStore(storeDir);
         c = undefined;
-        const next = await makeSwingsetController(store.kernelStorage, {}, {
-          ...runtimeOptions,
-          ...extra,
-        });
+        const next = await makeSwingsetController(store.kernelStorage,
+          deviceEndowments(config), { ...runtimeOptions, ...extra });
         c = next;
         replayed.push([0, c.dump().log.length]);
         await run();
@@ -335,6 +386,7 @@ const runConfig = async (file, actions) => {
     await store.hostStorage.close();
     const out = { testLog, bootstrapResult, cranks };
     if (actions.some(a => a.kind === 'queue')) out.queued = queued;
+    if (mailbox) out.mailbox = exportMailboxData(mailboxState);
     if (replayedTestLog.length) out.replayedTestLog = replayedTestLog;
     return out;
   } finally {
@@ -427,7 +479,7 @@ const runBench = async file => {
 // ---- main ---------------------------------------------------------------
 
 const usage = () =>
-  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--restart] [--snapshot] [--terminate VAT:MESSAGE] ...\n' +
+  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--poll T] [--mailbox JSON] [--restart] [--snapshot] [--terminate VAT:MESSAGE] ...\n' +
       '       run-swingset.mjs --bench [BENCH-CONFIG.json]');
 
 const argv = process.argv.slice(2);
@@ -442,6 +494,20 @@ if (argv[0] === '--bench') {
     const a = argv[i];
     if (a === '--restart') actions.push({ kind: 'restart' });
     else if (a === '--snapshot') actions.push({ kind: 'snapshot' });
+    else if (a === '--mailbox' && i + 1 < argv.length) {
+      i += 1;
+      let args;
+      try {
+        args = JSON.parse(argv[i]);
+      } catch (e) {
+        die(`--mailbox ${argv[i]}: ${e.message}`);
+      }
+      if (!Array.isArray(args) || args.length !== 3) die('--mailbox takes [peer, messages, ack]');
+      actions.push({ kind: 'mailbox', args });
+    } else if (a === '--poll' && i + 1 < argv.length && /^[0-9]+$/.test(argv[i + 1])) {
+      i += 1;
+      actions.push({ kind: 'poll', time: BigInt(argv[i]) });
+    }
     else if (a === '--terminate' && i + 1 < argv.length) {
       i += 1;
       const colon = argv[i].indexOf(':');

@@ -424,9 +424,8 @@ START_TEST(t_unsupported)
 	ck_assert_str_eq(u[3], "vats.a.endowments");
 	ck_assert_str_eq(u[4], "vats.a.bundleHash");
 	ck_assert_str_eq(u[5], "vats.a.creationOptions.nodeOptions");
-	ck_assert_str_eq(u[6], "devices");
-	ck_assert_str_eq(u[7], "devices.timer.creationOptions.unendowed");
-	ck_assert_ptr_null(u[8]);
+	ck_assert_str_eq(u[6], "devices.timer.creationOptions.unendowed");
+	ck_assert_ptr_null(u[7]);
 	ck_assert(cfg->include_dev_dependencies);
 	ck_assert_uint_eq(cfg->ndevices, 1);
 	ck_assert_str_eq(cfg->devices[0].name, "timer");

@@ -358,6 +358,93 @@ START_TEST(test_run_errors)
 }
 END_TEST
 
+START_TEST(test_parse_poll)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"poll\",\"now\":0}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_POLL);
+	ck_assert_uint_eq(req.u.poll.now, 0);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"poll\",\"now\":9223372036854775807}", &req);
+	ck_assert_uint_eq(req.u.poll.now, 9223372036854775807ULL);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"poll\",\"now\":\"18446744073709551615\"}",
+	    &req);
+	ck_assert_uint_eq(req.u.poll.now, UINT64_MAX);
+	ctl_request_clear(&req);
+
+	parse_ok("{\"op\":\"run\"}", &req);
+	ck_assert_int_eq(req.u.run.has_now, 0);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"run\",\"now\":12,\"budget\":{\"cranks\":3}}",
+	    &req);
+	ck_assert_int_eq(req.u.run.has_now, 1);
+	ck_assert_uint_eq(req.u.run.now, 12);
+	ck_assert_uint_eq(req.u.run.cranks, 3);
+	ctl_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_poll_errors)
+{
+	FAIL("{\"id\":1,\"op\":\"poll\"}", CTL_E_BAD_REQUEST,
+	    "field 'now': required", "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":-1}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time (a non-negative integer), got -1",
+	    "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":1.5}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time", "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":\"18446744073709551616\"}",
+	    CTL_E_BAD_REQUEST, "at most 18446744073709551615), got string",
+	    "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":\"\"}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time", "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":\"+5\"}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time", "1");
+	FAIL("{\"id\":1,\"op\":\"poll\",\"now\":1,\"then\":2}",
+	    CTL_E_BAD_REQUEST, "unknown field 'then' for op 'poll'", "1");
+	FAIL("{\"id\":1,\"op\":\"run\",\"now\":null}", CTL_E_BAD_REQUEST,
+	    "field 'now': expected a time", "1");
+	ck_assert_str_eq(ctl_code_name(CTL_E_BAD_TIME), "bad_time");
+	ck_assert_str_eq(ctl_op_name(CTL_OP_POLL), "poll");
+}
+END_TEST
+
+START_TEST(test_parse_mailbox)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"mailboxDeliver\",\"peer\":\"p1\",\"messages\":"
+	    "[[1,\"a\"],[2,\"b\"]],\"ack\":3}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_MAILBOX_DELIVER);
+	ck_assert_str_eq(req.u.mailbox_deliver.peer, "p1");
+	ck_assert_uint_eq(json_array_size(req.u.mailbox_deliver.messages), 2);
+	ck_assert_uint_eq(req.u.mailbox_deliver.ack, 3);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"mailboxOutbox\"}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_MAILBOX_OUTBOX);
+	ctl_request_clear(&req);
+
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"messages\":[],"
+	    "\"ack\":0}", CTL_E_BAD_REQUEST, "field 'peer': required", "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"peer\":\"p\","
+	    "\"messages\":{},\"ack\":0}", CTL_E_BAD_REQUEST,
+	    "field 'messages': object", "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"peer\":\"p\","
+	    "\"messages\":[[9007199254740992,\"x\"]],\"ack\":0}",
+	    CTL_E_BAD_REQUEST, "field 'messages[0][0]': out of range", "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"peer\":\"p\","
+	    "\"messages\":[[1,\"x\",3]],\"ack\":0}", CTL_E_BAD_REQUEST,
+	    "field 'messages[0]': expected [msgnum, body]", "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxDeliver\",\"peer\":\"p\","
+	    "\"messages\":[]}", CTL_E_BAD_REQUEST, "field 'ack': required",
+	    "2");
+	FAIL("{\"id\":2,\"op\":\"mailboxOutbox\",\"peer\":\"p\"}",
+	    CTL_E_BAD_REQUEST, "unknown field 'peer'", "2");
+}
+END_TEST
+
 START_TEST(test_parse_promise)
 {
 	struct ctl_request req;
@@ -915,6 +1002,9 @@ control_msg_suite(void)
 	tc = tcase_create("run_promise");
 	tcase_add_test(tc, test_parse_run);
 	tcase_add_test(tc, test_run_errors);
+	tcase_add_test(tc, test_parse_poll);
+	tcase_add_test(tc, test_poll_errors);
+	tcase_add_test(tc, test_parse_mailbox);
 	tcase_add_test(tc, test_parse_promise);
 	tcase_add_test(tc, test_promise_errors);
 	tcase_add_test(tc, test_parse_install_bundle);

@@ -6,7 +6,9 @@
 #           @agoric/xsnap ships, with the package's own build step
 #   vat-admin  bundle @agoric/swingset-vat's vat-vat-admin.js into
 #           build/vat-admin.bundle.json (the static vatAdmin vat of xsnap
-#           configurations), with bundle.mjs
+#           configurations) and its vats/timer/vat-timer.js into
+#           build/vat-timer.bundle.json (the timer vat of configurations
+#           with a timer device), with bundle.mjs
 #   verify  check that the worker and the lockdown and supervisor bundles
 #           are there and are the pinned ones; print their paths
 #   jskernel  build the native addons of swingset-vat's own (JavaScript)
@@ -26,6 +28,8 @@ SUPERVISOR=$NM/@agoric/swingset-xsnap-supervisor/dist/supervisor.bundle
 STAMP=$NM/.swingsetd-npm-ci
 VATADMIN_SRC=$NM/@agoric/swingset-vat/src/vats/vat-admin/vat-vat-admin.js
 VATADMIN=build/vat-admin.bundle.json
+VATTIMER_SRC=$NM/@agoric/swingset-vat/src/vats/timer/vat-timer.js
+VATTIMER=build/vat-timer.bundle.json
 
 die() {
 	echo "make xsnap: $*" >&2
@@ -115,6 +119,8 @@ vat-admin)
 	mkdir -p build
 	node bundle.mjs "$VATADMIN_SRC" "$VATADMIN" ||
 	    die "bundling $VATADMIN_SRC failed"
+	node bundle.mjs "$VATTIMER_SRC" "$VATTIMER" ||
+	    die "bundling $VATTIMER_SRC failed"
 	;;
 verify)
 	want=$(node -p 'require("./package.json").dependencies["@agoric/xsnap"]')
@@ -135,12 +141,14 @@ verify)
 		    die "workers/xsnap/$b does not match its .sha256"
 	done
 	[ -s "$VATADMIN" ] || die "workers/xsnap/$VATADMIN is missing"
+	[ -s "$VATTIMER" ] || die "workers/xsnap/$VATTIMER is missing"
 	here=$(pwd)
 	echo "xsnap-worker:      $here/$BINDIR/release/xsnap-worker ($rv)"
 	echo "  debug build:     $here/$BINDIR/debug/xsnap-worker"
 	echo "lockdown bundle:   $here/$LOCKDOWN"
 	echo "supervisor bundle: $here/$SUPERVISOR"
 	echo "vat-admin bundle:  $here/$VATADMIN"
+	echo "timer vat bundle:  $here/$VATTIMER"
 	;;
 jskernel)
 	need node:nodejs npm:npm cc:gcc c++:g++ make:make python3:python3
