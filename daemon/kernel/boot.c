@@ -27,7 +27,9 @@
 
 /* 2: kernel.maxFrame and kernel.relaxDurabilityRules are recorded, and
  * installBundle is a crank.  3: new events enter the acceptance queue
- * and routing cranks move them on (the same inputs give other cranks).
+ * and routing cranks move them on (the same inputs give other cranks);
+ * configured timer and mailbox devices run (dN.deviceState, dN.mailbox)
+ * and a timer device brings the timer vat.
  * A state of another version is refused. */
 #define KERNEL_STATE_VERSION	"3"
 
