@@ -5,7 +5,8 @@
 # three more through the vat-admin vat; state in ./var, socket
 # ./var/control.sock) the way a block producer drives it: status, run
 # (watching the vats being created, each in its own pseudo-crank), a
-# queued message, commit, status.  State persists in ./var, so each run
+# queued message, a timer wake-up as `run --now` advances the block's
+# time (10 x the height), commit, status.  State persists in ./var, so each run
 # continues at the next height.
 set -eu
 bin=${1:-bin}
@@ -67,6 +68,12 @@ kpid=$(ctl --json queue --vat bob incr | sed 's/.*"kpid":"\([^"]*\)".*/\1/')
 ctl run
 echo "== swingctl promise $kpid"
 ctl promise "$kpid"
+now=$((next * 10))
+echo "== swingctl queue --vat bootstrap wakeMeAt [$now]; swingctl run"
+ctl queue --vat bootstrap wakeMeAt "[$now]" >/dev/null
+ctl run
+echo "== swingctl run --now $now   (the block's time: the timer wakes the vat)"
+ctl run --now $now
 echo "== what the vats logged (testLog)"
 tail -n +"$((lines_before + 1))" var/demo.log | sed -n 's/.*testLog: /  /p'
 echo "== swingctl commit $next"

@@ -2,13 +2,24 @@
 // Talks to the static vats alice (echo) and bob (a counter kept in
 // baggage), then creates three vats from the bundle named "worker"
 // through the vat-admin service, pipelines a message through one of
-// them, and returns a summary.
+// them, and returns a summary.  It also makes SwingSet's timer service
+// (the timer vat on the timer device): wakeMeAt(t) asks it for a wake-up
+// at time t, which comes when the producer's `run --now` reaches t.
 import { E, Far } from '@endo/far';
 
 export const buildRootObject = vatPowers => {
   const { testLog: log } = vatPowers;
+  let timerService;
   return Far('root', {
+    async wakeMeAt(t) {
+      const handler = Far('alarm', {
+        wake: time => log(`woken by the timer at ${time.absValue}`),
+      });
+      const when = await E(timerService).setWakeup(BigInt(t), handler);
+      log(`asked the timer for a wake-up at ${when.absValue}`);
+    },
     async bootstrap(vats, devices) {
+      timerService = await E(vats.timer).createTimerService(devices.timer);
       log(`alice says: ${await E(vats.alice).echo('hello from bootstrap')}`);
       log(`bob counts: ${await E(vats.bob).incr()}`);
       const svc = await E(vats.vatAdmin).createVatAdminService(
