@@ -13,7 +13,10 @@
  *
  * Waiting is a state, never a nested loop: each step sends one command and
  * returns; the worker's reply callback moves the machine on.  Syscall
- * upcalls are answered at once with what the kernel's handler returns.
+ * upcalls are answered with what the kernel's handler returns: at once,
+ * or, when it says VATWORKER_LATER (the bridge device's callOutbound,
+ * answered by the producer), by vatworker_answer(), the delivery's
+ * deadline paused in between.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,10 @@ struct vatworker {
 	char			*label;
 	bool			 starting;	/* inside vatworker_start() */
 	bool			 snapshots;	/* its manager type has them */
+	bool			 later;		/* a syscall's answer awaited */
 };
+
+char vatworker_later[] = "later";
 
 static void
 vw_fail(struct vatworker *vw, enum vatworker_failure why,
@@ -216,6 +222,12 @@ vw_upcall_cb(struct worker *w, void *arg, const unsigned char *msg,
 	case SUP_UPCALL_BAD:
 		break;
 	}
+	if (text == VATWORKER_LATER) {
+		vw->later = true;
+		worker_deadline_pause(w, true);
+		json_decref(up);
+		return;
+	}
 	if (text == NULL)
 		vw_fail(vw, VATWORKER_F_PROTOCOL, WORKER_FAULT_PROTOCOL,
 		    "unknown or malformed upcall");
@@ -224,6 +236,21 @@ vw_upcall_cb(struct worker *w, void *arg, const unsigned char *msg,
 		    "cannot answer an upcall");
 	free(text);
 	json_decref(up);
+}
+
+int
+vatworker_answer(struct vatworker *vw, const char *text, size_t len)
+{
+	if (!vw->later || vw->state != VATWORKER_DELIVERING)
+		return -1;
+	vw->later = false;
+	worker_deadline_pause(vw->w, false);
+	if (worker_answer(vw->w, text, len) == -1) {
+		vw_fail(vw, VATWORKER_F_WORKER, WORKER_FAULT_IO,
+		    "cannot answer an upcall");
+		return -1;
+	}
+	return 0;
 }
 
 static void

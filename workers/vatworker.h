@@ -3,8 +3,8 @@
  * differs between manager types lives in manager.c), setBundle and the
  * ready handshake — or, for a manager type with heap snapshots, a restore
  * from a snapshot (`-r @8:…`, then `R`) — then one delivery at a time,
- * with every syscall upcall handed to the kernel synchronously and
- * answered with its result, and heap snapshots on request.  The same code
+ * with every syscall upcall handed to the kernel and answered with its
+ * result (at once, or later: vatworker_answer()), and heap snapshots on request.  The same code
  * path drives the xsnap worker and the native test worker.
  */
 #ifndef WORKERS_VATWORKER_H
@@ -53,7 +53,9 @@ struct vatworker_callbacks {
 	 * A syscall: the parsed VatSyscallObject (borrowed) and its text as
 	 * the worker sent it (raw, rawlen bytes).  Returns the encoded
 	 * VatSyscallResult (malloc'd, length in *len), or NULL for out of
-	 * memory.
+	 * memory, or VATWORKER_LATER: the answer is not known yet, and the
+	 * owner gives it with vatworker_answer() (the delivery's deadline
+	 * waits meanwhile).
 	 */
 	char	*(*syscall)(struct vatworker *, void *arg, json_t *vso,
 		    const char *raw, size_t rawlen, size_t *len);
@@ -101,6 +103,15 @@ int	vatworker_start(struct ev_loop *loop, const struct vatworker_spec *spec,
 int	vatworker_deliver(struct vatworker *vw, const json_t *vdo);
 int	vatworker_deliver_text(struct vatworker *vw, const char *vdo,
 	    size_t len);
+
+/* The syscall callback's "answer later" (not to be freed). */
+extern char vatworker_later[];
+#define VATWORKER_LATER	vatworker_later
+
+/* Answer the syscall the callback answered VATWORKER_LATER with len
+ * bytes of text (borrowed), and start the delivery's deadline again.
+ * -1 when no answer is awaited (or the worker is failing). */
+int	vatworker_answer(struct vatworker *vw, const char *text, size_t len);
 
 /* Write a heap snapshot (only in READY, and only for a manager type that
  * has them): snapshot_data and snapshotted, or failed, follow. */

@@ -243,6 +243,7 @@ worker_setup(struct worker *w, const struct worker_spec *spec,
 	w->cmd_fd = sr->cmd_fd;
 	w->rep_fd = sr->rep_fd;
 	w->timeout = spec->timeout;
+	w->left = -1;
 	netstring_decoder_init(&w->dec, spec->max_frame);
 	ev_io_init(&w->status_r, status_readable_cb, w->status_fd, EV_READ);
 	ev_io_init(&w->cmd_w, cmd_writable_cb, w->cmd_fd, EV_WRITE);
@@ -418,6 +419,21 @@ worker_answer(struct worker *w, const void *payload, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+void
+worker_deadline_pause(struct worker *w, bool pause)
+{
+	if (w->timeout <= 0 || !w->busy)
+		return;
+	if (pause && w->left < 0) {
+		w->left = ev_timer_remaining(w->loop, &w->deadline);
+		ev_timer_stop(w->loop, &w->deadline);
+	} else if (!pause && w->left >= 0) {
+		ev_timer_set(&w->deadline, w->left > 0 ? w->left : 0.001, 0.);
+		ev_timer_start(w->loop, &w->deadline);
+		w->left = -1;
+	}
 }
 
 /* A '.' reply: meter JSON up to the first 0x01, result after it. */

@@ -139,6 +139,11 @@ void	worker_snapshot_pause(struct worker *w, bool pause);
  * upcall is pending. */
 int	worker_answer(struct worker *w, const void *payload, size_t len);
 
+/* Stop (pause true) the command deadline while the owner waits on
+ * someone else for an upcall's answer, or start it again (pause false)
+ * with the time that was left. */
+void	worker_deadline_pause(struct worker *w, bool pause);
+
 /*
  * Ask the worker to leave ('q', then close its command pipe), and make
  * sure it does: it is killed if it has not exited after grace seconds.

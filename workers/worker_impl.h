@@ -33,6 +33,8 @@ struct worker {
 	ev_child	 child;
 	ev_timer	 deadline;	/* command timeout, or kill grace */
 	double		 timeout;
+	double		 left;		/* deadline left while paused, or
+					   -1 when not paused */
 	struct netstring_decoder dec;
 	unsigned char	*out;		/* queued bytes for fd 3 */
 	size_t		 outlen, outoff, outcap;

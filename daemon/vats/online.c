@@ -385,6 +385,14 @@ vat_start_from(struct kvat *v, int fd, uint64_t pos)
 	v->vs->ev->failed(v->vs->ev_arg, v, false, err);
 }
 
+int
+vat_answer(struct kvat *v, const char *text, size_t len)
+{
+	if (v->vw == NULL || v->state == KVAT_REPLAYING)
+		return -1;
+	return vatworker_answer(v->vw, text, len);
+}
+
 void
 vat_offline(struct kvat *v)
 {

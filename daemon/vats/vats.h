@@ -182,6 +182,9 @@ void	 vats_empty_graveyard(struct vats *vs);
 int	 vat_online(struct kvat *v, char **why, bool *vat_fault);
 /* Stop v's worker (if any); v is offline unless terminated. */
 void	 vat_offline(struct kvat *v);
+/* Answer the syscall of v's live delivery whose answer the kernel gave
+ * as VATWORKER_LATER (text borrowed).  -1 when none is awaited. */
+int	 vat_answer(struct kvat *v, const char *text, size_t len);
 /* Send v's ready worker a delivery, already encoded (len bytes); the
  * delivered or failed event follows.  -1 when it cannot be sent. */
 int	 vat_deliver(struct kvat *v, const char *text, size_t len);
