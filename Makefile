@@ -57,7 +57,8 @@ BUNDLES_OBJS  := daemon/bundles/bundles.o daemon/bundles/endo.o \
 VATS_OBJS     := daemon/vats/table.o daemon/vats/online.o \
                  daemon/vats/snapshot.o daemon/vats/transcript.o
 DEVICES_OBJS  := daemon/devices/vat_admin.o daemon/devices/common.o \
-                 daemon/devices/timer.o daemon/devices/mailbox.o
+                 daemon/devices/timer.o daemon/devices/mailbox.o \
+                 daemon/devices/bridge.o
 KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/terminate.o daemon/kernel/create.o \
                  daemon/kernel/genesis.o daemon/kernel/boot.o \
@@ -66,9 +67,9 @@ KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/promise.o daemon/kernel/clist.o \
                  daemon/kernel/state.o daemon/kernel/meter.o \
                  daemon/kernel/device_host.o daemon/kernel/answer.o \
-                 daemon/kernel/device_ops.o
+                 daemon/kernel/device_ops.o daemon/kernel/bridge.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/client.o \
-                 daemon/ops.o \
+                 daemon/ops.o daemon/ops_bridge.o \
                  daemon/notify.o daemon/lockfile.o daemon/xsnap_env.o \
                  $(KERNEL_OBJS) $(VATS_OBJS) $(DEVICES_OBJS) \
                  $(BUNDLES_OBJS) $(STORE_OBJS) $(WORKERS_OBJS) \

@@ -75,6 +75,9 @@ struct config_daemon {
 	size_t		 max_clients;	/* concurrent control clients; 1024 */
 	size_t		 reserved_clients; /* slots past max_clients that only
 					   producer_uids may take; 2 */
+	uint64_t	 bridge_timeout_ms; /* the producer's time to answer the
+					   bridge device's callOutbound;
+					   then the kernel halts; 30000 */
 	uint64_t	 client_idle_timeout_ms; /* close a connection without
 					   progress after this; 0 = never;
 					   default 60000 */

@@ -77,7 +77,7 @@ void	 conf_error(struct conf_ctx *, const char *, const char *, ...)
  * definitions count their own rows, and checks each count against these.
  */
 #define CONF_NTOP_KEYS		15
-#define CONF_NDAEMON_KEYS	19
+#define CONF_NDAEMON_KEYS	20
 #define CONF_NENTRY_KEYS	8
 #define CONF_NCOPT_KEYS		11
 #ifndef CONF_KEYS_DEFINED

@@ -65,6 +65,8 @@ const struct conf_key conf_daemon_keys[] = {
 	    NULL, 0 },
 	{ "clientIdleTimeoutMs", CT_U64, DMN(client_idle_timeout_ms), 0,
 	    LLONG_MAX, 60000, NULL, 0 },
+	{ "bridgeTimeoutMs", CT_U64, DMN(bridge_timeout_ms), 1,
+	    LLONG_MAX, 30000, NULL, 0 },
 	{ "clientBufferBudget", CT_SIZE, DMN(client_buffer_budget), 2,
 	    LLONG_MAX, 256LL * 1024 * 1024, NULL, 0 },
 	{ "allowedUids", CT_IDS, DMN(allowed_uids), 0, CONFIG_ID_MAX,

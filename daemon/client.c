@@ -127,6 +127,8 @@ conn_kill(struct ctl_conn *conn)
 	if (conn->dead)
 		return;
 	conn->dead = true;
+	if (conn->bridge && conn->ctl->d->bridge_peer == conn)
+		conn->ctl->d->bridge_peer = NULL;
 	ev_io_stop(loop, &conn->rio);
 	ev_io_stop(loop, &conn->wio);
 	ev_timer_stop(loop, &conn->idle);
@@ -269,6 +271,27 @@ control_reply(struct ctl_conn *conn, char *line, size_t len)
 		conn_flush(conn);
 }
 
+int
+control_push(struct ctl_conn *conn, const char *line, size_t len)
+{
+	if (conn->dead || conn->close_after)
+		return -1;
+	if (conn_append_out(conn, line, len) == -1) {
+		log_warnx("control", "client %lu: out of memory queueing a "
+		    "bridge request; closing", conn->serial);
+		conn_kill(conn);
+		return -1;
+	}
+	conn_flush(conn);
+	return conn->dead ? -1 : 0;
+}
+
+void
+control_conn_set_bridge(struct ctl_conn *conn, bool bridge)
+{
+	conn->bridge = bridge;
+}
+
 void
 control_close_after_reply(struct ctl_conn *conn)
 {
@@ -331,7 +354,7 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		conn_kill(conn);	/* refused already, the line unread */
 		return;
 	}
-	if (conn->pending || left > 0.) {
+	if (conn->pending || conn->bridge || left > 0.) {
 		t->repeat = conn->pending ? c->idle_timeout : left;
 		ev_timer_again(loop, t);
 		return;

@@ -49,6 +49,7 @@ struct ctl_conn {
 	bool		 eof;		/* peer finished sending */
 	bool		 dead;		/* reap in the prepare hook */
 	bool		 processing;	/* inside conn_process() */
+	bool		 bridge;	/* the daemon's bridge peer */
 };
 
 struct control {

@@ -36,6 +36,9 @@ struct daemon {
 	time_t		 started;	/* wall clock, for status only */
 	ev_signal	 sig_term, sig_int, sig_hup;
 	ev_timer	 stop_guard;	/* bounds the wait for a last reply */
+	struct ctl_conn	*bridge_peer;	/* answers callOutbound, or NULL
+					   (ops_bridge.c; cleared when it
+					   closes) */
 };
 
 /* swingsetd.c */
@@ -52,12 +55,34 @@ void	 control_close_after_reply(struct ctl_conn *conn);
 /* Whether the peer's uid is in daemon.producerUids: only the producer
  * may send ops that change state or stop the daemon. */
 bool	 control_conn_is_producer(const struct ctl_conn *conn);
+/* Queue [in] line (len bytes, ending in '\n'; borrowed) on the
+ * connection outside any reply: the bridge's requests.  -1 when the
+ * connection is closing or memory ran out. */
+int	 control_push(struct ctl_conn *conn, const char *line, size_t len);
+/* Mark the connection as the bridge's peer: it is never idle, and the
+ * daemon forgets it (d->bridge_peer) when it closes. */
+void	 control_conn_set_bridge(struct ctl_conn *conn, bool bridge);
 size_t	 control_client_count(const struct control *c);
 bool	 control_idle(const struct control *c);
 
 /* ops.c — one handler per control op */
 void	 ops_dispatch(struct daemon *d, struct ctl_conn *conn,
 	    const char *line, size_t len);
+void	 ops_reply_ok(struct ctl_conn *conn, json_t *id, json_t *result);
+void	 ops_reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Reply halted and return true when the kernel is halted. */
+bool	 ops_refuse_halted(struct daemon *d, struct ctl_conn *conn,
+	    struct ctl_request *req, const char *what);
+
+/* ops_bridge.c — the bridge device's ops and its producer connection */
+void	 ops_bridge_init(struct daemon *d);
+void	 ops_bridge_inbound(struct daemon *d, struct ctl_conn *conn,
+	    struct ctl_request *req);
+void	 ops_bridge_register(struct daemon *d, struct ctl_conn *conn,
+	    struct ctl_request *req);
+void	 ops_bridge_answer(struct daemon *d, struct ctl_conn *conn,
+	    struct ctl_request *req);
 
 /* xsnap_env.c — the real xsnap worker's files, found once at start */
 int	 xsnap_env_load(struct config *cfg, char *err, size_t errlen);

@@ -17,8 +17,8 @@
 
 #define SWINGSETD_VERSION "0.1.0"
 
-static void
-reply_ok(struct ctl_conn *conn, json_t *id, json_t *result)
+void
+ops_reply_ok(struct ctl_conn *conn, json_t *id, json_t *result)
 {
 	size_t	 len;
 	char	*line = ctl_response_ok(id, result, &len);
@@ -26,12 +26,8 @@ reply_ok(struct ctl_conn *conn, json_t *id, json_t *result)
 	control_reply(conn, line, len);
 }
 
-static void
-reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
+void
+ops_reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
     const char *fmt, ...)
 {
 	va_list	 ap;
@@ -119,11 +115,11 @@ ops_status(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	json_t *st = ops_status_object(d);
 
 	if (st == NULL) {
-		reply_error(conn, req->id, CTL_E_INTERNAL,
+		ops_reply_error(conn, req->id, CTL_E_INTERNAL,
 		    "out of memory building status");
 		return;
 	}
-	reply_ok(conn, req->id, st);
+	ops_reply_ok(conn, req->id, st);
 }
 
 /*
@@ -131,7 +127,7 @@ ops_status(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
  * it, or adding to it, would record a state a healthy kernel would not
  * reach.  Only a restart (which drops the open block) clears a halt.
  */
-static bool
+bool
 ops_refuse_halted(struct daemon *d, struct ctl_conn *conn,
     struct ctl_request *req, const char *what)
 {
@@ -139,7 +135,7 @@ ops_refuse_halted(struct daemon *d, struct ctl_conn *conn,
 
 	if (why == NULL)
 		return false;
-	reply_error(conn, req->id, CTL_E_HALTED, "the kernel is halted (%s); "
+	ops_reply_error(conn, req->id, CTL_E_HALTED, "the kernel is halted (%s); "
 	    "no %s until the daemon is restarted and the block replayed",
 	    why, what);
 	return true;
@@ -153,14 +149,14 @@ ops_commit(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	int	 rc;
 
 	if (kernel_running(d->kernel)) {
-		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		ops_reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
 		    "commit after it answers");
 		return;
 	}
 	if (ops_refuse_halted(d, conn, req, "commit"))
 		return;
 	if (last == UINT64_MAX || height != last + 1) {
-		reply_error(conn, req->id, CTL_E_BAD_HEIGHT,
+		ops_reply_error(conn, req->id, CTL_E_BAD_HEIGHT,
 		    "field 'height': %" PRIu64 " does not follow the last "
 		    "committed height %" PRIu64 " (expected %" PRIu64 ")",
 		    height, last, last + 1);
@@ -169,7 +165,7 @@ ops_commit(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	if ((rc = store_block_commit(d->store, height)) != STORE_OK) {
 		log_warnx("ops", "commit of block %" PRIu64 " failed: %s",
 		    height, store_errmsg(d->store));
-		reply_error(conn, req->id, CTL_E_STORE, "commit of block %"
+		ops_reply_error(conn, req->id, CTL_E_STORE, "commit of block %"
 		    PRIu64 " failed, block kept open: %s", height,
 		    store_errmsg(d->store));
 		return;
@@ -177,7 +173,7 @@ ops_commit(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	store_committed_activity_hash(d->store, hash);
 	log_info("ops", "committed block %" PRIu64 " activity hash %s",
 	    height, hash);
-	reply_ok(conn, req->id, json_pack("{s:I, s:s, s:I}",
+	ops_reply_ok(conn, req->id, json_pack("{s:I, s:s, s:I}",
 	    "height", (json_int_t)height, "activityHash", hash, "computrons",
 	    (json_int_t)kernel_block_computrons(d->kernel)));
 	kernel_block_committed(d->kernel);
@@ -190,7 +186,7 @@ ops_queue(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	bool	 notfound;
 
 	if (kernel_running(d->kernel)) {
-		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		ops_reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
 		    "queue after it answers");
 		return;
 	}
@@ -199,11 +195,11 @@ ops_queue(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	if (kernel_queue(d->kernel, req->u.queue.vat, req->u.queue.target,
 	    req->u.queue.method, req->u.queue.args, &kpid, &notfound, err,
 	    sizeof(err)) == -1) {
-		reply_error(conn, req->id, notfound ? CTL_E_NOT_FOUND :
+		ops_reply_error(conn, req->id, notfound ? CTL_E_NOT_FOUND :
 		    CTL_E_STORE, "%s", err);
 		return;
 	}
-	reply_ok(conn, req->id, json_pack("{s:s}", "kpid", kpid));
+	ops_reply_ok(conn, req->id, json_pack("{s:s}", "kpid", kpid));
 	free(kpid);
 }
 
@@ -223,10 +219,10 @@ ops_run_done(void *arg, const struct kernel_run_result *r)
 
 	store_activity_hash(d->store, hash);
 	if (r->error != NULL)
-		reply_error(pr->conn, pr->id, CTL_E_STORE, "after %llu cranks: "
+		ops_reply_error(pr->conn, pr->id, CTL_E_STORE, "after %llu cranks: "
 		    "%s", (unsigned long long)r->cranks, r->error);
 	else
-		reply_ok(pr->conn, pr->id, json_pack("{s:I, s:I, s:b, s:s, "
+		ops_reply_ok(pr->conn, pr->id, json_pack("{s:I, s:I, s:b, s:s, "
 		    "s:s, s:s?}", "cranks", (json_int_t)r->cranks,
 		    "computrons", (json_int_t)r->computrons, "idle", r->idle,
 		    "activityHash", hash, "stopped", r->stopped, "halted",
@@ -254,7 +250,7 @@ ops_poll_now(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req,
 	if (kernel_poll(d->kernel, now, woke ? woke : &w, &refused, err,
 	    sizeof(err)) == 0)
 		return true;
-	reply_error(conn, req->id, refused == KERNEL_DEV_BACKWARDS ?
+	ops_reply_error(conn, req->id, refused == KERNEL_DEV_BACKWARDS ?
 	    CTL_E_BAD_TIME : refused == KERNEL_DEV_NO_DEVICE ?
 	    CTL_E_NOT_FOUND : CTL_E_STORE, "field 'now': %s", err);
 	return false;
@@ -267,14 +263,14 @@ ops_poll(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	char	 now[32];
 
 	if (kernel_running(d->kernel)) {
-		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		ops_reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
 		    "poll after it answers");
 		return;
 	}
 	if (!ops_poll_now(d, conn, req, req->u.poll.now, &woke))
 		return;
 	snprintf(now, sizeof(now), "%" PRIu64, req->u.poll.now);
-	reply_ok(conn, req->id, json_pack("{s:b, s:s}", "woke", woke,
+	ops_reply_ok(conn, req->id, json_pack("{s:b, s:s}", "woke", woke,
 	    "lastPolled", now));
 }
 
@@ -287,7 +283,7 @@ ops_mailbox_deliver(struct daemon *d, struct ctl_conn *conn,
 	char	 err[512];
 
 	if (kernel_running(d->kernel)) {
-		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		ops_reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
 		    "mailboxDeliver after it answers");
 		return;
 	}
@@ -296,11 +292,11 @@ ops_mailbox_deliver(struct daemon *d, struct ctl_conn *conn,
 	if (kernel_mailbox_deliver(d->kernel, req->u.mailbox_deliver.peer,
 	    req->u.mailbox_deliver.messages, req->u.mailbox_deliver.ack,
 	    &refused, err, sizeof(err)) == -1) {
-		reply_error(conn, req->id, refused == KERNEL_DEV_OK ?
+		ops_reply_error(conn, req->id, refused == KERNEL_DEV_OK ?
 		    CTL_E_STORE : CTL_E_NOT_FOUND, "%s", err);
 		return;
 	}
-	reply_ok(conn, req->id, NULL);
+	ops_reply_ok(conn, req->id, NULL);
 }
 
 static void
@@ -310,10 +306,10 @@ ops_mailbox_outbox(struct daemon *d, struct ctl_conn *conn,
 	json_t *box = kernel_mailbox_outbox(d->kernel);
 
 	if (box == NULL)
-		reply_error(conn, req->id, CTL_E_NOT_FOUND, "the configuration "
+		ops_reply_error(conn, req->id, CTL_E_NOT_FOUND, "the configuration "
 		    "has no mailbox device (devices.mailbox)");
 	else
-		reply_ok(conn, req->id, json_pack("{s:o}", "outbox", box));
+		ops_reply_ok(conn, req->id, json_pack("{s:o}", "outbox", box));
 }
 
 static void
@@ -322,12 +318,12 @@ ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	struct pending_run *pr;
 
 	if (kernel_running(d->kernel)) {
-		reply_error(conn, req->id, CTL_E_BUSY, "another run is in "
+		ops_reply_error(conn, req->id, CTL_E_BUSY, "another run is in "
 		    "progress");
 		return;
 	}
 	if ((pr = calloc(1, sizeof(*pr))) == NULL) {
-		reply_error(conn, req->id, CTL_E_INTERNAL, "out of memory");
+		ops_reply_error(conn, req->id, CTL_E_INTERNAL, "out of memory");
 		return;
 	}
 	/* a halted kernel's run answers stopped: halted, now or not */
@@ -349,10 +345,10 @@ ops_promise(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	json_t *p = kernel_promise(d->kernel, req->u.promise.kpid);
 
 	if (p == NULL)
-		reply_error(conn, req->id, CTL_E_NOT_FOUND, "no promise '%s'",
+		ops_reply_error(conn, req->id, CTL_E_NOT_FOUND, "no promise '%s'",
 		    req->u.promise.kpid);
 	else
-		reply_ok(conn, req->id, p);
+		ops_reply_ok(conn, req->id, p);
 }
 
 /*
@@ -370,7 +366,7 @@ ops_install_bundle(struct daemon *d, struct ctl_conn *conn,
 	int	 rc;
 
 	if (kernel_running(d->kernel) || store_crank_is_open(d->store)) {
-		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		ops_reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
 		    "installBundle after it answers");
 		return;
 	}
@@ -380,19 +376,19 @@ ops_install_bundle(struct daemon *d, struct ctl_conn *conn,
 	    req->u.install_bundle.bundle_id, &id, why, sizeof(why));
 	if (rc != 0) {
 		log_info("ops", "installBundle refused: %s", why);
-		reply_error(conn, req->id, rc == BUNDLE_REFUSED ?
+		ops_reply_error(conn, req->id, rc == BUNDLE_REFUSED ?
 		    CTL_E_BAD_BUNDLE : CTL_E_INTERNAL, "%s", why);
 		return;
 	}
 	if (kernel_install_bundle(d->kernel, req->u.install_bundle.bundle, id,
 	    &existed, why, sizeof(why)) == -1) {
 		log_warnx("ops", "installBundle %s: %s", id, why);
-		reply_error(conn, req->id, CTL_E_STORE, "bundle %s not "
+		ops_reply_error(conn, req->id, CTL_E_STORE, "bundle %s not "
 		    "installed: %s", id, why);
 	} else {
 		log_info("ops", "bundle %s %s", id, existed ? "was already "
 		    "installed" : "installed");
-		reply_ok(conn, req->id, json_pack("{s:s}", "bundleID", id));
+		ops_reply_ok(conn, req->id, json_pack("{s:s}", "bundleID", id));
 	}
 	free(id);
 }
@@ -410,7 +406,7 @@ ops_terminate_vat(struct daemon *d, struct ctl_conn *conn,
 	bool	 notfound;
 
 	if (kernel_running(d->kernel) || store_crank_is_open(d->store)) {
-		reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		ops_reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
 		    "terminateVat after it answers");
 		return;
 	}
@@ -419,18 +415,18 @@ ops_terminate_vat(struct daemon *d, struct ctl_conn *conn,
 	if (kernel_terminate_vat(d->kernel, req->u.terminate.vat,
 	    req->u.terminate.vat_id, req->u.terminate.reason, &notfound, err,
 	    sizeof(err)) == -1) {
-		reply_error(conn, req->id, notfound ? CTL_E_NOT_FOUND :
+		ops_reply_error(conn, req->id, notfound ? CTL_E_NOT_FOUND :
 		    CTL_E_STORE, "%s", err);
 		return;
 	}
-	reply_ok(conn, req->id, json_pack("{s:s?}", "halted",
+	ops_reply_ok(conn, req->id, json_pack("{s:s?}", "halted",
 	    kernel_halted(d->kernel)));
 }
 
 static void
 ops_shutdown(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 {
-	reply_ok(conn, req->id, NULL);
+	ops_reply_ok(conn, req->id, NULL);
 	daemon_stop(d, "shutdown requested on the control socket");
 }
 
@@ -443,19 +439,19 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 
 	if (ctl_request_parse(line, len, &req, &err) == -1) {
 		log_debug("ops", "bad request: %s", err.message);
-		reply_error(conn, err.id, err.code, "%s", err.message);
+		ops_reply_error(conn, err.id, err.code, "%s", err.message);
 		ctl_parse_error_clear(&err);
 		return;
 	}
 	if (d->stopping && req.op != CTL_OP_STATUS)
-		reply_error(conn, req.id, CTL_E_SHUTTING_DOWN,
+		ops_reply_error(conn, req.id, CTL_E_SHUTTING_DOWN,
 		    "the daemon is shutting down");
 	else if (!control_conn_is_producer(conn) && req.op != CTL_OP_STATUS &&
 	    req.op != CTL_OP_PROMISE && req.op != CTL_OP_MAILBOX_OUTBOX)
 		/* only the producer puts inputs into blocks, commits them or
 		 * stops the node; other allowed peers may look (bgpd's
 		 * restricted socket) */
-		reply_error(conn, req.id, CTL_E_DENIED, "only the producer "
+		ops_reply_error(conn, req.id, CTL_E_DENIED, "only the producer "
 		    "(daemon.producerUids) may send '%s'; this connection may "
 		    "send status, promise and mailboxOutbox",
 		    ctl_op_name(req.op));
@@ -492,6 +488,15 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		break;
 	case CTL_OP_TERMINATE_VAT:
 		ops_terminate_vat(d, conn, &req);
+		break;
+	case CTL_OP_BRIDGE_INBOUND:
+		ops_bridge_inbound(d, conn, &req);
+		break;
+	case CTL_OP_BRIDGE_REGISTER:
+		ops_bridge_register(d, conn, &req);
+		break;
+	case CTL_OP_BRIDGE_ANSWER:
+		ops_bridge_answer(d, conn, &req);
 		break;
 	}
 	ctl_request_clear(&req);

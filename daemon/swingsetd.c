@@ -363,6 +363,7 @@ open_kernel(struct daemon *d)
 		log_error("main", "cannot start the kernel: %s", err);
 		exit(EXIT_SYSTEM);
 	}
+	ops_bridge_init(d);
 }
 
 /* Let stopped workers exit (each gets 'q', then a kill after its grace

@@ -1,10 +1,12 @@
 /*
  * control_devices.c — the fields of the device ops: poll's "now" (also
  * run's), the block time the producer gives the timer device, and
- * mailboxDeliver's peer, messages and ack.  Apart from control_ops.c so
+ * mailboxDeliver's peer, messages and ack, bridgeInbound's srcID and obj,
+ * bridgeAnswer's call and result or error.  Apart from control_ops.c so
  * that the device ops stay in one place.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,11 +129,122 @@ ctl_check_mailbox_deliver(json_t *root, struct ctl_request *req,
 	return 0;
 }
 
+/* The path of the first object key starting with '#' in v (written into
+ * path, at most len bytes), or false when there is none. */
+static bool
+hash_key(const json_t *v, char *path, size_t len)
+{
+	json_t		*e, *mv = (json_t *)(uintptr_t)v;
+	const char	*key;
+	size_t		 i, used = strlen(path);
+
+	if (json_is_array(v))
+		json_array_foreach(mv, i, e) {
+			(void)snprintf(path + used, len - used, "[%zu]", i);
+			if (hash_key(e, path, len))
+				return true;
+		}
+	else if (json_is_object(v))
+		json_object_foreach(mv, key, e) {
+			(void)snprintf(path + used, len - used, ".%s", key);
+			if (key[0] == '#' || hash_key(e, path, len))
+				return true;
+		}
+	path[used] = '\0';
+	return false;
+}
+
+/* A bridge value: any JSON, but no record key smallcaps reserves. */
+static int
+ctl_bridge_json(json_t *v, const char *name, struct ctl_parse_error *err)
+{
+	char path[128];
+
+	(void)snprintf(path, sizeof(path), "%s", name);
+	if (!hash_key(v, path, sizeof(path)))
+		return 0;
+	ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': a key starting with "
+	    "'#' cannot cross the bridge (smallcaps reserves them)", path);
+	return -1;
+}
+
+int
+ctl_check_bridge_inbound(json_t *root, struct ctl_request *req,
+    struct ctl_parse_error *err)
+{
+	json_t	*src = json_object_get(root, "srcID");
+	json_t	*obj = json_object_get(root, "obj");
+
+	if (!json_is_string(src) || json_string_length(src) == 0) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'srcID': %s, expected "
+		    "a non-empty string", src == NULL ? "required" :
+		    ctl_type_name(src));
+		return -1;
+	}
+	if (obj == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'obj': required, "
+		    "expected any JSON value");
+		return -1;
+	}
+	if (ctl_bridge_json(obj, "obj", err) == -1)
+		return -1;
+	if ((req->u.bridge_inbound.src_id = strdup(json_string_value(src))) ==
+	    NULL) {
+		ctl_error(err, CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	req->u.bridge_inbound.obj = json_incref(obj);
+	return 0;
+}
+
+int
+ctl_check_bridge_answer(json_t *root, struct ctl_request *req,
+    struct ctl_parse_error *err)
+{
+	json_t	*call = json_object_get(root, "call");
+	json_t	*result = json_object_get(root, "result");
+	json_t	*error = json_object_get(root, "error");
+
+	if (!json_is_integer(call) || json_integer_value(call) < 1) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'call': %s, expected "
+		    "a positive integer (the request's \"call\")", call ==
+		    NULL ? "required" : json_is_integer(call) ? "out of range" :
+		    ctl_type_name(call));
+		return -1;
+	}
+	if (result != NULL && error != NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "fields 'result' and 'error': "
+		    "give one of them, not both");
+		return -1;
+	}
+	if (error != NULL && !json_is_string(error)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'error': %s, expected "
+		    "a string", ctl_type_name(error));
+		return -1;
+	}
+	if (result != NULL && ctl_bridge_json(result, "result", err) == -1)
+		return -1;
+	if (error != NULL && (req->u.bridge_answer.error =
+	    strdup(json_string_value(error))) == NULL) {
+		ctl_error(err, CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	req->u.bridge_answer.call = (uint64_t)json_integer_value(call);
+	req->u.bridge_answer.result = json_incref(result);
+	return 0;
+}
+
 void
 ctl_free_devices_u(struct ctl_request *req)
 {
 	if (req->op == CTL_OP_MAILBOX_DELIVER) {
 		free(req->u.mailbox_deliver.peer);
 		json_decref(req->u.mailbox_deliver.messages);
+	} else if (req->op == CTL_OP_BRIDGE_INBOUND) {
+		free(req->u.bridge_inbound.src_id);
+		json_decref(req->u.bridge_inbound.obj);
+	} else if (req->op == CTL_OP_BRIDGE_ANSWER) {
+		free(req->u.bridge_answer.error);
+		json_decref(req->u.bridge_answer.result);
 	}
 }

@@ -38,6 +38,10 @@ int		 ctl_check_poll(json_t *, struct ctl_request *,
 		    struct ctl_parse_error *);
 int		 ctl_check_mailbox_deliver(json_t *, struct ctl_request *,
 		    struct ctl_parse_error *);
+int		 ctl_check_bridge_inbound(json_t *, struct ctl_request *,
+		    struct ctl_parse_error *);
+int		 ctl_check_bridge_answer(json_t *, struct ctl_request *,
+		    struct ctl_parse_error *);
 void		 ctl_free_devices_u(struct ctl_request *);
 
 #endif /* PROTOCOL_CONTROL_IMPL_H */

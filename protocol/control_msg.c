@@ -51,6 +51,11 @@ static const struct ctl_op_def ctl_ops[] = {
 	{ "mailboxOutbox", CTL_OP_MAILBOX_OUTBOX, { NULL },	NULL },
 	{ "terminateVat", CTL_OP_TERMINATE_VAT,
 	    { "vat", "vatID", "reason", NULL },	ctl_check_terminate_vat },
+	{ "bridgeInbound", CTL_OP_BRIDGE_INBOUND,
+	    { "srcID", "obj", NULL },		ctl_check_bridge_inbound },
+	{ "bridgeRegister", CTL_OP_BRIDGE_REGISTER, { NULL },	NULL },
+	{ "bridgeAnswer", CTL_OP_BRIDGE_ANSWER,
+	    { "call", "result", "error", NULL },	ctl_check_bridge_answer },
 };
 #define CTL_NOPS	(sizeof(ctl_ops) / sizeof(ctl_ops[0]))
 

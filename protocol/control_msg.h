@@ -30,6 +30,9 @@ enum ctl_op {
 	CTL_OP_MAILBOX_DELIVER,	/* inbound messages for the mailbox */
 	CTL_OP_MAILBOX_OUTBOX,	/* show the mailbox's outbox */
 	CTL_OP_TERMINATE_VAT,	/* terminate a vat in a crank of the block */
+	CTL_OP_BRIDGE_INBOUND,	/* the bridge device's deliverInbound */
+	CTL_OP_BRIDGE_REGISTER,	/* this connection answers callOutbound */
+	CTL_OP_BRIDGE_ANSWER,	/* the answer to a callOutbound request */
 };
 
 /* Error codes, sent as the strings in ctl_code_name(). */
@@ -86,6 +89,15 @@ struct ctl_request {
 			json_t	*messages;	/* [[msgnum, body], …] */
 			uint64_t ack;
 		} mailbox_deliver;
+		struct {
+			char	*src_id;	/* non-empty */
+			json_t	*obj;		/* plain JSON */
+		} bridge_inbound;
+		struct {
+			uint64_t call;		/* the request's "call" */
+			json_t	*result;	/* plain JSON, or NULL */
+			char	*error;		/* or the host's error */
+		} bridge_answer;
 		struct {
 			char	*kpid;		/* "kp" and digits */
 		} promise;
@@ -144,6 +156,13 @@ struct ctl_parse_error {
  *			2^53-1 and body a string (u.mailbox_deliver.messages
  *			a new reference); "ack": an integer from 0 to 2^53-1.
  *   mailboxOutbox	none.
+ *   bridgeInbound	"srcID": non-empty string; "obj": any JSON whose
+ *			objects have no key starting with '#' (smallcaps
+ *			keeps those for its special records).
+ *   bridgeRegister	none.
+ *   bridgeAnswer	"call": a positive integer; at most one of
+ *			"result" (JSON as for obj; absent: undefined) and
+ *			"error" (a string: the host's callback threw).
  *   promise		"kpid": kp<digits>.
  *   installBundle	"bundle": an object (what a bundle must hold is the
  *			daemon's to check: bad_bundle); "bundleID": optional

@@ -482,6 +482,9 @@ ctl_request_free_u(struct ctl_request *req)
 	case CTL_OP_POLL:
 	case CTL_OP_MAILBOX_DELIVER:
 	case CTL_OP_MAILBOX_OUTBOX:
+	case CTL_OP_BRIDGE_INBOUND:
+	case CTL_OP_BRIDGE_REGISTER:
+	case CTL_OP_BRIDGE_ANSWER:
 		ctl_free_devices_u(req);
 		break;
 	case CTL_OP_RUN:

@@ -11,6 +11,7 @@
  *   swingctl [--socket PATH] [--json] poll T
  *   swingctl [--socket PATH] [--json] mailbox deliver PEER MESSAGES ACK
  *   swingctl [--socket PATH] [--json] mailbox outbox
+ *   swingctl [--socket PATH] [--json] bridge send SRCID JSON
  *   swingctl [--socket PATH] [--json] promise KPID
  *   swingctl [--socket PATH] [--json] bundle install FILE
  *   swingctl [--socket PATH] [--json] terminate (--vat NAME | --id VATID)
@@ -308,6 +309,24 @@ mailbox_fields(const struct cmd_args *a, int *ok)
 	    msgs, "ack", ack);
 }
 
+/* bridge send SRCID JSON: the bridge's deliverInbound(SRCID, JSON). */
+static json_t *
+bridge_fields(const struct cmd_args *a, int *ok)
+{
+	json_error_t	 jerr;
+	json_t		*obj;
+
+	*ok = 0;
+	if ((obj = json_loads(a->argv[1], JSON_DECODE_ANY |
+	    JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		fprintf(stderr, "swingctl: bridge send: JSON must be a JSON "
+		    "value: %s\n", jerr.text);
+		return NULL;
+	}
+	*ok = 1;
+	return json_pack("{s:s, s:o}", "srcID", a->argv[0], "obj", obj);
+}
+
 /* poll T: the timer device's poll(T). */
 static json_t *
 poll_fields(const struct cmd_args *a, int *ok)
@@ -480,6 +499,8 @@ static const struct cmd commands[] = {
 	    print_mailbox },
 	{ "mailbox", "outbox", "mailboxOutbox", 0, 0, "mailbox outbox", NULL,
 	    no_fields, print_mailbox },
+	{ "bridge", "send", "bridgeInbound", 2, 2, "bridge send SRCID JSON",
+	    NULL, bridge_fields, print_mailbox },
 	{ "terminate", NULL, "terminateVat", 0, 1,
 	    "terminate (--vat NAME | --id VATID) [REASON]", terminate_opts,
 	    terminate_fields, print_terminate },

@@ -17,7 +17,7 @@
 #include "protocol/log.h"
 
 /* The devices swingsetd implements natively, by configured name. */
-static const char *const native[] = { "mailbox", "timer" };
+static const char *const native[] = { "bridge", "mailbox", "timer" };
 
 json_t *
 dev_error(const char *fmt, ...)
@@ -77,6 +77,32 @@ json_t *
 dev_ok_undefined(void)
 {
 	return dev_ok_body("#\"#undefined\"");
+}
+
+/* The object at dev.what in the kv (new reference): {} when there is
+ * none, or NULL when memory ran out. */
+json_t *
+dev_get_obj(const struct device_kernel *dk, const char *dev, const char *what)
+{
+	char	 key[96];
+	json_t	*v;
+
+	snprintf(key, sizeof(key), "%s.%s", dev, what);
+	if ((v = kv_get_json(dk->st, key)) != NULL && json_is_object(v))
+		return v;
+	json_decref(v);
+	return json_object();
+}
+
+/* Write v at dev.what.  A store code. */
+int
+dev_put_obj(const struct device_kernel *dk, const char *dev, const char *what,
+    const json_t *v)
+{
+	char key[96];
+
+	snprintf(key, sizeof(key), "%s.%s", dev, what);
+	return kv_put_json(dk->st, key, v);
 }
 
 /* Node dref of device dev: its kref, made on first use (kd.nextID,
@@ -171,7 +197,7 @@ devices_native(const char *name)
 const char *
 devices_native_list(void)
 {
-	return "mailbox, timer";
+	return "bridge, mailbox, timer";
 }
 
 /* The configured name of device dev (malloc'd), or NULL. */
@@ -223,6 +249,8 @@ devices_invoke(const struct device_kernel *dk, const char *dev,
 		r = timer_invoke(dk, dev, dref, method, args);
 	else if (name != NULL && strcmp(name, "mailbox") == 0)
 		r = mailbox_invoke(dk, dev, dref, method, args);
+	else if (name != NULL && strcmp(name, "bridge") == 0)
+		r = bridge_invoke(dk, dev, dref, method, args);
 	else
 		r = dev_error("device %s has no implementation in swingsetd",
 		    dev);

@@ -1,8 +1,8 @@
 /*
  * devices.h — the door of daemon/devices/: the kernel's native devices
  * (kernel-semantics.md §11), reached by a vat's callNow syscall: the
- * vatAdmin device (vat_admin.c), the timer device (timer.c) and the
- * mailbox device (mailbox.c); common.c
+ * vatAdmin device (vat_admin.c), the timer device (timer.c), the
+ * mailbox device (mailbox.c) and the bridge device (bridge.c); common.c
  * finds a device's implementation by its configured name.
  *
  * Calls run downward: the kernel's syscall layer calls devices_invoke(); a
@@ -15,7 +15,9 @@
  * A method's answer is ["ok", capdata] (kernel slots: the caller
  * translates them for the vat) or ["error", message], a new reference the
  * caller owns; an error is the calling vat's to handle (its method
- * throws), never vat-fatal.  A store failure is answered with whatever
+ * throws), never vat-fatal.  The bridge's callOutbound answers
+ * ["later", {"dstID": JSON, "obj": JSON}]: the host's answer is the
+ * method's, and the caller (the kernel) gets it from the producer.  A store failure is answered with whatever
  * dk->store_failed returns (the kernel then abandons the crank).
  */
 #ifndef DAEMON_DEVICES_DEVICES_H
@@ -27,6 +29,10 @@
 #include <jansson.h>
 
 #include "daemon/store/store.h"
+
+/* SwingSet's answer for a device method that throws (deviceManager.js):
+ * the calling vat sees only this; the reason goes to the log. */
+#define DEVICES_INVOKE_FAILED	"device.invoke failed, see logs for details"
 
 /*
  * The kernel's services a device may use, with the kernel's arg.  Each
@@ -113,5 +119,17 @@ int	 mailbox_deliver(const struct device_kernel *dk, const char *dev,
 /* The outbox, {peer: {"inboundAck": n, "outbox": [[msgnum, body], …]}}
  * (new reference). */
 json_t	*mailbox_outbox(const struct device_kernel *dk, const char *dev);
+
+/* ---- bridge.c: the bridge device --------------------------------------- */
+
+/*
+ * The host's deliverInbound(srcID, obj) of bridge device dev, inside a
+ * crank the caller opened: obj plain JSON (no key starting with '#',
+ * checked by the caller).  Refused (*why, malloc'd, with STORE_OK) while
+ * no handler is registered; else inbound(srcID, obj) is sent to the
+ * handler.  A store code.
+ */
+int	 bridge_inbound(const struct device_kernel *dk, const char *dev,
+	    const char *src_id, const json_t *obj, char **why);
 
 #endif

@@ -13,9 +13,7 @@
 
 #include "daemon/devices/devices.h"
 
-/* SwingSet's answer for a device method that throws (deviceManager.js):
- * the calling vat sees only this; the reason goes to the log. */
-#define DEV_INVOKE_FAILED	"device.invoke failed, see logs for details"
+#define DEV_INVOKE_FAILED	DEVICES_INVOKE_FAILED
 
 /* common.c — answers and nodes */
 json_t	*dev_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -25,6 +23,10 @@ json_t	*dev_ok(json_t *capdata);
 json_t	*dev_ok_body(const char *body);
 json_t	*dev_ok_string(const char *s);
 json_t	*dev_ok_undefined(void);
+json_t	*dev_get_obj(const struct device_kernel *dk, const char *dev,
+	    const char *what);
+int	 dev_put_obj(const struct device_kernel *dk, const char *dev,
+	    const char *what, const json_t *v);
 int	 dev_node(const struct device_kernel *dk, const char *dev,
 	    const char *dref, char **kref);
 bool	 dev_nat(const json_t *v, uint64_t *out);
@@ -40,6 +42,10 @@ json_t	*timer_invoke(const struct device_kernel *dk, const char *dev,
 
 /* mailbox.c */
 json_t	*mailbox_invoke(const struct device_kernel *dk, const char *dev,
+	    const char *dref, const char *method, const json_t *args);
+
+/* bridge.c */
+json_t	*bridge_invoke(const struct device_kernel *dk, const char *dev,
 	    const char *dref, const char *method, const json_t *args);
 
 #endif

@@ -25,29 +25,6 @@
 #include "protocol/capdata.h"
 #include "protocol/smallcaps.h"
 
-static json_t *
-get_obj(const struct device_kernel *dk, const char *dev, const char *what)
-{
-	char	 key[96];
-	json_t	*v;
-
-	snprintf(key, sizeof(key), "%s.%s", dev, what);
-	if ((v = kv_get_json(dk->st, key)) != NULL && json_is_object(v))
-		return v;
-	json_decref(v);
-	return json_object();
-}
-
-static int
-put_obj(const struct device_kernel *dk, const char *dev, const char *what,
-    const json_t *v)
-{
-	char key[96];
-
-	snprintf(key, sizeof(key), "%s.%s", dev, what);
-	return kv_put_json(dk->st, key, v);
-}
-
 /* `${peer}` for the values a vat may pass: a string as it is, a number
  * or bigint as its digits.  NULL otherwise (malloc'd). */
 static char *
@@ -133,7 +110,7 @@ outbox_method(const struct device_kernel *dk, const char *dev,
 		free(peer);
 		return dev_thrown(dev, "add: the body must be a string");
 	}
-	box = get_obj(dk, dev, "mailbox");
+	box = dev_get_obj(dk, dev, "mailbox");
 	rec = box ? peer_record(box, peer) : NULL;
 	if (rec == NULL)
 		rc = STORE_ENOMEM;
@@ -143,7 +120,7 @@ outbox_method(const struct device_kernel *dk, const char *dev,
 	else
 		rc = outbox_set(rec, num, body);
 	if (rc == STORE_OK)
-		rc = put_obj(dk, dev, "mailbox", box);
+		rc = dev_put_obj(dk, dev, "mailbox", box);
 	r = rc == STORE_OK ? dev_ok_undefined() : dk->store_failed(dk->arg, rc);
 	json_decref(box);
 	free(peer);
@@ -168,13 +145,13 @@ mailbox_invoke(const struct device_kernel *dk, const char *dev,
 		r = outbox_method(dk, dev, method, argv);
 	else if (strcmp(method, "registerInboundHandler") == 0 ||
 	    strcmp(method, "unregisterInboundHander") == 0) {
-		st = get_obj(dk, dev, "deviceState");
+		st = dev_get_obj(dk, dev, "deviceState");
 		h = dev_slot_arg(args, json_array_get(argv, 0));
 		if (st == NULL)
 			rc = STORE_ENOMEM;
 		else if (method[0] == 'u') {
 			json_object_del(st, "inboundHandler");
-			rc = put_obj(dk, dev, "deviceState", st);
+			rc = dev_put_obj(dk, dev, "deviceState", st);
 		} else if (json_object_get(st, "inboundHandler") != NULL) {
 			r = dev_thrown(dev, "registerInboundHandler: already "
 			    "registered");
@@ -185,7 +162,7 @@ mailbox_invoke(const struct device_kernel *dk, const char *dev,
 			goto out;
 		} else
 			rc = json_object_set_new(st, "inboundHandler",
-			    json_string(h)) == 0 ? put_obj(dk, dev,
+			    json_string(h)) == 0 ? dev_put_obj(dk, dev,
 			    "deviceState", st) : STORE_ENOMEM;
 		r = rc == STORE_OK ? dev_ok_undefined() :
 		    dk->store_failed(dk->arg, rc);
@@ -208,7 +185,7 @@ int
 mailbox_deliver(const struct device_kernel *dk, const char *dev,
     const char *peer, const json_t *messages, uint64_t ack, char **why)
 {
-	json_t	*st = get_obj(dk, dev, "deviceState"), *ps, *msgs = NULL, *m;
+	json_t	*st = dev_get_obj(dk, dev, "deviceState"), *ps, *msgs = NULL, *m;
 	json_t	*args = NULL;
 	char	*text = NULL;
 	const char *h = json_string_value(json_object_get(st, "inboundHandler"));
@@ -273,5 +250,5 @@ out:
 json_t *
 mailbox_outbox(const struct device_kernel *dk, const char *dev)
 {
-	return get_obj(dk, dev, "mailbox");
+	return dev_get_obj(dk, dev, "mailbox");
 }

@@ -70,6 +70,7 @@ cr_clear(struct kernel *k)
 	json_decref(k->cr.exit_info);
 	free(k->cr.why);
 	snapshot_cancel(&k->vats);	/* a snapshot the crank was waiting for */
+	kbridge_cancel(k);		/* a bridge answer it was waiting for */
 	memset(&k->cr, 0, sizeof(k->cr));
 }
 

@@ -3,7 +3,8 @@
  * worker is online, sending the delivery, and handling what daemon/vats/
  * reports back through the events registered here (kernel_vat_events):
  * the worker ready, each syscall of the live delivery (answered by
- * syscall.c, recorded for the transcript), the delivery's result (the
+ * syscall.c, or later by the producer for the bridge's callOutbound:
+ * bridge.c; recorded for the transcript), the delivery's result (the
  * vat's faults in SwingSet's order, the transcript entry, the meter, a
  * heap snapshot when one is due, then the commit), failures (the vat's
  * fault: terminate; this machine's: retry, then halt).
@@ -310,13 +311,27 @@ on_syscall(void *arg, struct kvat *v, json_t *vso, const char *raw,
 {
 	struct kernel	*k = arg;
 	json_t		*r = ksys_handle(k, v, vso);
-	char		*text = r != NULL ? sup_encode(r, len) : NULL;
+	const char	*tag = json_string_value(json_array_get(r, 0));
+	char		*text;
 
+	if (tag != NULL && strcmp(tag, "later") == 0)
+		text = kbridge_call(k, v, raw, rawlen, json_array_get(r, 1),
+		    len);
+	else
+		text = r != NULL ? sup_encode(r, len) : NULL;
 	json_decref(r);
-	if (text != NULL && k->cr.recording && record_syscall(&k->cr, raw,
-	    rawlen, text, *len) == -1 && k->cr.store_rc == STORE_OK)
-		k->cr.store_rc = STORE_ENOMEM;
+	if (text != NULL && text != VATWORKER_LATER)
+		deliver_record(k, raw, rawlen, text, *len);
 	return text;
+}
+
+void
+deliver_record(struct kernel *k, const char *raw, size_t rawlen,
+    const char *text, size_t len)
+{
+	if (k->cr.recording && record_syscall(&k->cr, raw, rawlen, text,
+	    len) == -1 && k->cr.store_rc == STORE_OK)
+		k->cr.store_rc = STORE_ENOMEM;
 }
 
 /* A divergence on replay, or a worker that cannot be rebuilt. */

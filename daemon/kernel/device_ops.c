@@ -3,7 +3,8 @@
  * cranks: the timer's poll(now) (a crank of its own in the open block, as
  * queue is: SwingSet's host calls the timer device's poll endowment
  * between cranks, and the wake() messages it sends are block inputs),
- * the mailbox's deliverInbound and its outbox, and the devices status
+ * the mailbox's deliverInbound and its outbox, the bridge's
+ * deliverInbound, and the devices status
  * lists.  Time reaches the kernel only here: the
  * kernel never reads a clock into state.
  */
@@ -109,6 +110,29 @@ kernel_mailbox_deliver(struct kernel *k, const char *peer,
 	    KERNEL_DEV_NO_HANDLER, refused, errbuf, errlen);
 }
 
+struct bridge_req {
+	const char	*src_id;
+	const json_t	*obj;
+};
+
+static int
+do_bridge(struct kernel *k, const char *dev, void *arg, char **why)
+{
+	struct bridge_req *r = arg;
+
+	return bridge_inbound(&k->dk, dev, r->src_id, r->obj, why);
+}
+
+int
+kernel_bridge_inbound(struct kernel *k, const char *src_id, const json_t *obj,
+    enum kernel_device_refusal *refused, char *errbuf, size_t errlen)
+{
+	struct bridge_req r = { src_id, obj };
+
+	return device_crank(k, "bridge", do_bridge, &r, KERNEL_DEV_NO_HANDLER,
+	    refused, errbuf, errlen);
+}
+
 json_t *
 kernel_mailbox_outbox(struct kernel *k)
 {
@@ -139,6 +163,10 @@ kernel_status_devices(struct kernel *k)
 			json_object_update(e, x);
 			json_decref(x);
 		}
+		if (e != NULL && strcmp(json_string_value(n), "bridge") == 0)
+			json_object_set_new(e, "waitingCall", k->bridge.call ?
+			    json_integer((json_int_t)k->bridge.call) :
+			    json_null());
 		json_array_append_new(out, e);
 		free(dev);
 	}

@@ -185,6 +185,38 @@ int	 kernel_mailbox_deliver(struct kernel *k, const char *peer,
  * reference), or NULL without a mailbox device. */
 json_t	*kernel_mailbox_outbox(struct kernel *k);
 
+/*
+ * The bridge device's deliverInbound(srcID, obj) (obj plain JSON, no key
+ * starting with '#'; checked), a crank of the open block that sends the
+ * registered handler inbound(srcID, obj).  Returns and refuses as
+ * kernel_poll (KERNEL_DEV_NO_HANDLER while no handler is registered).
+ */
+int	 kernel_bridge_inbound(struct kernel *k, const char *src_id,
+	    const json_t *obj, enum kernel_device_refusal *refused,
+	    char *errbuf, size_t errlen);
+
+/* ---- bridge.c: callOutbound, answered by the producer ----------------- */
+
+/*
+ * How the kernel asks the producer: send(arg, request) writes request
+ * ({"call": N, "vatID": …, "dstID": JSON, "obj": JSON}, borrowed) to the
+ * producer's bridge connection; -1 when there is none (the vat's
+ * callOutbound then throws).  NULL: never registered.
+ */
+typedef int (*kernel_bridge_send)(void *arg, const json_t *request);
+void	 kernel_bridge_host(struct kernel *k, kernel_bridge_send send,
+	    void *arg);
+/* The request awaiting its answer (borrowed), or NULL. */
+const json_t *kernel_bridge_waiting(const struct kernel *k);
+/*
+ * The producer's answer to call: result (borrowed; plain JSON, NULL for
+ * undefined) or error (the method throws; logged).  -1 with errbuf when
+ * no such call awaits an answer (nothing changes).
+ */
+int	 kernel_bridge_answer(struct kernel *k, uint64_t call,
+	    const json_t *result, const char *error, char *errbuf,
+	    size_t errlen);
+
 /* The devices for status: [{deviceID, name, …}] (new reference). */
 json_t	*kernel_status_devices(struct kernel *k);
 

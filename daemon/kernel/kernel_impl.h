@@ -50,6 +50,20 @@ struct crank {
 					   snapshot is taken */
 };
 
+/* The bridge's callOutbound awaiting the producer (bridge.c): call 0
+ * when none. */
+struct kbridge {
+	uint64_t	 next;		/* the last call number given */
+	uint64_t	 call;		/* the call awaiting its answer, or 0 */
+	struct kvat	*vat;		/* whose syscall it is */
+	char		*raw;		/* the syscall as the worker sent it */
+	size_t		 rawlen;
+	json_t		*frame;		/* the request sent to the producer */
+	ev_timer	 timer;		/* daemon.bridgeTimeoutMs */
+	kernel_bridge_send send;	/* the daemon's hook, or NULL */
+	void		*send_arg;
+};
+
 /* A persisted FIFO: "<key>" = [head, tail], items at "<key>.<i>". */
 struct kqueue {
 	const char	*key;
@@ -80,6 +94,7 @@ struct kernel {
 	struct kernel_creation_stats cstats;
 	struct kernel_routing_stats rstats;
 	bool		 chained;	/* inside a crank started by a commit */
+	struct kbridge	 bridge;
 };
 
 /* crank.c — the loop and the crank transaction (its pseudo-cranks too) */
@@ -105,6 +120,14 @@ void	 crank_terminate(struct kernel *k, struct kvat *v, const char *why,
 	    const json_t *info);
 void	 crank_terminate_charged(struct kernel *k, struct kvat *v,
 	    const char *why, const json_t *info, uint64_t computrons);
+/* Record a syscall answered later for the crank's transcript entry. */
+void	 deliver_record(struct kernel *k, const char *raw, size_t rawlen,
+	    const char *text, size_t len);
+
+/* bridge.c — the bridge's callOutbound, answered by the producer */
+char	*kbridge_call(struct kernel *k, struct kvat *v, const char *raw,
+	    size_t rawlen, const json_t *req, size_t *len);
+void	 kbridge_cancel(struct kernel *k);
 
 /* terminate.c — ending a vat inside the open crank */
 int	 terminate_vat(struct kernel *k, struct kvat *v, bool reject,

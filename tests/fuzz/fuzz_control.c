@@ -155,6 +155,21 @@ cf_bounds(const struct ctl_request *r)
 		    !json_is_array(r->u.mailbox_deliver.messages))
 			return "mailboxDeliver: no peer or messages";
 		break;
+	case CTL_OP_BRIDGE_INBOUND:
+		if (r->u.bridge_inbound.src_id == NULL ||
+		    r->u.bridge_inbound.src_id[0] == '\0' ||
+		    r->u.bridge_inbound.obj == NULL)
+			return "bridgeInbound: no srcID or obj";
+		break;
+	case CTL_OP_BRIDGE_ANSWER:
+		if (r->u.bridge_answer.call == 0 ||
+		    r->u.bridge_answer.call > INT64_MAX)
+			return "bridgeAnswer: call not a positive int64";
+		if (r->u.bridge_answer.result != NULL &&
+		    r->u.bridge_answer.error != NULL)
+			return "bridgeAnswer: both result and error";
+		break;
+	case CTL_OP_BRIDGE_REGISTER:
 	case CTL_OP_POLL:
 	case CTL_OP_MAILBOX_OUTBOX:
 	case CTL_OP_STATUS:
@@ -239,6 +254,22 @@ cf_fields(const struct ctl_request *r)
 		    json_integer((json_int_t)r->u.mailbox_deliver.ack));
 		break;
 	case CTL_OP_MAILBOX_OUTBOX:
+	case CTL_OP_BRIDGE_REGISTER:
+		break;
+	case CTL_OP_BRIDGE_INBOUND:
+		rc |= json_object_set_new(f, "srcID",
+		    json_string(r->u.bridge_inbound.src_id));
+		rc |= json_object_set(f, "obj", r->u.bridge_inbound.obj);
+		break;
+	case CTL_OP_BRIDGE_ANSWER:
+		rc |= json_object_set_new(f, "call",
+		    json_integer((json_int_t)r->u.bridge_answer.call));
+		if (r->u.bridge_answer.result != NULL)
+			rc |= json_object_set(f, "result",
+			    r->u.bridge_answer.result);
+		if (r->u.bridge_answer.error != NULL)
+			rc |= json_object_set_new(f, "error",
+			    json_string(r->u.bridge_answer.error));
 		break;
 	case CTL_OP_TERMINATE_VAT:
 		if (r->u.terminate.vat != NULL)
@@ -287,7 +318,21 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		    b->u.mailbox_deliver.messages) &&
 		    a->u.mailbox_deliver.ack == b->u.mailbox_deliver.ack;
 	case CTL_OP_MAILBOX_OUTBOX:
+	case CTL_OP_BRIDGE_REGISTER:
 		return 1;
+	case CTL_OP_BRIDGE_INBOUND:
+		return cf_streq(a->u.bridge_inbound.src_id,
+		    b->u.bridge_inbound.src_id) &&
+		    json_equal(a->u.bridge_inbound.obj, b->u.bridge_inbound.obj);
+	case CTL_OP_BRIDGE_ANSWER:
+		return a->u.bridge_answer.call == b->u.bridge_answer.call &&
+		    cf_streq(a->u.bridge_answer.error,
+		    b->u.bridge_answer.error) &&
+		    (a->u.bridge_answer.result == NULL) ==
+		    (b->u.bridge_answer.result == NULL) &&
+		    (a->u.bridge_answer.result == NULL ||
+		    json_equal(a->u.bridge_answer.result,
+		    b->u.bridge_answer.result));
 	case CTL_OP_TERMINATE_VAT:
 		return cf_streq(a->u.terminate.vat, b->u.terminate.vat) &&
 		    cf_streq(a->u.terminate.vat_id, b->u.terminate.vat_id) &&

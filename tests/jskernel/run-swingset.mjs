@@ -32,6 +32,17 @@
 //                               as a host calls it, then run to quiescence;
 //                               the output then has "mailbox": the outbox
 //                               (exportMailboxData)
+//   --bridge JSON               the bridge's deliverInbound(srcID, obj),
+//                               JSON = [srcID, obj], as a host calls it,
+//                               then run to quiescence.  A config with a
+//                               bridge device gets buildBridge() with a
+//                               host callback that answers callOutbound(
+//                               dstID, obj) with {dstID, obj}, undefined
+//                               for dstID "undef", and throws for dstID
+//                               "throw" (test_bridge.py's producer answers
+//                               the same); the output then has
+//                               "bridgeCalls": [[dstID, obj], …], the
+//                               calls the host saw
 //   --poll T                    the timer device's poll(T) (T a decimal
 //                               integer, a bigint), as a host calls it
 //                               between blocks, then run to quiescence
@@ -96,6 +107,7 @@ const {
   buildTimer,
   buildMailbox,
   buildMailboxStateMap,
+  buildBridge,
 } = await load('@agoric/swingset-vat/src/index.js');
 const { exportMailboxData } = await load(
   '@agoric/swingset-vat/src/devices/mailbox/mailbox.js',
@@ -245,6 +257,14 @@ const hasTimer = config => Boolean(config.devices && config.devices.timer);
 let timer;
 let mailbox;
 const mailboxState = new Map();
+let bridge;
+const bridgeCalls = [];
+const bridgeHost = (dstID, obj) => {
+  bridgeCalls.push([dstID, obj]);
+  if (dstID === 'throw') throw Error(`host refuses ${JSON.stringify(obj)}`);
+  if (dstID === 'undef') return undefined;
+  return { dstID, obj };
+};
 const deviceEndowments = config => {
   const out = {};
   if (hasTimer(config)) {
@@ -254,6 +274,10 @@ const deviceEndowments = config => {
   if (config.devices && config.devices.mailbox) {
     mailbox = buildMailbox(buildMailboxStateMap(mailboxState));
     out.mailbox = { ...mailbox.endowments };
+  }
+  if (config.devices && config.devices.bridge) {
+    bridge = buildBridge(bridgeHost);
+    out.bridge = { ...bridge.endowments };
   }
   return out;
 };
@@ -356,6 +380,10 @@ const runConfig = async (file, actions) => {
         if (!mailbox) die('--mailbox needs a mailbox device in the config');
         mailbox.deliverInbound(...a.args);
         await run();
+      } else if (a.kind === 'bridge') {
+        if (!bridge) die('--bridge needs a bridge device in the config');
+        bridge.deliverInbound(...a.args);
+        await run();
       } else if (a.kind === 'poll') {
         if (!timer) die('--poll needs a timer device in the config');
         timer.poll(a.time);
@@ -387,6 +415,7 @@ const runConfig = async (file, actions) => {
     const out = { testLog, bootstrapResult, cranks };
     if (actions.some(a => a.kind === 'queue')) out.queued = queued;
     if (mailbox) out.mailbox = exportMailboxData(mailboxState);
+    if (bridge) out.bridgeCalls = bridgeCalls;
     if (replayedTestLog.length) out.replayedTestLog = replayedTestLog;
     return out;
   } finally {
@@ -479,7 +508,7 @@ const runBench = async file => {
 // ---- main ---------------------------------------------------------------
 
 const usage = () =>
-  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--poll T] [--mailbox JSON] [--restart] [--snapshot] [--terminate VAT:MESSAGE] ...\n' +
+  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--poll T] [--mailbox JSON] [--bridge JSON] [--restart] [--snapshot] [--terminate VAT:MESSAGE] ...\n' +
       '       run-swingset.mjs --bench [BENCH-CONFIG.json]');
 
 const argv = process.argv.slice(2);
@@ -504,6 +533,16 @@ if (argv[0] === '--bench') {
       }
       if (!Array.isArray(args) || args.length !== 3) die('--mailbox takes [peer, messages, ack]');
       actions.push({ kind: 'mailbox', args });
+    } else if (a === '--bridge' && i + 1 < argv.length) {
+      i += 1;
+      let args;
+      try {
+        args = JSON.parse(argv[i]);
+      } catch (e) {
+        die(`--bridge ${argv[i]}: ${e.message}`);
+      }
+      if (!Array.isArray(args) || args.length !== 2) die('--bridge takes [srcID, obj]');
+      actions.push({ kind: 'bridge', args });
     } else if (a === '--poll' && i + 1 < argv.length && /^[0-9]+$/.test(argv[i + 1])) {
       i += 1;
       actions.push({ kind: 'poll', time: BigInt(argv[i]) });

@@ -266,6 +266,7 @@ START_TEST(t_defaults)
 	ck_assert_uint_eq(cfg->daemon.max_retries, 3);
 	ck_assert_uint_eq(cfg->daemon.reserved_clients, 2);
 	ck_assert_uint_eq(cfg->daemon.client_idle_timeout_ms, 60000);
+	ck_assert_uint_eq(cfg->daemon.bridge_timeout_ms, 30000);
 	ck_assert_uint_eq(cfg->daemon.client_buffer_budget, 256 << 20);
 	/* the loading process's own ids, and root for the uid lists */
 	ck_assert_uint_eq(cfg->daemon.allowed_uids.n, geteuid() ? 2 : 1);

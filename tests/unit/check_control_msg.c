@@ -445,6 +445,61 @@ START_TEST(test_parse_mailbox)
 }
 END_TEST
 
+START_TEST(test_parse_bridge)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"bridgeInbound\",\"srcID\":\"s1\",\"obj\":"
+	    "{\"a\":[1,null]}}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_BRIDGE_INBOUND);
+	ck_assert_str_eq(req.u.bridge_inbound.src_id, "s1");
+	ck_assert(json_is_object(req.u.bridge_inbound.obj));
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"bridgeInbound\",\"srcID\":\"s\",\"obj\":null}",
+	    &req);
+	ck_assert(json_is_null(req.u.bridge_inbound.obj));
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"bridgeRegister\"}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_BRIDGE_REGISTER);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"bridgeAnswer\",\"call\":7,\"result\":[1]}", &req);
+	ck_assert_int_eq(req.op, CTL_OP_BRIDGE_ANSWER);
+	ck_assert_uint_eq(req.u.bridge_answer.call, 7);
+	ck_assert(json_is_array(req.u.bridge_answer.result));
+	ck_assert_ptr_null(req.u.bridge_answer.error);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"bridgeAnswer\",\"call\":1,\"error\":\"no\"}", &req);
+	ck_assert_ptr_null(req.u.bridge_answer.result);
+	ck_assert_str_eq(req.u.bridge_answer.error, "no");
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"bridgeAnswer\",\"call\":1}", &req);
+	ck_assert_ptr_null(req.u.bridge_answer.result);
+	ck_assert_ptr_null(req.u.bridge_answer.error);
+	ctl_request_clear(&req);
+
+	FAIL("{\"id\":2,\"op\":\"bridgeInbound\",\"obj\":1}",
+	    CTL_E_BAD_REQUEST, "field 'srcID': required", "2");
+	FAIL("{\"id\":2,\"op\":\"bridgeInbound\",\"srcID\":\"s\"}",
+	    CTL_E_BAD_REQUEST, "field 'obj': required", "2");
+	FAIL("{\"id\":2,\"op\":\"bridgeInbound\",\"srcID\":\"s\","
+	    "\"obj\":[{\"k\":{\"#x\":1}}]}", CTL_E_BAD_REQUEST,
+	    "field 'obj[0].k.#x': a key starting with '#'", "2");
+	FAIL("{\"id\":2,\"op\":\"bridgeAnswer\",\"result\":1}",
+	    CTL_E_BAD_REQUEST, "field 'call': required", "2");
+	FAIL("{\"id\":2,\"op\":\"bridgeAnswer\",\"call\":0}",
+	    CTL_E_BAD_REQUEST, "field 'call': out of range", "2");
+	FAIL("{\"id\":2,\"op\":\"bridgeAnswer\",\"call\":1,\"result\":1,"
+	    "\"error\":\"x\"}", CTL_E_BAD_REQUEST, "not both", "2");
+	FAIL("{\"id\":2,\"op\":\"bridgeAnswer\",\"call\":1,\"error\":1}",
+	    CTL_E_BAD_REQUEST, "field 'error': integer", "2");
+	FAIL("{\"id\":2,\"op\":\"bridgeAnswer\",\"call\":1,\"result\":"
+	    "{\"#t\":1}}", CTL_E_BAD_REQUEST, "field 'result.#t'", "2");
+	FAIL("{\"id\":2,\"op\":\"bridgeRegister\",\"x\":1}",
+	    CTL_E_BAD_REQUEST, "unknown field 'x'", "2");
+	ck_assert_str_eq(ctl_op_name(CTL_OP_BRIDGE_ANSWER), "bridgeAnswer");
+}
+END_TEST
+
 START_TEST(test_parse_promise)
 {
 	struct ctl_request req;
@@ -1005,6 +1060,7 @@ control_msg_suite(void)
 	tcase_add_test(tc, test_parse_poll);
 	tcase_add_test(tc, test_poll_errors);
 	tcase_add_test(tc, test_parse_mailbox);
+	tcase_add_test(tc, test_parse_bridge);
 	tcase_add_test(tc, test_parse_promise);
 	tcase_add_test(tc, test_promise_errors);
 	tcase_add_test(tc, test_parse_install_bundle);
