@@ -26,6 +26,8 @@ struct probe {
 	char		 result[256];
 	struct worker	*w;
 	bool		 answer_upcalls;
+	bool		 answer_later;	/* pause the deadline, answer in 0.6 s */
+	ev_timer	 later;
 	size_t		 snap_bytes;	/* read from fd 7 */
 	size_t		 snap_at_reply;	/* …when the reply came */
 	bool		 snap_ok;	/* every byte was 'x' */
@@ -41,6 +43,22 @@ probe_upcall(struct worker *w, void *arg, const unsigned char *m, size_t n)
 	p->upcalls++;
 	if (p->answer_upcalls)
 		ck_assert_int_eq(worker_answer(w, "[\"ok\"]", 6), 0);
+	if (p->answer_later) {
+		worker_deadline_pause(w, true);
+		ev_timer_start(ev_default_loop(0), &p->later);
+	}
+}
+
+/* The later answer: the deadline runs again, with what was left. */
+static void
+probe_later_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct probe *p = t->data;
+
+	(void)loop;
+	(void)revents;
+	worker_deadline_pause(p->w, false);
+	ck_assert_int_eq(worker_answer(p->w, "[\"ok\"]", 6), 0);
 }
 
 static void
@@ -331,6 +349,29 @@ START_TEST(test_upcalls_then_reply)
 }
 END_TEST
 
+/* An upcall answered after more than the command's timeout, the
+ * deadline paused meanwhile: no fault (the bridge's callOutbound). */
+START_TEST(test_upcall_answered_later_pauses_the_deadline)
+{
+	struct probe p;
+
+	spawn_sh(&p, "head -c 4 <&3 >/dev/null; printf '3:?ab,' >&4; "
+	    "head -c 9 <&3 >/dev/null; printf '6:.{}\\001ok,' >&4; cat <&3",
+	    NULL, 0.3);
+	p.answer_later = true;
+	ev_timer_init(&p.later, probe_later_cb, 0.6, 0.);
+	p.later.data = &p;
+	ck_assert_int_eq(worker_command(p.w, 'x', NULL, 0), 0);
+	run_until(&p.replies);
+	ck_assert_int_eq(p.faults, 0);
+	ck_assert_int_eq(p.upcalls, 1);
+	ck_assert_str_eq(p.result, ".ok");
+	worker_stop(p.w, 1.0);
+	while (worker_zombies() > 0)
+		ev_run(ev_default_loop(0), EVRUN_ONCE);
+}
+END_TEST
+
 /* Each broken worker and the fault it must be classified as. */
 static const struct {
 	const char		*script;
@@ -550,6 +591,7 @@ worker_suite(void)
 	tcase_add_loop_test(tc, test_exec_failure_reported_with_low_fds_closed,
 	    0, LOWFDS);
 	tcase_add_test(tc, test_upcalls_then_reply);
+	tcase_add_test(tc, test_upcall_answered_later_pauses_the_deadline);
 	tcase_add_loop_test(tc, test_fault_classification, 0,
 	    (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(tc, test_stop_idle_worker_exits_cleanly);
