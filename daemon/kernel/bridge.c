@@ -88,6 +88,11 @@ kbridge_call(struct kernel *k, struct kvat *v, const char *raw, size_t rawlen,
 	struct kbridge	*b = &k->bridge;
 	uint64_t	 call = ++b->next;
 
+	if (b->call != 0) {	/* can't happen: the worker waits on the first */
+		log_warnx("kernel", "%s: a second callOutbound while call %"
+		    PRIu64 " waits", v->id, b->call);
+		return thrown(len);
+	}
 	b->frame = json_pack("{s:I, s:s, s:O, s:O}", "call", (json_int_t)call,
 	    "vatID", v->id, "dstID", json_object_get(req, "dstID"), "obj",
 	    json_object_get(req, "obj"));
