@@ -53,7 +53,7 @@ struct gc_boyd {
 struct gc_mark {
 	struct tw_vat	*vat;
 	json_t		*reached;	/* set of imports reached */
-	json_t		*todo;		/* states of newly marked exports */
+	json_t		*stack;		/* values still to walk */
 };
 
 static void	 gc_push(json_t *, json_t *);
@@ -188,7 +188,7 @@ gc_mark_object(struct gc_mark *m, struct tw_object *o)
 	if (o == NULL || o->mark == m->vat->gc_epoch)
 		return;
 	o->mark = m->vat->gc_epoch;
-	gc_push(m->todo, o->state);
+	gc_push(m->stack, o->state);
 }
 
 /* gc_walk callback: note what a live value references. */
@@ -219,28 +219,28 @@ gc_mark(struct tw_vat *vat)
 	m.vat = vat;
 	vat->gc_epoch++;
 	if ((m.reached = json_object()) == NULL ||
-	    (m.todo = json_array()) == NULL)
+	    (m.stack = json_array()) == NULL)
 		tw_fatal(TW_EXIT_IO, "out of memory");
-	gc_push(m.todo, vat->state);
-	gc_push(m.todo, vat->held);
+	gc_push(m.stack, vat->state);
+	gc_push(m.stack, vat->held);
 	for (p = vat->promises; p != NULL; p = p->next) {
 		if (p->value != NULL)
-			gc_push(m.todo, p->value);
+			gc_push(m.stack, p->value);
 		for (t = p->thens; t != NULL; t = t->next)
 			if (t->arg != NULL)
-				gc_push(m.todo, t->arg);
+				gc_push(m.stack, t->arg);
 	}
 	for (i = 0; i < vat->objects_cap; i++)
 		if (vat->objects[i] != NULL && (i == 0 ||
 		    vat->objects[i]->kernel_reachable))
 			gc_mark_object(&m, vat->objects[i]);
-	while ((n = json_array_size(m.todo)) > 0) {
-		v = json_incref(json_array_get(m.todo, n - 1));
-		json_array_remove(m.todo, n - 1);
+	while ((n = json_array_size(m.stack)) > 0) {
+		v = json_incref(json_array_get(m.stack, n - 1));
+		json_array_remove(m.stack, n - 1);
 		(void)gc_walk(v, gc_reach, &m);
 		json_decref(v);
 	}
-	json_decref(m.todo);
+	json_decref(m.stack);
 	return m.reached;
 }
 
