@@ -172,15 +172,17 @@ class LoopStaysResponsive(DaemonTest):
             dropped = c.ok("status")["daemon"]["logDropped"]
             self.assertGreater(dropped, 0)
             d.drain()                   # writing resumes
+            # the workers' pipes may still hold lines the daemon reads
+            # (and drops) after the run: the count is the latest status's
             deadline = time.time() + 20
             while time.time() < deadline:
+                dropped = c.ok("status")["daemon"]["logDropped"]
                 said = sum(int(n) for n in re.findall(
                     r" warn log: (\d+) log lines dropped", d.log()))
                 if said == dropped:
                     break
                 time.sleep(0.05)
             self.assertEqual(said, dropped, d.log()[-2000:])
-            self.assertEqual(c.ok("status")["daemon"]["logDropped"], dropped)
             c.ok("shutdown")
         finally:
             c.close()
