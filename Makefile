@@ -206,10 +206,15 @@ jskernel: xsnap
 
 # ---- tests --------------------------------------------------------------
 
+# The JavaScript kernel's outputs are kept in JS_RESULTS, by a hash of all
+# they depend on (test_xsnap.js_kernel): `make check SANITIZE=1` after
+# `make check` compares with the outputs the first run got.
+JS_RESULTS ?= $(CURDIR)/.jskernel-results
+
 check: deps
 	$(MAKE) all units fuzz-build
 	@FUZZ_BIN=$(FUZZ_BIN) FUZZ_SHORT_SECONDS=$(FUZZ_SHORT_SECONDS) \
-	    sh tests/run-all.sh $(BIN)
+	    SWINGSET_JS_RESULTS=$(JS_RESULTS) sh tests/run-all.sh $(BIN)
 
 units: $(UNIT_BINS)
 
@@ -251,7 +256,7 @@ install: all
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/swingsetd.service
 
 clean:
-	rm -rf build build-san bin bin-san
+	rm -rf build build-san bin bin-san .jskernel-results
 
 .PHONY: all deps check check-long units demo bench install clean xsnap \
 	clean-xsnap

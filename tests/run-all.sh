@@ -18,26 +18,28 @@ fi
 passed=0
 failed=0
 failures=""
+# run_suite NAME CMD...: one suite, its verdict counted, its time printed
+# (CI's whole run has a time limit: this says where the minutes go).
+run_suite() {
+	name=$1; shift
+	t0=$(date +%s)
+	if "$@"; then passed=$((passed + 1)); else
+		failed=$((failed + 1)); failures="$failures $name"
+	fi
+	echo "== $name: $(($(date +%s) - t0)) s"
+}
 for t in "$bindir"/tests/check_*; do
 	[ -x "$t" ] || continue
 	echo "== unit: $(basename "$t")"
-	if "$t"; then passed=$((passed + 1)); else
-		failed=$((failed + 1)); failures="$failures $(basename "$t")"
-	fi
+	run_suite "$(basename "$t")" "$t"
 done
 if [ -n "${FUZZ_BIN:-}" ]; then
 	echo "== fuzz: short run, ${FUZZ_SHORT_SECONDS:-3} s per harness"
-	if sh tests/fuzz/run.sh "$FUZZ_BIN" "${FUZZ_SHORT_SECONDS:-3}"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1)); failures="$failures fuzz"
-	fi
+	run_suite fuzz sh tests/fuzz/run.sh "$FUZZ_BIN" "${FUZZ_SHORT_SECONDS:-3}"
 fi
 for t in tests/integration/test_*.py; do
 	echo "== integration: $(basename "$t")"
-	if SWINGSET_BIN="$bindir" python3 "$t"; then passed=$((passed + 1)); else
-		failed=$((failed + 1)); failures="$failures $(basename "$t")"
-	fi
+	run_suite "$(basename "$t")" env SWINGSET_BIN="$bindir" python3 "$t"
 done
 [ -n "$failures" ] && echo "failed suites:$failures"
 echo "suites: $passed passed, $failed failed"

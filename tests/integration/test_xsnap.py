@@ -71,16 +71,72 @@ def scenario_config(tmp, name, bundled=True, **daemon):
     return cfg
 
 
+# The JavaScript kernel's outputs, kept by a hash of everything they are
+# a function of (SWINGSET_JS_RESULTS, set by make check for both of its
+# runs: the sanitized run compares with the outputs the plain run got).
+JS_RESULTS = os.environ.get("SWINGSET_JS_RESULTS")
+SWINGSET_PACKAGE = os.path.join(XSNAP_DIR, "node_modules", "@agoric",
+                                "swingset-vat", "package.json")
+
+
+def _hash_tree(h, top):
+    for folder, dirs, files in sorted(os.walk(top)):
+        dirs.sort()
+        for f in sorted(files):
+            path = os.path.join(folder, f)
+            h.update(path.encode() + b"\0")
+            with open(path, "rb") as fh:
+                h.update(hashlib.sha256(fh.read()).digest())
+
+
+def _js_key(config, actions):
+    """What a JavaScript-kernel run's output is a function of: its
+    config, the files the config names (bundles, sources), tests/vats
+    (what sources import), the runner, the kernel's version and the
+    actions."""
+    h = hashlib.sha256()
+    for path in (JSKERNEL, SWINGSET_PACKAGE):
+        with open(path, "rb") as f:
+            h.update(hashlib.sha256(f.read()).digest())
+    with open(config) as f:
+        cfg = json.load(f)
+    cfg.pop("daemon", None)
+    # a file named by its content, not its path (a test's copies of a
+    # config live in folders of their own)
+    for group in ("vats", "bundles", "devices"):
+        for desc in (cfg.get(group) or {}).values():
+            for spec in ("sourceSpec", "bundleSpec"):
+                if isinstance(desc.get(spec), str):
+                    src = os.path.join(os.path.dirname(config), desc[spec])
+                    with open(src, "rb") as f:
+                        desc[spec] = hashlib.sha256(f.read()).hexdigest()
+    h.update(json.dumps(cfg, sort_keys=True).encode())
+    _hash_tree(h, VATS)
+    h.update(json.dumps(list(actions)).encode())
+    return h.hexdigest()
+
+
 def js_kernel(name, actions=(), timeout=600):
     """The scenario on the JavaScript SwingSet kernel (actions: more
     arguments of run-swingset.mjs, e.g. ["--poll", "3"])."""
-    p = subprocess.run(["node", JSKERNEL, os.path.join(VATS, name,
-                                                        "config.json")] +
-                       list(actions),
+    config = os.path.join(VATS, name, "config.json")
+    kept = None
+    if JS_RESULTS:
+        kept = os.path.join(JS_RESULTS, _js_key(config, actions) + ".json")
+        if os.path.exists(kept):
+            with open(kept) as f:
+                return json.load(f)
+    p = subprocess.run(["node", JSKERNEL, config] + list(actions),
                        capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         raise AssertionError("run-swingset.mjs failed:\n" + p.stderr[-3000:])
-    return json.loads(p.stdout)
+    out = json.loads(p.stdout)
+    if kept:
+        os.makedirs(JS_RESULTS, exist_ok=True)
+        with open(kept + ".tmp", "w") as f:
+            f.write(p.stdout)
+        os.replace(kept + ".tmp", kept)
+    return out
 
 
 class XsnapTest(DaemonTest):
