@@ -5,8 +5,9 @@
  * the configuration says the kernel is made of — vat IDs and names in boot
  * order, each vat's options and parameters, devices, and the kernel-wide
  * settings — in the block that the producer's first commit seals.  IDs
- * depend only on the configuration: the bootstrap vat is v1, the other
- * vats follow sorted by name; devices are d1… sorted by name.
+ * depend only on the configuration, and are SwingSet's: the bootstrap vat
+ * is v1, then vatAdmin, comms, vattp and timer (those configured), then
+ * the other vats sorted by name; devices are d7… sorted by name.
  * Later starts: the configuration must still produce the same records
  * (every key below except the counters that grow at run time); if it does
  * not, the daemon names the first difference and refuses to start rather
@@ -29,9 +30,15 @@
  * installBundle is a crank.  3: new events enter the acceptance queue
  * and routing cranks move them on (the same inputs give other cranks);
  * configured timer and mailbox devices run (dN.deviceState, dN.mailbox)
- * and a timer device brings the timer vat.
+ * and a timer device brings the timer vat.  4: reference counts
+ * (koN.refCount, kpN.refCount, pinnedObjects, device c-list imports),
+ * unreferenced promises deleted; vat and device IDs and the first
+ * krefs in SwingSet's order.
  * A state of another version is refused. */
-#define KERNEL_STATE_VERSION	"3"
+#define KERNEL_STATE_VERSION	"4"
+
+/* SwingSet's first device ID (kernelKeeper's FIRST_DEVICE_ID) */
+#define FIRST_DEVICE_ID		7
 
 /* Where the boot records go: into the store (first start), or compared
  * with it (later starts). */
@@ -141,27 +148,6 @@ sink_put_fmt(struct boot_sink *bs, const char *key, const char *fmt, ...)
 	return rc;
 }
 
-/*
- * The configured vats in boot order (bootstrap first, then by name), as a
- * JSON array of names.  The config keeps vats sorted by name.
- */
-static json_t *
-boot_vat_order(const struct config *cfg)
-{
-	json_t *names = json_array();
-
-	if (names == NULL)
-		return NULL;
-	if (cfg->bootstrap != NULL)
-		json_array_append_new(names, json_string(cfg->bootstrap));
-	for (size_t i = 0; i < cfg->nvats; i++)
-		if (cfg->bootstrap == NULL ||
-		    strcmp(cfg->vats[i].name, cfg->bootstrap) != 0)
-			json_array_append_new(names,
-			    json_string(cfg->vats[i].name));
-	return names;
-}
-
 static const struct config_vat *
 find_vat(const struct config *cfg, const char *name)
 {
@@ -178,6 +164,44 @@ find_entry(const struct config_vat *list, size_t n, const char *name)
 		if (strcmp(list[i].name, name) == 0)
 			return &list[i];
 	return NULL;
+}
+
+static bool
+listed(const json_t *names, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(names); i++)
+		if (strcmp(json_string_value(json_array_get(names, i)), name) ==
+		    0)
+			return true;
+	return false;
+}
+
+/*
+ * The configured vats in boot order, as a JSON array of names: SwingSet's
+ * (initializeSwingset's sortObjectProperties): the bootstrap vat, then
+ * vatAdmin, comms, vattp and timer when configured, then the others by
+ * name.  The config keeps vats sorted by name.
+ */
+static json_t *
+boot_vat_order(const struct config *cfg)
+{
+	const char	*firsts[] = { cfg->bootstrap, "vatAdmin", "comms",
+			    "vattp", "timer" };
+	json_t		*names = json_array();
+
+	if (names == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(firsts) / sizeof(firsts[0]); i++)
+		if (firsts[i] != NULL && find_vat(cfg, firsts[i]) != NULL &&
+		    !listed(names, firsts[i]))
+			json_array_append_new(names, json_string(firsts[i]));
+	for (size_t i = 0; i < cfg->nvats; i++)
+		if (!listed(names, cfg->vats[i].name))
+			json_array_append_new(names,
+			    json_string(cfg->vats[i].name));
+	return names;
 }
 
 static int
@@ -395,16 +419,18 @@ record_devices(struct boot_sink *st, const struct config *cfg,
 		name = json_string_value(json_array_get(names, i));
 		if (asprintf(&key, "device.name.%s", name) < 0)
 			return STORE_ENOMEM;
-		snprintf(id, sizeof(id), "d%zu", i + 1);
+		snprintf(id, sizeof(id), "d%zu", i + FIRST_DEVICE_ID);
 		rc = sink_put_str(st, key, id);
 		free(key);
-		snprintf(id, sizeof(id), "d%zu.deviceParameters", i + 1);
+		snprintf(id, sizeof(id), "d%zu.deviceParameters",
+		    i + FIRST_DEVICE_ID);
 		if (rc == STORE_OK && (dev = find_entry(cfg->devices,
 		    cfg->ndevices, name)) != NULL)
 			rc = sink_put_json(st, id, dev->parameters);
 	}
 	if (rc == STORE_OK)
-		rc = sink_put_fmt(st, "device.nextID", "%zu", i + 1);
+		rc = sink_put_fmt(st, "device.nextID", "%zu",
+		    i + FIRST_DEVICE_ID);
 	return rc;
 }
 

@@ -8,6 +8,11 @@
  *
  * Keys: vN.c.<vref> = <kref>;  vN.c.<kref> = "R <vref>".
  * Import counters: vN.o.nextID (50), vN.p.nextID (60), vN.d.nextID (70).
+ *
+ * Every entry holds a reference count (refcount.c) as SwingSet's do: an
+ * import of an object counts as reachable and recognizable while its
+ * flag is R, a promise's entry counts either way, an object's owner's
+ * entry does not count.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -62,10 +67,15 @@ clist_export(struct kernel *k, struct kvat *v, const char *vref, char **kref)
 			return rc != STORE_OK ? rc : STORE_ENOMEM;
 		snprintf(key, sizeof(key), "%s.owner", *kref);
 		rc = kv_put(k->st, key, v->id);
+		snprintf(key, sizeof(key), "%s.refCount", *kref);
+		if (rc == STORE_OK)
+			rc = kv_put(k->st, key, "0,0");
 	} else {
 		rc = kp_new(k, v->id, &kp);
 		*kref = kp;
 	}
+	if (rc == STORE_OK)
+		rc = kref_incref(k, *kref, KREF_EXPORT);
 	if (rc == STORE_OK)
 		rc = clist_add(k, v, vref, *kref);
 	return rc;
@@ -118,6 +128,8 @@ clist_to_vref(struct kernel *k, struct kvat *v, const char *kref, char **vref)
 		return rc;
 	if (asprintf(vref, "%s-%" PRIu64, counter, n) < 0)
 		return STORE_ENOMEM;
+	if ((rc = kref_incref(k, kref, 0)) != STORE_OK)
+		return rc;
 	return clist_add(k, v, *vref, kref);
 }
 
@@ -131,11 +143,55 @@ clist_forget(struct kernel *k, struct kvat *v, const char *kref)
 	snprintf(key, sizeof(key), "%s.c.%s", v->id, kref);
 	if ((val = kv_get(k->st, key)) == NULL)
 		return STORE_OK;
-	rc = kv_del(k->st, key);
+	/* an import that is R held both counts, one that is _ only the
+	 * recognizable one; an export holds a promise's count only */
+	rc = kref_decref(k, kref, strlen(val) > 3 && val[3] == '+' ?
+	    KREF_EXPORT : val[0] == 'R' ? 0 : KREF_RECOGNIZE);
+	if (rc == STORE_OK)
+		rc = kv_del(k->st, key);
 	snprintf(key, sizeof(key), "%s.c.%s", v->id, val + 2);
 	if (rc == STORE_OK)
 		rc = kv_del(k->st, key);
 	free(val);
+	return rc;
+}
+
+/*
+ * The objects among a device call's argument slots (capdata, kernel
+ * refs) join device dev's c-list as imports (dN.c.o-N = koM, dN.c.koM =
+ * o-N; counter dN.o.nextID from 10), each holding both counts for ever,
+ * as SwingSet's device c-lists do: a device never says it dropped one.
+ * Native devices keep krefs in their state; the entries are what SwingSet
+ * would have, so the counts agree.
+ */
+int
+clist_device_import(struct kernel *k, const char *dev, const json_t *cd)
+{
+	const json_t	*slots = json_object_get(cd, "slots");
+	const char	*kref;
+	char		 key[192], *have;
+	uint64_t	 n;
+	int		 rc = STORE_OK;
+
+	for (size_t i = 0; rc == STORE_OK && i < json_array_size(slots); i++) {
+		kref = json_string_value(json_array_get(slots, i));
+		if (kref == NULL || strncmp(kref, "ko", 2) != 0)
+			continue;
+		snprintf(key, sizeof(key), "%s.c.%s", dev, kref);
+		if ((have = kv_get(k->st, key)) != NULL) {
+			free(have);
+			continue;
+		}
+		snprintf(key, sizeof(key), "%s.o.nextID", dev);
+		if ((rc = kv_alloc(k->st, key, 10, &n)) != STORE_OK ||
+		    (rc = kref_incref(k, kref, 0)) != STORE_OK)
+			break;
+		snprintf(key, sizeof(key), "%s.c.o-%" PRIu64, dev, n);
+		if ((rc = kv_put(k->st, key, kref)) != STORE_OK)
+			break;
+		snprintf(key, sizeof(key), "%s.c.%s", dev, kref);
+		rc = kv_putf(k->st, key, "o-%" PRIu64, n);
+	}
 	return rc;
 }
 

@@ -41,6 +41,24 @@ crank_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The crank transaction's end: the maybe-free list examined inside it,
+ * then the commit.  A store code. */
+int
+kcommit(struct kernel *k)
+{
+	int rc = kref_process(k);
+
+	return rc == STORE_OK ? store_crank_commit(k->st) : rc;
+}
+
+/* The crank transaction dropped, and the maybe-free list with it. */
+void
+kabort(struct kernel *k)
+{
+	store_crank_abort(k->st);
+	kref_forget(k);
+}
+
 void
 crank_schedule(struct kernel *k)
 {
@@ -85,7 +103,7 @@ crank_abort(struct kernel *k)
 	struct kvat *v = k->cr.vat;
 
 	if (k->in_crank)
-		store_crank_abort(k->st);
+		kabort(k);
 	kst_forget_queue(k);
 	if (v != NULL) {
 		if (k->cr.sent || k->cr.creating)
@@ -204,7 +222,7 @@ crank_commit(struct kernel *k, uint64_t computrons)
 {
 	int rc;
 
-	if ((rc = store_crank_commit(k->st)) != STORE_OK) {
+	if ((rc = kcommit(k)) != STORE_OK) {
 		crank_store_error(k, rc);
 		return;
 	}
@@ -406,6 +424,7 @@ kernel_close(struct kernel *k)
 	if (ev_is_active(&k->step))
 		ev_idle_stop(k->loop, &k->step);
 	crank_abort(k);
+	kref_forget(k);
 	vats_close(&k->vats);
 	free(k->halted);
 	free(k);

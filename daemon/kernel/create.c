@@ -222,6 +222,10 @@ kcreate_request(struct kernel *k, const char *bundle_id, const json_t *opts,
 	snprintf(key, sizeof(key), "v%" PRIu64 ".vatParameters", n);
 	if (rc == STORE_OK)
 		rc = kv_put_json(k->st, key, params);
+	/* the vat's parameters hold their slots (SwingSet: the create-vat
+	 * event's count, then vN.vatParameters's) */
+	if (rc == STORE_OK)
+		rc = kref_incref_slots(k, params);
 	if (rc == STORE_OK)
 		rc = (id = json_string(*vid)) ? kst_push(k, &k->createq, id) :
 		    STORE_ENOMEM;

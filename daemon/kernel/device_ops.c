@@ -41,11 +41,11 @@ device_crank(struct kernel *k, const char *name,
 	if ((rc = store_crank_begin(k->st)) == STORE_OK) {
 		rc = fn(k, dev, arg, &why);
 		if (rc == STORE_OK && why == NULL &&
-		    (rc = store_crank_commit(k->st)) == STORE_OK) {
+		    (rc = kcommit(k)) == STORE_OK) {
 			free(dev);
 			return 0;
 		}
-		store_crank_abort(k->st);
+		kabort(k);
 		kst_forget_queue(k);
 	}
 	free(dev);

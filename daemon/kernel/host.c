@@ -114,22 +114,26 @@ kernel_queue(struct kernel *k, const char *vat, const char *target,
 	missing = kref == NULL || missing_slot(k, args, errbuf, errlen);
 	if (missing && (rc = store_crank_status(k->st)) != STORE_OK) {
 		free(kref);	/* "not found" from a read that failed */
-		store_crank_abort(k->st);
+		kabort(k);
 		kst_forget_queue(k);
 		goto fail;
 	}
 	if (missing) {
 		free(kref);
-		store_crank_abort(k->st);
+		kabort(k);
 		kst_forget_queue(k);
 		*notfound = true;
 		return -1;
 	}
 	rc = kp_send(k, kref, method, args, kpid);
 	free(kref);
-	if (rc == STORE_OK && (rc = store_crank_commit(k->st)) == STORE_OK)
+	/* the host's interest in the result ("external", as SwingSet's
+	 * queueToVatRoot registers it): the promise stays readable */
+	if (rc == STORE_OK)
+		rc = kref_incref(k, *kpid, 0);
+	if (rc == STORE_OK && (rc = kcommit(k)) == STORE_OK)
 		return 0;
-	store_crank_abort(k->st);
+	kabort(k);
 	kst_forget_queue(k);
 fail:
 	free(*kpid);
@@ -174,9 +178,9 @@ kernel_install_bundle(struct kernel *k, const json_t *bundle, const char *id,
 			rc = strcmp(got, id) == 0 ? notify_installed(k, id) :
 			    STORE_EINVAL;
 		if (rc == STORE_OK)
-			rc = store_crank_commit(k->st);
+			rc = kcommit(k);
 		if (rc != STORE_OK) {
-			store_crank_abort(k->st);
+			kabort(k);
 			kst_forget_queue(k);
 		}
 	}
@@ -194,7 +198,7 @@ kernel_install_bundle(struct kernel *k, const json_t *bundle, const char *id,
 static void
 host_abort(struct kernel *k)
 {
-	store_crank_abort(k->st);
+	kabort(k);
 	kst_forget_queue(k);
 	vats_resync(&k->vats);
 }
@@ -248,7 +252,7 @@ kernel_terminate_vat(struct kernel *k, const char *name, const char *vid,
 	free(id);
 	log_info("kernel", "%s: terminated by the host", v->id);
 	rc = terminate_vat(k, v, true, reason);
-	if (rc == STORE_OK && (rc = store_crank_commit(k->st)) == STORE_OK)
+	if (rc == STORE_OK && (rc = kcommit(k)) == STORE_OK)
 		return 0;
 	host_abort(k);
 fail:

@@ -95,6 +95,9 @@ struct kernel {
 	struct kernel_routing_stats rstats;
 	bool		 chained;	/* inside a crank started by a commit */
 	struct kbridge	 bridge;
+	json_t		*maybe_free;	/* krefs whose count reached zero this
+					   crank, in order (refcount.c) */
+	json_t		*maybe_free_set;	/* …the same, as a set */
 };
 
 /* crank.c — the loop and the crank transaction (its pseudo-cranks too) */
@@ -158,10 +161,31 @@ int	 clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
 int	 clist_to_vref(struct kernel *k, struct kvat *v, const char *kref,
 	    char **vref);
 int	 clist_forget(struct kernel *k, struct kvat *v, const char *kref);
+int	 clist_device_import(struct kernel *k, const char *dev,
+	    const json_t *capdata);
 json_t	*clist_capdata_to_kernel(struct kernel *k, struct kvat *v,
 	    const json_t *capdata, bool *ok);
 json_t	*clist_capdata_to_vat(struct kernel *k, struct kvat *v,
 	    const json_t *capdata);
+
+/* refcount.c — reference counts (§9.1–§9.3); how: KREF_EXPORT for an
+ * owner's own c-list entry (objects: not counted), KREF_RECOGNIZE for a
+ * reference that only recognizes (reachable count unchanged) */
+#define KREF_EXPORT	1
+#define KREF_RECOGNIZE	2
+int	 kref_incref(struct kernel *k, const char *kref, int how);
+int	 kref_decref(struct kernel *k, const char *kref, int how);
+int	 kref_incref_slots(struct kernel *k, const json_t *capdata);
+int	 kref_decref_slots(struct kernel *k, const json_t *capdata);
+int	 kref_incref_event(struct kernel *k, const json_t *item);
+int	 kref_decref_event(struct kernel *k, const json_t *item);
+int	 kref_pin(struct kernel *k, const char *kref);
+int	 kref_process(struct kernel *k);
+void	 kref_forget(struct kernel *k);
+/* kref_process(), then the crank's commit (store_crank_commit's codes) */
+int	 kcommit(struct kernel *k);
+/* store_crank_abort() and forgetting what the crank left in memory */
+void	 kabort(struct kernel *k);
 
 /* promise.c — kernel promises */
 int	 kp_new(struct kernel *k, const char *decider, char **kpid);

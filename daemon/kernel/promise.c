@@ -8,7 +8,8 @@
  * Keys: kpN.state (unresolved|fulfilled|rejected), kpN.decider (vat ID,
  * "" while the run-queue holds the authority), kpN.subscribers (sorted,
  * comma-joined vat IDs), kpN.queue.nextID and kpN.queue.<i>,
- * kpN.data.body and kpN.data.slots (comma-joined) once settled.
+ * kpN.data.body and kpN.data.slots (comma-joined) once settled,
+ * kpN.refCount (refcount.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,6 +38,9 @@ kp_new(struct kernel *k, const char *decider, char **kpid)
 		return STORE_ENOMEM;
 	key(kb, sizeof(kb), *kpid, "state");
 	if ((rc = kv_put(k->st, kb, "unresolved")) != STORE_OK)
+		return rc;
+	key(kb, sizeof(kb), *kpid, "refCount");
+	if ((rc = kv_put(k->st, kb, "0")) != STORE_OK)
 		return rc;
 	key(kb, sizeof(kb), *kpid, "subscribers");
 	if ((rc = kv_put(k->st, kb, "")) != STORE_OK)
@@ -169,7 +173,8 @@ kp_requeue(struct kernel *k, const char *kpid)
 			continue;
 		item = json_pack("{s:s, s:s, s:o}", "type", "send", "target",
 		    kpid, "msg", msg);
-		rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
+		/* a lateral move: the message keeps the counts it holds */
+		rc = item ? kst_push(k, &k->accq, item) : STORE_ENOMEM;
 		json_decref(item);
 		if (rc == STORE_OK)
 			rc = kv_del(k->st, kb);
@@ -205,7 +210,10 @@ kp_resolve(struct kernel *k, const char *kpid, bool rejected,
 	char	 kb[64], *slots;
 	int	 rc;
 
-	if ((rc = notify_subscribers(k, kpid)) != STORE_OK ||
+	/* the resolution data holds its slots (released when the promise
+	 * is deleted: refcount.c) */
+	if ((rc = kref_incref_slots(k, data)) != STORE_OK ||
+	    (rc = notify_subscribers(k, kpid)) != STORE_OK ||
 	    (rc = kp_requeue(k, kpid)) != STORE_OK)
 		return rc;
 	key(kb, sizeof(kb), kpid, "decider");

@@ -172,8 +172,12 @@ route_send(struct kernel *k, const json_t *item, struct kvat **vat,
 	bool		 queue;
 	int		 rc = route_decide(k, item, &target, vat, &queue);
 
+	/* delivered or splatted, the message no longer holds its krefs;
+	 * queued on a promise, it keeps them */
 	if (rc == STORE_OK && queue)
 		rc = kp_queue_message(k, target, msg);
+	else if (rc == STORE_OK)
+		rc = kref_decref_event(k, item);
 	if (rc == STORE_OK && *vat != NULL)
 		rc = deliver_send(k, *vat, target, msg, vdo);
 	if (rc != STORE_OK)
@@ -254,6 +258,8 @@ route_notify(struct kernel *k, const json_t *item, struct kvat **vat,
 	char		 key[96], *have, *vpid, *state;
 	int		 rc = STORE_OK;
 
+	if ((rc = kref_decref_event(k, item)) != STORE_OK)
+		return rc;
 	if (v == NULL || kpid == NULL || !vats_alive(&k->vats, vid))
 		return STORE_OK;
 	snprintf(key, sizeof(key), "%s.c.%s", v->id, kpid);
@@ -335,6 +341,21 @@ kroute_item(struct kernel *k, json_t *item, struct kvat **vat, json_t **vdo)
 	return STORE_OK;
 }
 
+/* A send whose target promise turned out to be an object: the count
+ * moves from the one to the other; the rest of its counts stay. */
+static int
+retarget(struct kernel *k, const json_t *item, const char *target)
+{
+	const char	*was = json_string_value(json_object_get(item,
+			    "target"));
+	int		 rc;
+
+	if (was == NULL || strcmp(was, target) == 0)
+		return STORE_OK;
+	rc = kref_decref(k, was, 0);
+	return rc == STORE_OK ? kref_incref(k, target, 0) : rc;
+}
+
 /*
  * The routing crank for the acceptance queue's head item (borrowed),
  * inside the open crank: a send goes where route_decide() says, its
@@ -357,11 +378,14 @@ kroute_accept(struct kernel *k, const json_t *item)
 	if (rc == STORE_OK && queue)
 		rc = kp_queue_message(k, target, json_object_get(item, "msg"));
 	else if (rc == STORE_OK && vat != NULL) {
+		rc = retarget(k, item, target);
 		moved = json_pack("{s:s, s:s, s:O}", "type", "send", "target",
 		    target, "msg", json_object_get(item, "msg"));
-		rc = moved ? kst_run_append(k, moved) : STORE_ENOMEM;
+		if (rc == STORE_OK)
+			rc = moved ? kst_run_append(k, moved) : STORE_ENOMEM;
 		json_decref(moved);
-	}
+	} else if (rc == STORE_OK)	/* splatted: its krefs are let go */
+		rc = kref_decref_event(k, item);
 	route_done(k);
 	return rc;
 }

@@ -155,11 +155,15 @@ kst_length(struct kernel *k, struct kqueue *q)
 }
 
 /* A new event: it enters the acceptance queue (a routing crank moves it
- * on).  Every send, notify and kernel message is queued here. */
+ * on), holding a count on every kref it names.  Every send, notify and
+ * kernel message is queued here.  (Messages a settled promise sends
+ * back move with the counts they hold: kp_requeue.) */
 int
 kst_enqueue(struct kernel *k, json_t *item)
 {
-	return kst_push(k, &k->accq, item);
+	int rc = kref_incref_event(k, item);
+
+	return rc == STORE_OK ? kst_push(k, &k->accq, item) : rc;
 }
 
 /* The run-queue, fed only by routing cranks. */

@@ -301,7 +301,8 @@ sys_call_now(struct kernel *k, struct kvat *v, json_t *vso)
 		snprintf(key, sizeof(key), "%s.c.%s", dev, kd);
 		dref = kv_get(k->st, key);
 	}
-	r = dref == NULL ? ksys_store_failed(k, STORE_ESTATE) :
+	rc = dref == NULL ? STORE_ESTATE : clist_device_import(k, dev, args);
+	r = rc != STORE_OK ? ksys_store_failed(k, rc) :
 	    device_answer(k, v, devices_invoke(&k->dk, dev, dref, method, args));
 	free(kd);
 	free(dev);
