@@ -274,6 +274,35 @@ def root_krefs(client, names, bootstrap="bootstrap", echo="alice"):
     return dict(zip(names, decode(p["data"])))
 
 
+def kv_table(state_dir, regex=None):
+    """The daemon's kernel kv table (LMDB table "kv", store.c's
+    store_table_names) in state_dir, read with mdb_dump: {key: value},
+    only the keys that re.search(regex) matches if regex is given.
+
+    Only committed blocks are in the LMDB file: the open block lives in
+    the store's redo log and its LMDB transaction, and a stop (shutdown
+    op, SIGTERM) does not commit it (daemon_stop).  So commit the block
+    (op commit, height = status height + 1) before stopping the daemon;
+    a commit is mdb_txn_commit, in the file when it answers."""
+    # In hex, not -p: mdb_dump 0.9.24's -p writes a backslash as it is,
+    # so that "\\41" could be the byte 0x41 or the three characters.
+    p = subprocess.run(["mdb_dump", "-s", "kv", state_dir],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("mdb_dump -s kv %s: %s" % (state_dir, p.stderr))
+    # after HEADER=END: a key line, a value line, …, DATA=END; each data
+    # line is a space and the bytes in hex
+    body = p.stdout.split("HEADER=END\n", 1)[1].split("DATA=END", 1)[0]
+    lines = body.split("\n")[:-1]
+    assert len(lines) % 2 == 0 and all(t[:1] == " " for t in lines), lines[:4]
+    out = {}
+    for k, v in zip(lines[0::2], lines[1::2]):
+        key = bytes.fromhex(k[1:]).decode("utf-8")
+        if regex is None or re.search(regex, key):
+            out[key] = bytes.fromhex(v[1:]).decode("utf-8")
+    return out
+
+
 def swingctl(*args, sock=None, env=None):
     cmd = [SWINGCTL] + (["--socket", sock] if sock else []) + list(args)
     e = dict(os.environ)

@@ -50,6 +50,14 @@
 //                               with MESSAGE as its capdata), as the
 //                               daemon's terminateVat op with swingctl's
 //                               reason, then run to quiescence
+// Also, with any ACTIONs (and given anywhere after CONFIG):
+//   --kv REGEX                  after the last ACTION, before shutdown,
+//                               the output gets "kv": {key: value, …},
+//                               every kernel kvStore key (swing-store's
+//                               kernelStorage.kvStore, walked with
+//                               getNextKey from '') that the JavaScript
+//                               RegExp REGEX matches (unanchored: write
+//                               ^…$ for whole keys), in key order
 // and prints one JSON object on stdout:
 //   {"testLog": [...], "bootstrapResult": {"status", "value", "capdata"},
 //    "cranks": N, "queued": [{"method", "status", "value", "capdata"}],
@@ -322,7 +330,16 @@ const needPinned = (config, what) => {
   }
 };
 
-const runConfig = async (file, actions) => {
+// Every kvStore key that re matches, with its value, in key order.
+const kvMatching = (kvStore, re) => {
+  const out = {};
+  for (let k = kvStore.getNextKey(''); k !== undefined; k = kvStore.getNextKey(k)) {
+    if (re.test(k)) out[k] = kvStore.get(k);
+  }
+  return out;
+};
+
+const runConfig = async (file, actions, kvRegex) => {
   const config = await loadConfig(file);
   if (actions.some(a => a.kind === 'queue')) needPinned(config, '--queue');
   const needsDisk = actions.some(a => a.kind === 'restart');
@@ -410,9 +427,11 @@ const runConfig = async (file, actions) => {
       }
     }
     takeLog();
+    const kv = kvRegex ? kvMatching(store.kernelStorage.kvStore, kvRegex) : undefined;
     await c.shutdown();
     await store.hostStorage.close();
     const out = { testLog, bootstrapResult, cranks };
+    if (kv) out.kv = kv;
     if (actions.some(a => a.kind === 'queue')) out.queued = queued;
     if (mailbox) out.mailbox = exportMailboxData(mailboxState);
     if (bridge) out.bridgeCalls = bridgeCalls;
@@ -508,7 +527,7 @@ const runBench = async file => {
 // ---- main ---------------------------------------------------------------
 
 const usage = () =>
-  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--poll T] [--mailbox JSON] [--bridge JSON] [--restart] [--snapshot] [--terminate VAT:MESSAGE] ...\n' +
+  die('usage: run-swingset.mjs CONFIG.json [--queue METHOD[:ARGS-JSON]] [--poll T] [--mailbox JSON] [--bridge JSON] [--restart] [--snapshot] [--terminate VAT:MESSAGE] [--kv REGEX] ...\n' +
       '       run-swingset.mjs --bench [BENCH-CONFIG.json]');
 
 const argv = process.argv.slice(2);
@@ -519,9 +538,17 @@ if (argv[0] === '--bench') {
 } else {
   if (argv.length < 1 || argv[0].startsWith('-')) usage();
   const actions = [];
+  let kvRegex;
   for (let i = 1; i < argv.length; i += 1) {
     const a = argv[i];
-    if (a === '--restart') actions.push({ kind: 'restart' });
+    if (a === '--kv' && i + 1 < argv.length) {
+      i += 1;
+      try {
+        kvRegex = new RegExp(argv[i]);
+      } catch (e) {
+        die(`--kv ${argv[i]}: ${e.message}`);
+      }
+    } else if (a === '--restart') actions.push({ kind: 'restart' });
     else if (a === '--snapshot') actions.push({ kind: 'snapshot' });
     else if (a === '--mailbox' && i + 1 < argv.length) {
       i += 1;
@@ -574,6 +601,6 @@ if (argv[0] === '--bench') {
       actions.push({ kind: 'queue', method, args });
     } else usage();
   }
-  out = await runConfig(argv[0], actions);
+  out = await runConfig(argv[0], actions, kvRegex);
 }
 writeStdout(`${JSON.stringify(out)}\n`, () => process.exit(0));
