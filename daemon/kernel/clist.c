@@ -81,6 +81,21 @@ clist_export(struct kernel *k, struct kvat *v, const char *vref, char **kref)
 	return rc;
 }
 
+/* The vat names its export again: it is reachable ("R") once more if
+ * a dropExports said otherwise (SwingSet's setReachable). */
+static int
+export_reachable(struct kernel *k, struct kvat *v, const char *kref)
+{
+	char	 key[192], *val;
+	int	 rc = STORE_OK;
+
+	snprintf(key, sizeof(key), "%s.c.%s", v->id, kref);
+	if ((val = kv_get(k->st, key)) != NULL && val[0] == '_')
+		rc = kv_putf(k->st, key, "R %s", val + 2);
+	free(val);
+	return rc;
+}
+
 /*
  * vref (from the vat) -> kref (malloc'd into *kref).  Returns STORE_OK,
  * a store error, or 1 when the reference is illegal for this vat.
@@ -96,7 +111,8 @@ clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
 		return 1;
 	snprintf(key, sizeof(key), "%s.c.%s", v->id, vref);
 	if ((*kref = kv_get(k->st, key)) != NULL)
-		return STORE_OK;
+		return vref[1] == '+' ? export_reachable(k, v, *kref) :
+		    STORE_OK;
 	if (vref[1] != '+' || vref[0] == 'd' || !may_export)
 		return 1;
 	return clist_export(k, v, vref, kref);

@@ -121,7 +121,8 @@ static bool
 kernel_idle(struct kernel *k)
 {
 	return kst_length(k, &k->accq) == 0 && kst_queue_length(k) == 0 &&
-	    kst_length(k, &k->createq) == 0 && !k->in_crank;
+	    kst_length(k, &k->createq) == 0 && !kgc_pending(k) &&
+	    !k->in_crank;
 }
 
 static void
@@ -331,9 +332,40 @@ crank_route(struct kernel *k)
 }
 
 /*
+ * A GC crank (kernel-semantics §9.4): the first GC action group still
+ * worth doing becomes one delivery, unmetered; a crank that found only
+ * stale actions (or a dead vat) commits with no delivery.
+ */
+static void
+crank_gc(struct kernel *k)
+{
+	struct kvat	*v;
+	json_t		*vdo;
+	int		 rc;
+
+	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = true;
+	k->cr.unmetered = true;
+	if ((rc = kgc_next(k, &v, &vdo)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	if (v == NULL) {
+		crank_commit(k, 0);
+		return;
+	}
+	k->cr.vat = v;
+	k->cr.vdo = vdo;
+	crank_deliver(k);
+}
+
+/*
  * The next crank, in SwingSet's strict priority (kernel-semantics §6.2):
- * a routing crank while the acceptance queue has work; then a vat's
- * creation (the pseudo-crank: swingsetd's own queue, in the place of
+ * a routing crank while the acceptance queue has work; then a GC action's
+ * delivery; then a vat's creation (the pseudo-crank: swingsetd's own queue, in the place of
  * SwingSet's create-vat run-queue item, ahead of the run-queue); then the
  * run-queue's head.
  */
@@ -357,6 +389,10 @@ crank_next(struct kernel *k)
 	}
 	if (kst_length(k, &k->accq) > 0 && k->halted == NULL) {
 		crank_route(k);
+		return;
+	}
+	if (kgc_pending(k)) {
+		crank_gc(k);
 		return;
 	}
 	if (kst_length(k, &k->createq) > 0 && k->halted == NULL) {

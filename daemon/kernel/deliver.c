@@ -188,7 +188,7 @@ on_delivered(void *arg, struct kvat *v, const struct vat_delivery_result *r)
 		    "error", NULL, r->computrons);
 		return;
 	}
-	if (v->meter_id[0] != '\0' && r->computrons > 0 &&
+	if (v->meter_id[0] != '\0' && !k->cr.unmetered && r->computrons > 0 &&
 	    !kmeter_check(k, v->meter_id, r->computrons)) {
 		crank_terminate_charged(k, v, "meter underflow, vat terminated",
 		    NULL, r->computrons);
@@ -202,7 +202,7 @@ on_delivered(void *arg, struct kvat *v, const struct vat_delivery_result *r)
 	rc = k->cr.sc_count > 0 && k->cr.sc == NULL ? STORE_ENOMEM :
 	    transcript_append(v, k->cr.vdo_text, k->cr.vdo_len, k->cr.sc,
 	    k->cr.sc_len, r->computrons);
-	if (rc == STORE_OK && v->meter_id[0] != '\0')
+	if (rc == STORE_OK && v->meter_id[0] != '\0' && !k->cr.unmetered)
 		rc = kmeter_deduct(k, v->meter_id, r->computrons);
 	if (rc == STORE_OK && k->cr.exiting == 1)
 		rc = terminate_vat(k, v, false, k->cr.exit_info);

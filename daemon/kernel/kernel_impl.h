@@ -43,6 +43,7 @@ struct crank {
 	json_t		*route_hold;	/* keeps a retargeted kref alive */
 	bool		 creating;	/* a pseudo-crank: vat's startVat */
 	bool		 routing;	/* a routing crank */
+	bool		 unmetered;	/* a GC delivery: no meter */
 	uint64_t	 t_start, t_ready, t_done;	/* its timing, µs */
 	size_t		 vs_writes;	/* vatstoreSet syscalls made */
 	bool		 sent;		/* the worker has the delivery */
@@ -180,12 +181,18 @@ int	 kref_decref_slots(struct kernel *k, const json_t *capdata);
 int	 kref_incref_event(struct kernel *k, const json_t *item);
 int	 kref_decref_event(struct kernel *k, const json_t *item);
 int	 kref_pin(struct kernel *k, const char *kref);
+int	 kref_delete_object(struct kernel *k, const char *kref);
 int	 kref_process(struct kernel *k);
 void	 kref_forget(struct kernel *k);
 /* kref_process(), then the crank's commit (store_crank_commit's codes) */
 int	 kcommit(struct kernel *k);
 /* store_crank_abort() and forgetting what the crank left in memory */
 void	 kabort(struct kernel *k);
+
+/* gc.c — GC actions ("gcActions") and the deliveries made of them */
+int	 kgc_add_actions(struct kernel *k, const json_t *set);
+bool	 kgc_pending(struct kernel *k);
+int	 kgc_next(struct kernel *k, struct kvat **vat, json_t **vdo);
 
 /* promise.c — kernel promises */
 int	 kp_new(struct kernel *k, const char *decider, char **kpid);

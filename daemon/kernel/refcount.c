@@ -19,9 +19,10 @@
  * at the end of every crank (kref_process), inside its transaction.  A
  * promise nobody holds is deleted there (its resolution data released
  * first, which may free more: those are examined in the same pass).
- * Objects are counted exactly but not yet collected: the GC actions
- * SwingSet derives from them (dropExports, retireExports, retireImports)
- * are issue 16's next step.
+ * An object nobody reaches gives GC actions for its owner (dropExport,
+ * retireExport) or, ownerless, for its importers (retireImport), which
+ * gc.c turns into deliveries; an ownerless object nobody reaches is
+ * deleted.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -330,24 +331,140 @@ process_promise(struct kernel *k, const char *kpid)
 	return rc == STORE_OK ? delete_promise(k, kpid) : rc;
 }
 
+static int
+add_action(json_t *actions, const char *vat, const char *what,
+    const char *kref)
+{
+	char	*a = NULL;
+	int	 rc;
+
+	if (asprintf(&a, "%s %s %s", vat, what, kref) < 0)
+		return STORE_ENOMEM;
+	rc = json_object_set_new(actions, a, json_true()) == 0 ? STORE_OK :
+	    STORE_ENOMEM;
+	free(a);
+	return rc;
+}
+
+/* Delete object kref's records (it is unreachable and ownerless, or its
+ * owner retired it). */
+int
+kref_delete_object(struct kernel *k, const char *kref)
+{
+	char	kb[64];
+	int	rc;
+
+	snprintf(kb, sizeof(kb), "%s.owner", kref);
+	if ((rc = kv_del(k->st, kb)) != STORE_OK)
+		return rc;
+	snprintf(kb, sizeof(kb), "%s.refCount", kref);
+	return kv_del(k->st, kb);
+}
+
+/* An ownerless object nobody can reach: every live vat still importing
+ * it is told to retire it (in vat-ID order), and it is deleted. */
+static int
+retire_object(struct kernel *k, const char *kref, json_t *actions)
+{
+	char	 kb[192], *have;
+	int	 rc = STORE_OK;
+
+	for (size_t i = 0; rc == STORE_OK && i < k->vats.n; i++) {
+		struct kvat *v = k->vats.v[i];
+
+		if (!vats_alive(&k->vats, v->id))
+			continue;
+		snprintf(kb, sizeof(kb), "%s.c.%s", v->id, kref);
+		if ((have = kv_get(k->st, kb)) != NULL)
+			rc = add_action(actions, v->id, "retireImport", kref);
+		free(have);
+	}
+	return rc == STORE_OK ? kref_delete_object(k, kref) : rc;
+}
+
+/* A terminated owner's entry for kref goes now (the abandonment its
+ * cleanup would do): the object is ownerless from here. */
+static int
+abandon_now(struct kernel *k, const char *owner, const char *kref)
+{
+	char	 kb[192], *entry;
+	int	 rc;
+
+	snprintf(kb, sizeof(kb), "%s.owner", kref);
+	if ((rc = kv_del(k->st, kb)) != STORE_OK)
+		return rc;
+	snprintf(kb, sizeof(kb), "%s.c.%s", owner, kref);
+	entry = kv_get(k->st, kb);
+	if ((rc = kv_del(k->st, kb)) == STORE_OK && entry != NULL &&
+	    strlen(entry) > 2) {
+		snprintf(kb, sizeof(kb), "%s.c.%s", owner, entry + 2);
+		rc = kv_del(k->st, kb);
+	}
+	free(entry);
+	return rc;
+}
+
+/*
+ * An object on the maybe-free list (SwingSet's processRefcounts): nobody
+ * reaches it any more.  Its live owner is told to drop it (when it still
+ * says reachable) and, if nobody recognizes it either, to retire it; an
+ * ownerless one is retired from its importers and deleted.
+ */
+static int
+process_object(struct kernel *k, const char *kref, json_t *actions)
+{
+	int64_t	 reach, recog;
+	bool	 exists;
+	char	 kb[192], *owner, *entry;
+	int	 rc = object_count(k, kref, &reach, &recog, &exists);
+
+	if (rc != STORE_OK || !exists || reach != 0)
+		return rc;
+	snprintf(kb, sizeof(kb), "%s.owner", kref);
+	owner = kv_get(k->st, kb);
+	if (owner != NULL && !vats_alive(&k->vats, owner)) {
+		rc = abandon_now(k, owner, kref);
+		free(owner);
+		owner = NULL;
+	} else if (owner != NULL) {
+		snprintf(kb, sizeof(kb), "%s.c.%s", owner, kref);
+		entry = kv_get(k->st, kb);
+		if (entry != NULL && entry[0] == 'R')
+			rc = add_action(actions, owner, "dropExport", kref);
+		if (rc == STORE_OK && recog == 0)
+			rc = add_action(actions, owner, "retireExport", kref);
+		free(entry);
+	}
+	if (rc == STORE_OK && owner == NULL)
+		rc = recog > 0 ? retire_object(k, kref, actions) :
+		    kref_delete_object(k, kref);
+	free(owner);
+	return rc;
+}
+
 /*
  * SwingSet's processRefcounts, at the end of every crank: each kref on
  * the maybe-free list, in order, once (krefs the pass frees join the
- * list's end and are examined too).  Then the list is empty.
+ * list's end and are examined too); the GC actions found join the
+ * persisted set (gc.c).  Then the list is empty.
  */
 int
 kref_process(struct kernel *k)
 {
-	int rc = STORE_OK;
+	json_t	*actions = json_object();
+	int	 rc = actions ? STORE_OK : STORE_ENOMEM;
 
 	for (size_t i = 0; rc == STORE_OK && i < json_array_size(k->maybe_free);
 	    i++) {
 		const char *kref = json_string_value(json_array_get(
 		    k->maybe_free, i));
 
-		if (is_promise(kref))
-			rc = process_promise(k, kref);
+		rc = is_promise(kref) ? process_promise(k, kref) :
+		    process_object(k, kref, actions);
 	}
+	if (rc == STORE_OK && json_object_size(actions) > 0)
+		rc = kgc_add_actions(k, actions);
+	json_decref(actions);
 	kref_forget(k);
 	return rc;
 }
