@@ -36,25 +36,36 @@ kernel_run_queue_length(struct kernel *k)
 }
 
 /* The kref a queue op addresses: a static vat's root, or an existing
- * object or promise.  NULL when there is none. */
+ * object or promise.  NULL when there is none, the reason in errbuf. */
 static char *
-queue_target(struct kernel *k, const char *vat, const char *target)
+queue_target(struct kernel *k, const char *vat, const char *target,
+    char *errbuf, size_t errlen)
 {
 	char	 key[256], *id, *kref = NULL;
 
-	if (vat != NULL) {
-		snprintf(key, sizeof(key), "vat.name.%s", vat);
-		if ((id = kv_get(k->st, key)) == NULL)
-			return NULL;
-		snprintf(key, sizeof(key), "%s.c.o+0", id);
+	if (vat == NULL) {
+		snprintf(key, sizeof(key), "%s.%s", target, strncmp(target,
+		    "ko", 2) == 0 ? "refCount" : "state");
+		if ((id = kv_get(k->st, key)) != NULL)
+			kref = strdup(target);
 		free(id);
-		return kv_get(k->st, key);
+		if (kref == NULL)
+			snprintf(errbuf, errlen, "no object or promise '%s'",
+			    target);
+		return kref;
 	}
-	snprintf(key, sizeof(key), "%s.%s", target, strncmp(target, "ko", 2)
-	    == 0 ? "owner" : "state");
-	if ((id = kv_get(k->st, key)) != NULL)
-		kref = strdup(target);
+	snprintf(key, sizeof(key), "vat.name.%s", vat);
+	if ((id = kv_get(k->st, key)) == NULL) {
+		snprintf(errbuf, errlen, "no vat '%s'", vat);
+		return NULL;
+	}
+	snprintf(key, sizeof(key), "%s.c.o+0", id);
 	free(id);
+	if ((kref = kv_get(k->st, key)) == NULL)
+		snprintf(errbuf, errlen, "vat '%s' has no root object any "
+		    "more: nothing referred to it, and the kernel collected "
+		    "it, as SwingSet does (a bootstrap vat's root is kept with "
+		    "\"pinBootstrapRoot\": true)", vat);
 	return kref;
 }
 
@@ -69,7 +80,7 @@ kref_exists(struct kernel *k, const char *kref)
 	    strncmp(kref, "kd", 2) != 0)
 		return false;
 	if ((size_t)snprintf(key, sizeof(key), "%s.%s", kref, promise ?
-	    "state" : "owner") >= sizeof(key))
+	    "state" : kref[1] == 'o' ? "refCount" : "owner") >= sizeof(key))
 		return false;
 	v = kv_get(k->st, key);
 	free(v);
@@ -107,10 +118,7 @@ kernel_queue(struct kernel *k, const char *vat, const char *target,
 	*notfound = false;
 	if ((rc = store_crank_begin(k->st)) != STORE_OK)
 		goto fail;
-	kref = queue_target(k, vat, target);
-	if (kref == NULL)
-		snprintf(errbuf, errlen, "no %s '%s'", vat ? "vat" : "object or "
-		    "promise", vat ? vat : target);
+	kref = queue_target(k, vat, target, errbuf, errlen);
 	missing = kref == NULL || missing_slot(k, args, errbuf, errlen);
 	if (missing && (rc = store_crank_status(k->st)) != STORE_OK) {
 		free(kref);	/* "not found" from a read that failed */

@@ -65,6 +65,8 @@ def default_config(tmp, vats=("bootstrap", "alice", "bob"), options=None):
                 for v in vats}
     return {
         "bootstrap": next(iter(vats)),
+        # the tests queue messages to the bootstrap vat's root
+        "pinBootstrapRoot": True,
         "defaultManagerType": "testworker",
         "vats": {v: {"bundle": b} for v, b in vats.items()},
         "daemon": {

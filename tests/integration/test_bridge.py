@@ -250,7 +250,7 @@ class BridgeTest(DaemonTest):
         st = d.status()         # the event loop answers while the crank waits
         self.assertLess(time.time() - t0, 1.0)
         self.assertIsNone(st["halted"])
-        self.assertEqual(st["devices"][0], {"deviceID": "d1",
+        self.assertEqual(st["devices"][0], {"deviceID": "d7",
                                             "name": "bridge",
                                             "waitingCall": 1})
         r = c.read_line()

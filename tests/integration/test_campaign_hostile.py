@@ -29,7 +29,8 @@ on whose fault it is, as README ("What works today") and ARCHITECTURE
   as best it can): both answer, block 2 commits.
 
 Every scenario runs twice, on fresh state, and the two runs must give the
-same activity hashes (committed, and at the halt).  After each run the
+same activity hashes (committed, and at the halt); HOSTILE_RUNS=1 runs
+each once (make check SANITIZE=1, after the plain pass compared them).  After each run the
 daemon must exit 0 on SIGTERM (a sanitizer finding would make it exit
 otherwise) and leave no worker process behind.
 
@@ -54,6 +55,10 @@ from harness import (ROOT, Client, Daemon, DaemonTest, capdata,  # noqa: E402
                      default_config, main)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Runs of each scenario: 2 (the histories compared); make check's
+# sanitized pass runs each once (HOSTILE_RUNS=1: the plain pass compared
+# them), make check-long always twice.
+RUNS = int(os.environ.get("HOSTILE_RUNS", "2"))
 FAKE = [sys.executable, os.path.join(HERE, "fakeworker.py")]
 XSNAP_DIR = os.path.join(ROOT, "workers", "xsnap")
 XSNAP_WORKER = os.path.join(XSNAP_DIR, "node_modules", "@agoric", "xsnap",
@@ -477,8 +482,9 @@ class Hostile(DaemonTest):
         STATS["ran"] += 1
         try:
             first = self.run_once(sc, "a")
-            second = self.run_once(sc, "b")
-            self.assertEqual(first, second, "two runs, two histories")
+            if RUNS > 1:
+                second = self.run_once(sc, "b")
+                self.assertEqual(first, second, "two runs, two histories")
         except BaseException:
             STATS["known" if sc.name in EXPECTED_FAILURES else "failed"] += 1
             raise
@@ -618,10 +624,10 @@ class InheritedDescriptors(DaemonTest):
 def tearDownModule():
     if "test_snapshots" in sys.modules:     # the counter bundle's folder
         sys.modules["test_snapshots"].tearDownModule()
-    print("\nhostile-worker campaign: %d scenarios ran, each twice: %d "
+    print("\nhostile-worker campaign: %d scenarios ran, each %s: %d "
           "terminated the victim, %d halted on a machine fault, %d absorbed, "
           "%d expected failures (defects: EXPECTED_FAILURES), %d failed" % (
-              STATS["ran"], STATS["vat"], STATS["machine"], STATS["none"],
+              STATS["ran"], "twice" if RUNS > 1 else "once", STATS["vat"], STATS["machine"], STATS["none"],
               STATS["known"], STATS["failed"]), file=sys.stderr)
 
 

@@ -143,7 +143,7 @@ class TimerTest(DaemonTest):
         rc, out, err = swingctl("status", sock=d.socket)
         self.assertEqual(rc, 0, err)
         self.assertIn("devices               2", out)
-        self.assertRegex(out, r"d1 +timer +last polled "
+        self.assertRegex(out, r"d7 +timer +last polled "
                          r"18446744073709551615, 0 wake-ups pending")
         rc, out, err = swingctl("poll", "18446744073709551615",
                                 sock=d.socket)
