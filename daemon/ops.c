@@ -68,7 +68,7 @@ ops_status_object(struct daemon *d)
 	store_activity_hash(d->store, hash);
 	store_committed_activity_hash(d->store, committed);
 	boot = kernel_bootstrap_result(d->kernel);
-	st = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:o, "
+	st = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, "
 	    "s:o, s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, "
 	    "s:I, s:I, s:I}, s:{s:I, s:I}}}",
 	    "version", SWINGSETD_VERSION,
@@ -80,6 +80,8 @@ ops_status_object(struct daemon *d)
 	    "acceptanceQueueLength",
 	    (json_int_t)kernel_acceptance_queue_length(d->kernel),
 	    "runQueueLength", (json_int_t)kernel_run_queue_length(d->kernel),
+	    "gcActionsLength",
+	    (json_int_t)kernel_gc_actions_length(d->kernel),
 	    "blockComputrons",
 	    (json_int_t)kernel_block_computrons(d->kernel),
 	    "creationQueueLength",

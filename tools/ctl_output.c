@@ -114,6 +114,8 @@ text_status(FILE *f, json_t *r)
 	fprintf(f, "acceptance queue      %lld\n",
 	    int_or(r, "acceptanceQueueLength"));
 	fprintf(f, "run-queue             %lld\n", int_or(r, "runQueueLength"));
+	fprintf(f, "GC actions            %lld\n",
+	    int_or(r, "gcActionsLength"));
 	fprintf(f, "creation queue        %lld\n",
 	    int_or(r, "creationQueueLength"));
 	fprintf(f, "block computrons      %lld\n",

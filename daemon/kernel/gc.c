@@ -98,6 +98,16 @@ kgc_add_actions(struct kernel *k, const json_t *add)
 	return rc;
 }
 
+uint64_t
+kernel_gc_actions_length(struct kernel *k)
+{
+	json_t		*a = kv_get_json(k->st, "gcActions");
+	uint64_t	 n = json_array_size(a);
+
+	json_decref(a);
+	return n;
+}
+
 bool
 kgc_pending(struct kernel *k)
 {

@@ -146,6 +146,8 @@ char	*kernel_bootstrap_result(struct kernel *k);
 /* Status fields: queue lengths, vats (an array, new reference), the
  * halted reason (borrowed; NULL while running). */
 uint64_t kernel_acceptance_queue_length(struct kernel *k);
+/* GC actions not yet delivered ("gcActions"). */
+uint64_t kernel_gc_actions_length(struct kernel *k);
 uint64_t kernel_run_queue_length(struct kernel *k);
 uint64_t kernel_creation_queue_length(struct kernel *k);
 json_t	*kernel_status_vats(struct kernel *k);

@@ -81,6 +81,8 @@ class GarbageCollection(DaemonTest):
         # retireExports of its root
         self.assertEqual(self.v1_deliveries(st),
                          self.v1_deliveries(st_p) + 2, (st, st_p))
+        self.assertEqual((st["gcActionsLength"], st_p["gcActionsLength"]),
+                         (0, 0))
         resp = d.call("queue", vat="bootstrap", method="run",
                       args={"body": "#[[]]", "slots": []})
         self.assertFalse(resp["ok"], resp)
