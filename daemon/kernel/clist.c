@@ -110,9 +110,16 @@ clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
 	if (!vref_valid(vref))
 		return 1;
 	snprintf(key, sizeof(key), "%s.c.%s", v->id, vref);
-	if ((*kref = kv_get(k->st, key)) != NULL)
-		return vref[1] == '+' ? export_reachable(k, v, *kref) :
+	if ((*kref = kv_get(k->st, key)) != NULL) {
+		int rc = vref[1] == '+' ? export_reachable(k, v, *kref) :
 		    STORE_OK;
+
+		if (rc != STORE_OK) {
+			free(*kref);
+			*kref = NULL;
+		}
+		return rc;
+	}
 	if (vref[1] != '+' || vref[0] == 'd' || !may_export)
 		return 1;
 	return clist_export(k, v, vref, kref);

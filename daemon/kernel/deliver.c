@@ -39,6 +39,33 @@ crank_terminate(struct kernel *k, struct kvat *v, const char *why,
  * (kernel-semantics §6.4 steps 4 and 6: an underrun empties the meter),
  * and the crank counts them.
  */
+/*
+ * Whether every slot of reason still names something after the abort:
+ * an exit(failure)'s info may name what its own delivery made (a new
+ * export, a new promise), which the abort undid.  Such a reason would
+ * hand vat-admin a kref that is gone, or that a later crank reuses.
+ */
+static bool
+reason_survives(struct kernel *k, const json_t *reason)
+{
+	const json_t	*slots = json_object_get(reason, "slots");
+	const char	*kref;
+	char		 key[96], *v;
+
+	for (size_t i = 0; i < json_array_size(slots); i++) {
+		kref = json_string_value(json_array_get(slots, i));
+		if (kref == NULL || strlen(kref) > 64)
+			return false;
+		snprintf(key, sizeof(key), "%s.%s", kref, strncmp(kref, "kp",
+		    2) == 0 ? "state" : strncmp(kref, "ko", 2) == 0 ?
+		    "refCount" : "owner");
+		if ((v = kv_get(k->st, key)) == NULL)
+			return false;
+		free(v);
+	}
+	return true;
+}
+
 void
 crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
     const json_t *info, uint64_t computrons)
@@ -48,6 +75,7 @@ crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
 	/* reason is built before the abort: why may point into the crank */
 	char	 vid[sizeof(v->id)], meter[sizeof(v->meter_id)];
 	bool	 creating = k->cr.creating;
+	bool	 unmetered = k->cr.unmetered;	/* a GC delivery's */
 	int	 rc = store_crank_status(k->st);
 
 	if (rc != STORE_OK) {
@@ -74,7 +102,13 @@ crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
 	if (v == NULL)
 		v = vats_add(&k->vats, vid);
 	rc = reason == NULL || v == NULL ? STORE_ENOMEM : STORE_OK;
-	if (rc == STORE_OK && meter[0] != '\0' && computrons > 0)
+	if (rc == STORE_OK && !reason_survives(k, reason)) {
+		json_decref(reason);
+		if ((reason = capdata_error(why)) == NULL)
+			rc = STORE_ENOMEM;
+	}
+	if (rc == STORE_OK && meter[0] != '\0' && computrons > 0 &&
+	    !unmetered)
 		rc = kmeter_deduct(k, meter, computrons);
 	if (rc == STORE_OK)
 		rc = terminate_vat(k, v, true, reason);

@@ -76,9 +76,11 @@ action_set(struct kernel *k)
 	size_t	 i;
 
 	json_array_foreach(arr, i, e)
-		if (json_is_string(e))
-			json_object_set_new(set, json_string_value(e),
-			    json_true());
+		if (set != NULL && json_is_string(e) && json_object_set_new(set,
+		    json_string_value(e), json_true()) != 0) {
+			json_decref(set);
+			set = NULL;
+		}
 	json_decref(arr);
 	return set;
 }
@@ -91,6 +93,8 @@ kgc_add_actions(struct kernel *k, const json_t *add)
 	const char	*key;
 	int		 rc;
 
+	if (set == NULL)
+		return STORE_ENOMEM;
 	json_object_foreach((json_t *)(uintptr_t)add, key, val)
 		json_object_set_new(set, key, json_true());
 	rc = store_actions(k, set);
@@ -287,6 +291,8 @@ kgc_next(struct kernel *k, struct kvat **vat, json_t **vdo)
 		if (json_is_string(e) && parse_action(json_string_value(e),
 		    &v[n]))
 			n++;
+		else if (json_is_string(e) && v[n].buf == NULL)
+			rc = STORE_ENOMEM;
 		else {		/* never acted on, and not kept */
 			free(v[n].buf);
 			v[n].buf = NULL;
@@ -297,8 +303,11 @@ kgc_next(struct kernel *k, struct kvat **vat, json_t **vdo)
 	if (rc == STORE_OK)
 		qsort(v, n, sizeof(*v), cmp_action);
 	for (i = 0; rc == STORE_OK && i < n; i = end) {
-		krefs = take_group(k, v, n, i, &end, set);
-		if (krefs != NULL && json_array_size(krefs) > 0) {
+		if ((krefs = take_group(k, v, n, i, &end, set)) == NULL) {
+			rc = STORE_ENOMEM;
+			break;
+		}
+		if (json_array_size(krefs) > 0) {
 			if ((rc = store_actions(k, set)) == STORE_OK)
 				rc = gc_delivery(k, &v[i], krefs, vat, vdo);
 			json_decref(krefs);

@@ -81,10 +81,13 @@ genesis(struct kernel *k)
 			rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
 		json_decref(item);
 	}
-	/* then every root, in name order (SwingSet's enqueueBootstrap) */
-	if (rc == STORE_OK && (sorted = vats_by_name(k)) == NULL)
+	/* then every root, in name order (SwingSet's enqueueBootstrap),
+	 * when there is a bootstrap vat to give them to */
+	if (rc == STORE_OK && boot != NULL &&
+	    (sorted = vats_by_name(k)) == NULL)
 		rc = STORE_ENOMEM;
-	for (size_t i = 0; rc == STORE_OK && i < k->vats.n; i++) {
+	for (size_t i = 0; rc == STORE_OK && sorted != NULL &&
+	    i < k->vats.n; i++) {
 		rc = clist_to_kref(k, sorted[i], "o+0", true, &root);
 		if (boot != NULL && strcmp(sorted[i]->id, boot) == 0)
 			boot_at = i;
@@ -94,7 +97,7 @@ genesis(struct kernel *k)
 		root = NULL;
 	}
 	free(sorted);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK && boot != NULL)	/* their roots, for bootstrap */
 		rc = devices_genesis(&k->dk, dnames, dkrefs);
 	if (rc == STORE_OK && boot != NULL && vats_find(&k->vats, boot) != NULL) {
 		ma = capdata_bootstrap_args(names, krefs, dnames, dkrefs);
@@ -130,7 +133,7 @@ genesis(struct kernel *k)
 int
 genesis_crank(struct kernel *k, char *errbuf, size_t errlen)
 {
-	char	*started = kv_get(k->st, "kernel.started");
+	char	*started = kv_get(k->st, "kernel.started"), *boot;
 	int	 rc;
 
 	free(started);
@@ -148,7 +151,9 @@ genesis_crank(struct kernel *k, char *errbuf, size_t errlen)
 		    store_strerror(rc), store_errmsg(k->st));
 		return -1;
 	}
-	log_info("kernel", "queued startVat for %zu vats and bootstrap()",
-	    k->vats.n);
+	boot = kv_get(k->st, "kernel.bootstrapVat");
+	log_info("kernel", "queued startVat for %zu vats%s", k->vats.n,
+	    boot != NULL ? " and bootstrap()" : "");
+	free(boot);
 	return 0;
 }

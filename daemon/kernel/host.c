@@ -35,6 +35,42 @@ kernel_run_queue_length(struct kernel *k)
 	return kst_queue_length(k);
 }
 
+/*
+ * A static vat's root that has no kref: without a bootstrap vat, no root
+ * is exported at the first start (SwingSet's), so the host's first
+ * message exports it now, and pins it, as a SwingSet host pins the roots
+ * it talks to (controller.pinVatRoot): the vat keeps it for the host.
+ * With a bootstrap vat every root was exported then: one without a kref
+ * now was collected (nothing referred to it), as SwingSet collects it.
+ */
+static char *
+root_on_demand(struct kernel *k, const char *id, const char *vat,
+    char *errbuf, size_t errlen)
+{
+	char		*boot = kv_get(k->st, "kernel.bootstrapVat"), *kref = NULL;
+	struct kvat	*v = vats_find(&k->vats, id);
+
+	if (boot == NULL && v != NULL && vats_alive(&k->vats, id) &&
+	    clist_to_kref(k, v, "o+0", true, &kref) == STORE_OK &&
+	    kref_pin(k, kref) == STORE_OK) {
+		free(boot);
+		return kref;
+	}
+	free(kref);
+	kref = NULL;
+	if (boot != NULL)
+		snprintf(errbuf, errlen, "vat '%s' has no root object any "
+		    "more: nothing referred to it, and the kernel collected "
+		    "it, as SwingSet does (a bootstrap vat's root is kept with "
+		    "\"pinBootstrapRoot\": true)", vat);
+	else
+		snprintf(errbuf, errlen, "vat '%s': its root object cannot be "
+		    "exported (%s)", vat, v == NULL || !vats_alive(&k->vats,
+		    id) ? "the vat is terminated" : store_errmsg(k->st));
+	free(boot);
+	return NULL;
+}
+
 /* The kref a queue op addresses: a static vat's root, or an existing
  * object or promise.  NULL when there is none, the reason in errbuf. */
 static char *
@@ -60,12 +96,9 @@ queue_target(struct kernel *k, const char *vat, const char *target,
 		return NULL;
 	}
 	snprintf(key, sizeof(key), "%s.c.o+0", id);
-	free(id);
 	if ((kref = kv_get(k->st, key)) == NULL)
-		snprintf(errbuf, errlen, "vat '%s' has no root object any "
-		    "more: nothing referred to it, and the kernel collected "
-		    "it, as SwingSet does (a bootstrap vat's root is kept with "
-		    "\"pinBootstrapRoot\": true)", vat);
+		kref = root_on_demand(k, id, vat, errbuf, errlen);
+	free(id);
 	return kref;
 }
 

@@ -44,18 +44,26 @@ is_promise(const char *kref)
 	return strncmp(kref, "kp", 2) == 0;
 }
 
-static void
+/* kref joins the maybe-free list (once).  A store code: STORE_ENOMEM
+ * when it could not (the crank then fails rather than lose it). */
+static int
 maybe_free(struct kernel *k, const char *kref)
 {
+	json_t *s;
+
 	if (k->maybe_free_set == NULL)
 		k->maybe_free_set = json_object();
 	if (k->maybe_free == NULL)
 		k->maybe_free = json_array();
-	if (k->maybe_free_set == NULL || k->maybe_free == NULL ||
-	    json_object_get(k->maybe_free_set, kref) != NULL)
-		return;
-	json_object_set_new(k->maybe_free_set, kref, json_true());
-	json_array_append_new(k->maybe_free, json_string(kref));
+	if (k->maybe_free_set == NULL || k->maybe_free == NULL)
+		return STORE_ENOMEM;
+	if (json_object_get(k->maybe_free_set, kref) != NULL)
+		return STORE_OK;
+	if ((s = json_string(kref)) == NULL ||
+	    json_array_append_new(k->maybe_free, s) != 0)
+		return STORE_ENOMEM;
+	return json_object_set_new(k->maybe_free_set, kref, json_true()) == 0 ?
+	    STORE_OK : STORE_ENOMEM;
 }
 
 /* A count that cannot be read or would go below zero: the kernel's own
@@ -103,8 +111,9 @@ adjust_object(struct kernel *k, const char *kref, int delta, int how)
 	if (reach < 0 || recog < 0 || reach > recog)
 		return count_broken(k, kref, delta < 0 ? "went below zero" :
 		    "says reachable but not recognizable");
-	if (reach == 0 || recog == 0)
-		maybe_free(k, kref);
+	if ((reach == 0 || recog == 0) && (rc = maybe_free(k, kref)) !=
+	    STORE_OK)
+		return rc;
 	snprintf(kb, sizeof(kb), "%s.refCount", kref);
 	return kv_putf(k->st, kb, "%" PRId64 ",%" PRId64, reach, recog);
 }
@@ -128,8 +137,8 @@ adjust_promise(struct kernel *k, const char *kref, int delta)
 	}
 	free(v);
 	n += delta;
-	if (n == 0)
-		maybe_free(k, kref);
+	if (n == 0 && maybe_free(k, kref) != STORE_OK)
+		return STORE_ENOMEM;
 	return kv_putf(k->st, kb, "%" PRId64, n);
 }
 

@@ -65,7 +65,7 @@ def default_config(tmp, vats=("bootstrap", "alice", "bob"), options=None):
                 for v in vats}
     return {
         "bootstrap": next(iter(vats)),
-        # the tests queue messages to the bootstrap vat's root
+        # the tests queue messages to the bootstrap vat's root (Daemon)
         "pinBootstrapRoot": True,
         "defaultManagerType": "testworker",
         "vats": {v: {"bundle": b} for v, b in vats.items()},
@@ -158,6 +158,11 @@ class Daemon:
     def __init__(self, tmp, config=None, extra_args=(), env=None):
         self.tmp = tmp
         self.config = config if config is not None else default_config(tmp)
+        # The tests queue messages to the bootstrap vat's root, which the
+        # kernel collects after bootstrap() unless pinned (as SwingSet
+        # does): pinned unless the test's config says otherwise.
+        if "bootstrap" in self.config:
+            self.config.setdefault("pinBootstrapRoot", True)
         self.config_path = os.path.join(tmp, "config.json")
         with open(self.config_path, "w") as f:
             json.dump(self.config, f)

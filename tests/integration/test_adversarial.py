@@ -339,6 +339,19 @@ class Termination(DaemonTest):
                 self.assertIn("exit: bad info", d.log())
                 self.assertEqual(d.ok("commit", height=1)["height"], 1)
 
+    def test_exit_failure_naming_what_its_delivery_made(self):
+        """exit(failure, info) whose info names an object and promises
+        the failing delivery itself made: the abort undoes them, so the
+        vat-admin vat is told the plain reason instead (no kref that is
+        gone, or that a later crank reuses), and the kernel goes on."""
+        info = {"body": '#["$0.Alleged: x","&1","&2"]',
+                "slots": ["o+9", "p+5", "p+6"]}
+        d, states = self.start(fake(), victim=fake(
+            syscalls=[["exit", True, info]]))
+        self.assertEqual(states["v3"], "terminated")
+        self.assertIsNone(d.status()["halted"])
+        self.assertEqual(d.ok("commit", height=1)["height"], 1)
+
     def test_vat_terminating_itself_through_the_device(self):
         child = fake(syscalls=[call("d-70", "terminateWithFailure",
                                     '#["v3","bye"]')])

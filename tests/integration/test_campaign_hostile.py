@@ -606,7 +606,7 @@ class InheritedDescriptors(DaemonTest):
         v2 = d.vat("counter")
         self.assertEqual(v2["snapshotPos"], 3, v2)
         self.assertNotEqual(v2["pid"], v["pid"])        # restored from it
-        self.assertRegex(d.log(), r"v1: restored from snapshot")
+        self.assertRegex(d.log(), r"v2: restored from snapshot")
         # fd 8 is the checked snapshot file itself, which xsnap-worker
         # keeps open once it has read it; the daemon closed its copy, so
         # no process but this worker holds it

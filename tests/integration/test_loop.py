@@ -90,11 +90,11 @@ class BigSnapshot(DaemonTest):
         self.assertIsNone(d.ok("run")["halted"])                # startVat
         n, samples = self.polled_run(d, "grow", [SNAP_MB])
         self.assertEqual(n, SNAP_MB << 20)
-        m = re.search(r"v1: heap snapshot [0-9a-f]{12} at delivery 2 "
+        m = re.search(r"v2: heap snapshot [0-9a-f]{12} at delivery 2 "
                       r"\((\d+) bytes", d.log())
         self.assertIsNotNone(m, d.log()[-3000:])
         self.assertGreater(int(m.group(1)), SNAP_MB << 20)
-        self.assertIn("v1: restored from snapshot", d.log())
+        self.assertIn("v2: restored from snapshot", d.log())
         self.assertEqual(d.vat("big")["snapshotPos"], 2)
         self.assert_answered_in_time(samples, "a %s-byte snapshot" %
                                      m.group(1))
@@ -109,7 +109,7 @@ class BigSnapshot(DaemonTest):
         d.wait_ready(timeout=60)
         answer, samples = self.polled_run(d, "ping", [])
         self.assertEqual(answer, [1, SNAP_MB << 20])
-        self.assertRegex(d.log(), r"v1: restored from snapshot [0-9a-f]{12} "
+        self.assertRegex(d.log(), r"v2: restored from snapshot [0-9a-f]{12} "
                                   r"at delivery 2, replayed 0 deliveries")
         self.assert_answered_in_time(samples, "the restore")
 

@@ -85,6 +85,8 @@ def reap_never(folder, name):
     """The scenario's config (test_xsnap.scenario_config, daemon section
     in folder) with GC reaping off."""
     cfg = scenario_config(folder, name)
+    # as the config says on both kernels (Daemon would pin it otherwise)
+    cfg.setdefault("pinBootstrapRoot", False)
     cfg["defaultReapInterval"] = "never"
     cfg["defaultReapGCKrefs"] = "never"
     return cfg

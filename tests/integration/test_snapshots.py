@@ -96,7 +96,7 @@ def config(tmp, initial, interval, state="state"):
     }
 
 
-def transcript_keys(state_dir, vat="v1"):
+def transcript_keys(state_dir, vat="v2"):
     """The vat's transcript entry positions on disk (committed state)."""
     p = subprocess.run(["mdb_dump", "-p", "-s", "transcripts", state_dir],
                        capture_output=True, text=True, check=True)
@@ -165,22 +165,22 @@ class Snapshots(DaemonTest):
         v = self.counter(d)
         self.assertEqual((v["deliveries"], v["snapshotPos"]), (9, 7), v)
         log = d.log()
-        self.assertRegex(log, r"v1: heap snapshot [0-9a-f]{12} at delivery 3 ")
-        self.assertRegex(log, r"v1: heap snapshot [0-9a-f]{12} at delivery 7 ")
+        self.assertRegex(log, r"v2: heap snapshot [0-9a-f]{12} at delivery 3 ")
+        self.assertRegex(log, r"v2: heap snapshot [0-9a-f]{12} at delivery 7 ")
         # restarted on its snapshot at once, as SwingSet does
-        self.assertRegex(log, r"v1: restored from snapshot [0-9a-f]{12} at "
+        self.assertRegex(log, r"v2: restored from snapshot [0-9a-f]{12} at "
                               r"delivery 3, replayed 0 deliveries")
         self.assertEqual(len(self.snap_files(d)), 2)  # the block is open
         d.ok("commit", height=1)
         files = self.snap_files_settled(d, 1)        # the superseded one goes
-        self.assertIn("v1: heap snapshot %s at delivery 7 " % files[0][:12],
+        self.assertIn("v2: heap snapshot %s at delivery 7 " % files[0][:12],
                       d.log())
         self.assertEqual(transcript_keys(d.config["daemon"]["stateDir"]),
                          [7, 8])
         self.restart(d)
         r, p = self.get(d)
         self.assertEqual(decode(p["data"]), [8, 8], p)  # baggage and heap
-        self.assertIn("v1: restored from snapshot %s at delivery 7, replayed 2 "
+        self.assertIn("v2: restored from snapshot %s at delivery 7, replayed 2 "
                       "deliveries" % files[0][:12], d.log())
         self.assertNotIn("deliveries from the start", d.log())
         self.assertEqual(self.counter(d)["snapshotPos"], 7)
@@ -195,7 +195,7 @@ class Snapshots(DaemonTest):
         self.restart(d)
         r, p = self.get(d)
         self.assertEqual(decode(p["data"]), [4, 4], p)
-        self.assertIn("v1: replayed 5 deliveries from the start", d.log())
+        self.assertIn("v2: replayed 5 deliveries from the start", d.log())
 
     def broken_snapshot(self, damage):
         """A committed snapshot at delivery 3 (entries 0-2 pruned), damaged
@@ -213,7 +213,7 @@ class Snapshots(DaemonTest):
         self.assertEqual(r["stopped"], "halted", r)
         self.assertEqual(p["state"], "unresolved")
         halted = d.status()["halted"]
-        self.assertIn("v1: cannot start its worker: heap snapshot %s at "
+        self.assertIn("v2: cannot start its worker: heap snapshot %s at "
                       "delivery 3 is unusable" % name, halted)
         self.assertIn("transcript entries before that delivery were pruned",
                       halted)
@@ -223,7 +223,7 @@ class Snapshots(DaemonTest):
         d, name, halted = self.broken_snapshot(os.unlink)
         self.assertIn("missing", halted)
         # already said at start, before anything needs the vat
-        self.assertIn("v1: its heap snapshot %s/snapshots/%s is missing" % (
+        self.assertIn("v2: its heap snapshot %s/snapshots/%s is missing" % (
             d.config["daemon"]["stateDir"], name), d.log())
 
     def test_corrupt_snapshot_halts_with_the_reason(self):

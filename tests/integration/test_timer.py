@@ -117,8 +117,9 @@ class TimerTest(DaemonTest):
         devs = d.status()["devices"]
         self.assertEqual([x["name"] for x in devs], ["timer", "vatAdmin"])
         self.assertEqual(devs[0]["lastPolled"], "0")
+        # SwingSet's order: bootstrap, vatAdmin, comms, vattp, timer, others
         self.assertEqual([v["name"] for v in d.status()["vats"]],
-                         ["bootstrap", "timer", "vatAdmin"])
+                         ["bootstrap", "vatAdmin", "timer"])
         d.ok("queue", vat="bootstrap", method="plan")
         r = d.ok("run", now=4)
         self.assertTrue(r["idle"], r)
