@@ -331,6 +331,24 @@ crank_route(struct kernel *k)
 		crank_commit(k, 0);
 }
 
+/* The open crank, its item handled (rc): a store failure ends it, no
+ * delivery commits it, else v gets vdo (the crank takes it). */
+static void
+crank_go(struct kernel *k, int rc, struct kvat *v, json_t *vdo)
+{
+	if (rc != STORE_OK) {
+		json_decref(vdo);
+		crank_store_error(k, rc);
+	} else if (v == NULL) {
+		json_decref(vdo);
+		crank_commit(k, 0);
+	} else {
+		k->cr.vat = v;
+		k->cr.vdo = vdo;
+		crank_deliver(k);
+	}
+}
+
 /*
  * A GC crank (kernel-semantics §9.4): the first GC action group still
  * worth doing becomes one delivery, unmetered; a crank that found only
@@ -349,17 +367,8 @@ crank_gc(struct kernel *k)
 	}
 	k->in_crank = true;
 	k->cr.unmetered = true;
-	if ((rc = kgc_next(k, &v, &vdo)) != STORE_OK) {
-		crank_store_error(k, rc);
-		return;
-	}
-	if (v == NULL) {
-		crank_commit(k, 0);
-		return;
-	}
-	k->cr.vat = v;
-	k->cr.vdo = vdo;
-	crank_deliver(k);
+	rc = kgc_next(k, &v, &vdo);
+	crank_go(k, rc, v, vdo);
 }
 
 /*
@@ -372,8 +381,8 @@ crank_gc(struct kernel *k)
 void
 crank_next(struct kernel *k)
 {
-	struct kvat	*v;
-	json_t		*vdo;
+	struct kvat	*v = NULL;
+	json_t		*vdo = NULL;
 	int		 rc;
 
 	if (!k->running || k->in_crank)
@@ -411,17 +420,7 @@ crank_next(struct kernel *k)
 	k->in_crank = true;
 	k->cr.item = kst_dequeue(k);
 	rc = k->cr.item ? kroute_item(k, k->cr.item, &v, &vdo) : STORE_EIO;
-	if (rc != STORE_OK) {
-		crank_store_error(k, rc);
-		return;
-	}
-	if (v == NULL) {
-		crank_commit(k, 0);
-		return;
-	}
-	k->cr.vat = v;
-	k->cr.vdo = vdo;
-	crank_deliver(k);
+	crank_go(k, rc, v, vdo);
 }
 
 struct kernel *

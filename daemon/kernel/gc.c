@@ -112,14 +112,16 @@ kernel_gc_actions_length(struct kernel *k)
 	return n;
 }
 
+/* Checked before every crank: the stored text is looked at, not parsed
+ * (store_actions writes an empty set as "[]"). */
 bool
 kgc_pending(struct kernel *k)
 {
-	json_t	*a = kv_get_json(k->st, "gcActions");
-	bool	 pending = json_array_size(a) > 0;
+	const void	*v;
+	size_t		 len;
 
-	json_decref(a);
-	return pending;
+	return store_get(k->st, STORE_KV, "gcActions", 9, &v, &len) ==
+	    STORE_OK && !(len == 2 && memcmp(v, "[]", 2) == 0);
 }
 
 /* One action, parsed: its text, vat, type (index in types[]), kref. */

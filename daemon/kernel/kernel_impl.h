@@ -152,6 +152,8 @@ json_t	*kst_shift(struct kernel *k, struct kqueue *q);
 json_t	*kst_peek(struct kernel *k, struct kqueue *q, uint64_t i);
 uint64_t kst_length(struct kernel *k, struct kqueue *q);
 void	 kst_forget_queue(struct kernel *k);
+/* A comma-joined sorted set with item in it (malloc'd), *had if it was. */
+char	*kst_csv_with(char *list, const char *item, bool *had);
 /* Add vid to (add) or remove it from the JSON list of vat IDs at key. */
 int	 kst_list_edit(struct kernel *k, const char *key, const char *vid,
 	    bool add);

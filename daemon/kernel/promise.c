@@ -60,47 +60,13 @@ enqueue_notify(struct kernel *k, const char *vat, const char *kpid)
 	return rc;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* "a,b,c" plus vat, deduplicated and sorted (malloc'd). */
-static char *
-subscribers_add(char *subs, const char *vat)
-{
-	size_t	  n = 1, len = strlen(vat) + 2, m = 0;
-	char	**list, *p, *out;
-
-	for (p = subs; p && *p; p++)
-		n += *p == ',';
-	if ((list = calloc(n + 1, sizeof(char *))) == NULL)
-		return NULL;
-	for (p = subs && *subs ? strtok(subs, ",") : NULL; p != NULL;
-	    p = strtok(NULL, ","))
-		if (strcmp(p, vat) != 0) {
-			list[m++] = p;
-			len += strlen(p) + 1;
-		}
-	list[m++] = (char *)(uintptr_t)vat;
-	qsort(list, m, sizeof(char *), cmp_str);
-	if ((out = calloc(1, len)) != NULL)
-		for (size_t i = 0; i < m; i++) {
-			if (i > 0)
-				strcat(out, ",");
-			strcat(out, list[i]);
-		}
-	free(list);
-	return out;
-}
-
 /* Add vat to the sorted subscriber set of an unresolved promise, or queue
  * its notify at once when the promise is settled.  1: no such promise. */
 int
 kp_subscribe(struct kernel *k, const char *kpid, const char *vat)
 {
 	char	 kb[64], *state, *subs, *out;
+	bool	 had;
 	int	 rc;
 
 	key(kb, sizeof(kb), kpid, "state");
@@ -113,7 +79,7 @@ kp_subscribe(struct kernel *k, const char *kpid, const char *vat)
 	free(state);
 	key(kb, sizeof(kb), kpid, "subscribers");
 	subs = kv_get(k->st, kb);
-	out = subscribers_add(subs, vat);
+	out = kst_csv_with(subs, vat, &had);
 	rc = out ? kv_put(k->st, kb, out) : STORE_ENOMEM;
 	free(out);
 	free(subs);

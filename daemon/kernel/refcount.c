@@ -227,43 +227,6 @@ kref_decref_event(struct kernel *k, const json_t *item)
 	return adjust_event(k, item, -1);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The comma-joined sorted list with kref added (malloc'd), or NULL with
- * *had set when it is there already (or when memory ran out). */
-static char *
-list_with(char *list, const char *kref, bool *had)
-{
-	size_t	  n = 1, m = 0, len = strlen(kref) + 1;
-	char	**v, *p, *save = NULL, *out = NULL;
-
-	*had = false;
-	for (p = list; p != NULL && *p; p++)
-		n += *p == ',';
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
-		return NULL;
-	for (p = list ? strtok_r(list, ",", &save) : NULL; p != NULL;
-	    p = strtok_r(NULL, ",", &save)) {
-		*had |= strcmp(p, kref) == 0;
-		v[m++] = p;
-		len += strlen(p) + 1;
-	}
-	v[m++] = (char *)(uintptr_t)kref;
-	qsort(v, m, sizeof(*v), cmp_str);
-	if (!*had && (out = calloc(1, len)) != NULL)
-		for (size_t i = 0; i < m; i++) {
-			if (i > 0)
-				strcat(out, ",");
-			strcat(out, v[i]);
-		}
-	free(v);
-	return out;
-}
-
 /* Pin kref ("pinnedObjects", sorted, comma-joined): held for ever. */
 int
 kref_pin(struct kernel *k, const char *kref)
@@ -272,12 +235,14 @@ kref_pin(struct kernel *k, const char *kref)
 	bool	 had;
 	int	 rc;
 
-	out = list_with(list, kref, &had);
+	out = kst_csv_with(list, kref, &had);
 	free(list);
-	if (had)
-		return STORE_OK;
 	if (out == NULL)
 		return STORE_ENOMEM;
+	if (had) {
+		free(out);
+		return STORE_OK;
+	}
 	rc = kref_incref(k, kref, 0);
 	if (rc == STORE_OK)
 		rc = kv_put(k->st, "pinnedObjects", out);

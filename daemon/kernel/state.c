@@ -204,3 +204,47 @@ kst_list_edit(struct kernel *k, const char *key, const char *vid,
 	json_decref(out);
 	return rc;
 }
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A comma-joined sorted set ("a,b,c"; list may be NULL or "", and is
+ * split in place) with item in it (malloc'd; NULL when memory ran out);
+ * *had says whether it was there already.  Promise subscribers and
+ * pinnedObjects are kept so.
+ */
+char *
+kst_csv_with(char *list, const char *item, bool *had)
+{
+	size_t	  n = 1, len = strlen(item) + 2, m = 0;
+	char	**v, *p, *save = NULL, *out;
+
+	*had = false;
+	for (p = list; p != NULL && *p; p++)
+		n += *p == ',';
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return NULL;
+	for (p = list ? strtok_r(list, ",", &save) : NULL; p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (strcmp(p, item) == 0) {
+			*had = true;
+			continue;
+		}
+		v[m++] = p;
+		len += strlen(p) + 1;
+	}
+	v[m++] = (char *)(uintptr_t)item;
+	qsort(v, m, sizeof(*v), cmp_str);
+	if ((out = calloc(1, len)) != NULL)
+		for (size_t i = 0; i < m; i++) {
+			if (i > 0)
+				strcat(out, ",");
+			strcat(out, v[i]);
+		}
+	free(v);
+	return out;
+}

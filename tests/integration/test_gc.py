@@ -16,13 +16,12 @@ before its commit, replays to the same hash.
 test_refcounts.py compares the counts themselves with the JavaScript
 kernel's.
 """
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (TESTWORKER, DaemonTest, default_config,  # noqa: E402
-                     kv_table, main)
+from harness import (TESTWORKER, Daemon, DaemonTest,  # noqa: E402
+                     default_config, kv_table, main)
 
 VATS = ("bootstrap", "alice", "bob")
 SCRIPT = [
@@ -44,12 +43,8 @@ class GarbageCollection(DaemonTest):
         return tmp, cfg
 
     def start(self, tmp, cfg):
-        d = self.daemon(cfg, start=False)
-        d.tmp = tmp
-        d.config_path = os.path.join(tmp, "config.json")
-        d.log_path = os.path.join(tmp, "daemon.log")
-        with open(d.config_path, "w") as f:
-            json.dump(cfg, f)
+        d = Daemon(tmp, cfg)            # in its own folder
+        self.daemons.append(d)
         d.start()
         return d
 
