@@ -108,6 +108,9 @@ ops_status_object(struct daemon *d)
 	    "cranks", (json_int_t)rs->cranks,
 	    "us", (json_int_t)rs->us);
 	free(boot);
+	if (st != NULL)
+		json_object_set_new(st, "reapQueueLength", json_integer(
+		    (json_int_t)kernel_reap_queue_length(d->kernel)));
 	return st;
 }
 
@@ -141,6 +144,20 @@ ops_refuse_halted(struct daemon *d, struct ctl_conn *conn,
 	    "no %s until the daemon is restarted and the block replayed",
 	    why, what);
 	return true;
+}
+
+/* A request that opens a crank of its own: refused while a run (or any
+ * crank) is in progress, and while the kernel is halted. */
+static bool
+ops_refuse_busy(struct daemon *d, struct ctl_conn *conn,
+    struct ctl_request *req, const char *what)
+{
+	if (kernel_running(d->kernel) || store_crank_is_open(d->store)) {
+		ops_reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
+		    "%s after it answers", what);
+		return true;
+	}
+	return ops_refuse_halted(d, conn, req, what);
 }
 
 static void
@@ -367,12 +384,7 @@ ops_install_bundle(struct daemon *d, struct ctl_conn *conn,
 	bool	 existed;
 	int	 rc;
 
-	if (kernel_running(d->kernel) || store_crank_is_open(d->store)) {
-		ops_reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
-		    "installBundle after it answers");
-		return;
-	}
-	if (ops_refuse_halted(d, conn, req, "installBundle"))
+	if (ops_refuse_busy(d, conn, req, "installBundle"))
 		return;
 	rc = bundle_check(req->u.install_bundle.bundle,
 	    req->u.install_bundle.bundle_id, &id, why, sizeof(why));
@@ -407,12 +419,7 @@ ops_terminate_vat(struct daemon *d, struct ctl_conn *conn,
 	char	 err[512];
 	bool	 notfound;
 
-	if (kernel_running(d->kernel) || store_crank_is_open(d->store)) {
-		ops_reply_error(conn, req->id, CTL_E_BUSY, "a run is in progress; "
-		    "terminateVat after it answers");
-		return;
-	}
-	if (ops_refuse_halted(d, conn, req, "terminateVat"))
+	if (ops_refuse_busy(d, conn, req, "terminateVat"))
 		return;
 	if (kernel_terminate_vat(d->kernel, req->u.terminate.vat,
 	    req->u.terminate.vat_id, req->u.terminate.reason, &notfound, err,
@@ -423,6 +430,25 @@ ops_terminate_vat(struct daemon *d, struct ctl_conn *conn,
 	}
 	ops_reply_ok(conn, req->id, json_pack("{s:s?}", "halted",
 	    kernel_halted(d->kernel)));
+}
+
+/* reapAllVats: every live vat joins the reap queue (in the open block);
+ * the next run delivers their bringOutYourDead. */
+static void
+ops_reap_all_vats(struct daemon *d, struct ctl_conn *conn,
+    struct ctl_request *req)
+{
+	char	 err[512];
+	json_t	*vats;
+
+	if (ops_refuse_busy(d, conn, req, "reapAllVats"))
+		return;
+	if ((vats = kernel_reap_all_vats(d->kernel, err, sizeof(err))) ==
+	    NULL) {
+		ops_reply_error(conn, req->id, CTL_E_STORE, "%s", err);
+		return;
+	}
+	ops_reply_ok(conn, req->id, json_pack("{s:o}", "scheduled", vats));
 }
 
 static void
@@ -499,6 +525,9 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		break;
 	case CTL_OP_BRIDGE_ANSWER:
 		ops_bridge_answer(d, conn, &req);
+		break;
+	case CTL_OP_REAP_ALL_VATS:
+		ops_reap_all_vats(d, conn, &req);
 		break;
 	}
 	ctl_request_clear(&req);

@@ -56,6 +56,7 @@ static const struct ctl_op_def ctl_ops[] = {
 	{ "bridgeRegister", CTL_OP_BRIDGE_REGISTER, { NULL },	NULL },
 	{ "bridgeAnswer", CTL_OP_BRIDGE_ANSWER,
 	    { "call", "result", "error", NULL },	ctl_check_bridge_answer },
+	{ "reapAllVats", CTL_OP_REAP_ALL_VATS, { NULL },	NULL },
 };
 #define CTL_NOPS	(sizeof(ctl_ops) / sizeof(ctl_ops[0]))
 

@@ -33,6 +33,7 @@ enum ctl_op {
 	CTL_OP_BRIDGE_INBOUND,	/* the bridge device's deliverInbound */
 	CTL_OP_BRIDGE_REGISTER,	/* this connection answers callOutbound */
 	CTL_OP_BRIDGE_ANSWER,	/* the answer to a callOutbound request */
+	CTL_OP_REAP_ALL_VATS,	/* a bringOutYourDead for every live vat */
 };
 
 /* Error codes, sent as the strings in ctl_code_name(). */
@@ -160,6 +161,7 @@ struct ctl_parse_error {
  *			objects have no key starting with '#' (smallcaps
  *			keeps those for its special records).
  *   bridgeRegister	none.
+ *   reapAllVats	none.
  *   bridgeAnswer	"call": a positive integer; at most one of
  *			"result" (JSON as for obj; absent: undefined) and
  *			"error" (a string: the host's callback threw).

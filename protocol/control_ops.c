@@ -488,6 +488,7 @@ ctl_request_free_u(struct ctl_request *req)
 		ctl_free_devices_u(req);
 		break;
 	case CTL_OP_RUN:
+	case CTL_OP_REAP_ALL_VATS:
 		break;
 	}
 	memset(&req->u, 0, sizeof(req->u));

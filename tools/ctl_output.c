@@ -116,6 +116,8 @@ text_status(FILE *f, json_t *r)
 	fprintf(f, "run-queue             %lld\n", int_or(r, "runQueueLength"));
 	fprintf(f, "GC actions            %lld\n",
 	    int_or(r, "gcActionsLength"));
+	fprintf(f, "reap queue            %lld\n",
+	    int_or(r, "reapQueueLength"));
 	fprintf(f, "creation queue        %lld\n",
 	    int_or(r, "creationQueueLength"));
 	fprintf(f, "block computrons      %lld\n",
@@ -204,6 +206,20 @@ text_terminate(FILE *f, json_t *r)
 }
 
 static void
+text_reap(FILE *f, json_t *r)
+{
+	json_t	*ids = json_object_get(r, "scheduled"), *x;
+	size_t	 i;
+
+	fprintf(f, "bringOutYourDead queued for %zu vats:",
+	    json_array_size(ids));
+	json_array_foreach(ids, i, x)
+		fprintf(f, " %s", json_string_value(x) ? json_string_value(x) :
+		    "?");
+	fprintf(f, "; run to deliver them\n");
+}
+
+static void
 json_print(FILE *f, json_t *r)
 {
 	json_dumpf(r, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -221,6 +237,7 @@ const struct ctl_output ctl_output_text = {
 	.poll = text_poll,
 	.mailbox = text_mailbox,
 	.terminate = text_terminate,
+	.reap = text_reap,
 };
 
 const struct ctl_output ctl_output_json = {
@@ -234,4 +251,5 @@ const struct ctl_output ctl_output_json = {
 	.poll = json_print,
 	.mailbox = json_print,
 	.terminate = json_print,
+	.reap = json_print,
 };

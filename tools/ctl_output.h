@@ -21,6 +21,7 @@ struct ctl_output {
 	void	(*poll)(FILE *, json_t *result);	/* {woke, lastPolled} */
 	void	(*mailbox)(FILE *, json_t *result);	/* {} or {outbox} */
 	void	(*terminate)(FILE *, json_t *result);	/* {halted?} */
+	void	(*reap)(FILE *, json_t *result);	/* {scheduled} */
 };
 
 extern const struct ctl_output ctl_output_text;

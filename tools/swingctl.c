@@ -16,6 +16,7 @@
  *   swingctl [--socket PATH] [--json] bundle install FILE
  *   swingctl [--socket PATH] [--json] terminate (--vat NAME | --id VATID)
  *	[REASON]
+ *   swingctl [--socket PATH] [--json] reap
  *
  * Global options come before the command, the command's own after its
  * name; --json may also come last.  ARGS is capdata, {"body","slots"}, or
@@ -478,8 +479,16 @@ print_terminate(const struct ctl_output *o, json_t *r)
 	o->terminate(stdout, r);
 }
 
+static void
+print_reap(const struct ctl_output *o, json_t *r)
+{
+	o->reap(stdout, r);
+}
+
 static const struct cmd commands[] = {
 	{ "status", NULL, "status", 0, 0, "status", NULL, no_fields, print_status },
+	{ "reap", NULL, "reapAllVats", 0, 0, "reap", NULL, no_fields,
+	    print_reap },
 	{ "commit", NULL, "commit", 1, 1, "commit HEIGHT", NULL, commit_fields,
 	    print_commit },
 	{ "shutdown", NULL, "shutdown", 0, 0, "shutdown", NULL, no_fields,

@@ -35,7 +35,7 @@
  * unreferenced promises deleted; vat and device IDs and the first
  * krefs in SwingSet's order.
  * A state of another version is refused. */
-#define KERNEL_STATE_VERSION	"4"
+#define KERNEL_STATE_VERSION	"5"
 
 /* SwingSet's first device ID (kernelKeeper's FIRST_DEVICE_ID) */
 #define FIRST_DEVICE_ID		7
@@ -434,6 +434,31 @@ record_devices(struct boot_sink *st, const struct config *cfg,
 	return rc;
 }
 
+/* A reap threshold: a number of deliveries or krefs, or "never". */
+static json_t *
+reap_limit(int64_t v)
+{
+	return v == CONFIG_NEVER ? json_string("never") :
+	    json_integer((json_int_t)v);
+}
+
+/* SwingSet's kernel.defaultReapDirtThreshold, from defaultReapInterval
+ * and defaultReapGCKrefs (computrons have no knob: "never"); and the
+ * empty reap queue. */
+static int
+record_reap_threshold(struct boot_sink *st, const struct config *cfg)
+{
+	json_t	*t = json_pack("{s:o, s:o, s:s}", "deliveries",
+		    reap_limit(cfg->default_reap_interval), "gcKrefs",
+		    reap_limit(cfg->default_reap_gc_krefs), "computrons",
+		    "never");
+	int	 rc = t ? sink_put_json(st, "kernel.defaultReapDirtThreshold",
+		    t) : STORE_ENOMEM;
+
+	json_decref(t);
+	return rc == STORE_OK ? sink_put_initial(st, "reapQueue", "[]") : rc;
+}
+
 static int
 record_settings(struct boot_sink *st, const struct config *cfg)
 {
@@ -452,11 +477,8 @@ record_settings(struct boot_sink *st, const struct config *cfg)
 		rc = sink_put_fmt(st, "kernel.snapshotInterval", "%lld",
 		    (long long)cfg->snapshot_interval);
 
-	if (rc == STORE_OK && cfg->default_reap_interval == CONFIG_NEVER)
-		rc = sink_put_str(st, "kernel.defaultReapInterval", "never");
-	else if (rc == STORE_OK)
-		rc = sink_put_fmt(st, "kernel.defaultReapInterval", "%lld",
-		    (long long)cfg->default_reap_interval);
+	if (rc == STORE_OK)
+		rc = record_reap_threshold(st, cfg);
 	if (rc == STORE_OK)
 		rc = sink_put_str(st, "kernel.pinBootstrapRoot",
 		    cfg->pin_bootstrap_root ? "true" : "false");

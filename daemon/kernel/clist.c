@@ -96,6 +96,22 @@ export_reachable(struct kernel *k, struct kvat *v, const char *kref)
 	return rc;
 }
 
+/* The vat names an import: one it said it dropped (dropImports: "_")
+ * is out of its reach, and naming it is illegal (1), as in SwingSet. */
+static int
+import_reachable(struct kernel *k, struct kvat *v, const char *kref)
+{
+	char	 key[192], *val;
+	bool	 dropped;
+
+	snprintf(key, sizeof(key), "%s.c.%s", v->id, kref);
+	if ((val = kv_get(k->st, key)) == NULL)
+		return store_crank_status(k->st);
+	dropped = val[0] == '_';
+	free(val);
+	return dropped ? 1 : STORE_OK;
+}
+
 /*
  * vref (from the vat) -> kref (malloc'd into *kref).  Returns STORE_OK,
  * a store error, or 1 when the reference is illegal for this vat.
@@ -112,7 +128,7 @@ clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
 	snprintf(key, sizeof(key), "%s.c.%s", v->id, vref);
 	if ((*kref = kv_get(k->st, key)) != NULL) {
 		int rc = vref[1] == '+' ? export_reachable(k, v, *kref) :
-		    STORE_OK;
+		    import_reachable(k, v, *kref);
 
 		if (rc != STORE_OK) {
 			free(*kref);
@@ -137,8 +153,13 @@ clist_to_vref(struct kernel *k, struct kvat *v, const char *kref, char **vref)
 	snprintf(key, sizeof(key), "%s.c.%s", v->id, kref);
 	if ((val = kv_get(k->st, key)) != NULL) {
 		*vref = strdup(val + 2);	/* skip "R " */
+		rc = *vref ? STORE_OK : STORE_ENOMEM;
+		/* an import it dropped is reachable again */
+		if (rc == STORE_OK && val[0] == '_' && val[3] == '-' &&
+		    (rc = kv_putf(k->st, key, "R %s", *vref)) == STORE_OK)
+			rc = kref_incref(k, kref, KREF_REACHABLE);
 		free(val);
-		return *vref ? STORE_OK : STORE_ENOMEM;
+		return rc;
 	}
 	if (strncmp(kref, "ko", 2) == 0)
 		counter = "o", first = 50;

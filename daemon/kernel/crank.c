@@ -122,7 +122,7 @@ kernel_idle(struct kernel *k)
 {
 	return kst_length(k, &k->accq) == 0 && kst_queue_length(k) == 0 &&
 	    kst_length(k, &k->createq) == 0 && !kgc_pending(k) &&
-	    !k->in_crank;
+	    !kreap_pending(k) && !k->in_crank;
 }
 
 static void
@@ -349,6 +349,22 @@ crank_go(struct kernel *k, int rc, struct kvat *v, json_t *vdo)
 	}
 }
 
+/* Open the crank of a kernel-made delivery (GC, reaping): no meter is
+ * charged for it.  false when the store refused (the crank is over). */
+static bool
+crank_open_unmetered(struct kernel *k)
+{
+	int rc = store_crank_begin(k->st);
+
+	if (rc != STORE_OK) {
+		crank_store_error(k, rc);
+		return false;
+	}
+	k->in_crank = true;
+	k->cr.unmetered = true;
+	return true;
+}
+
 /*
  * A GC crank (kernel-semantics §9.4): the first GC action group still
  * worth doing becomes one delivery, unmetered; a crank that found only
@@ -361,22 +377,40 @@ crank_gc(struct kernel *k)
 	json_t		*vdo;
 	int		 rc;
 
-	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
-		crank_store_error(k, rc);
+	if (!crank_open_unmetered(k))
 		return;
-	}
-	k->in_crank = true;
-	k->cr.unmetered = true;
 	rc = kgc_next(k, &v, &vdo);
+	if (rc == STORE_OK && vdo != NULL)
+		k->cr.gc_krefs = json_array_size(json_array_get(vdo, 1));
+	crank_go(k, rc, v, vdo);
+}
+
+/*
+ * A reap crank (kernel-semantics §9.7): the reap queue's head gets its
+ * bringOutYourDead, unmetered; its dirt is cleared when it ends well.  A
+ * vat terminated since it was queued gets nothing.
+ */
+static void
+crank_reap(struct kernel *k)
+{
+	struct kvat	*v;
+	json_t		*vdo;
+	int		 rc;
+
+	if (!crank_open_unmetered(k))
+		return;
+	k->cr.reaping = true;
+	rc = kreap_next(k, &v, &vdo);
 	crank_go(k, rc, v, vdo);
 }
 
 /*
  * The next crank, in SwingSet's strict priority (kernel-semantics §6.2):
  * a routing crank while the acceptance queue has work; then a GC action's
- * delivery; then a vat's creation (the pseudo-crank: swingsetd's own queue, in the place of
- * SwingSet's create-vat run-queue item, ahead of the run-queue); then the
- * run-queue's head.
+ * delivery; then a bringOutYourDead for the reap queue's head; then a
+ * vat's creation (the pseudo-crank: swingsetd's own queue, in the place
+ * of SwingSet's create-vat run-queue item, ahead of the run-queue); then
+ * the run-queue's head.
  */
 void
 crank_next(struct kernel *k)
@@ -402,6 +436,10 @@ crank_next(struct kernel *k)
 	}
 	if (kgc_pending(k)) {
 		crank_gc(k);
+		return;
+	}
+	if (kreap_pending(k)) {
+		crank_reap(k);
 		return;
 	}
 	if (kst_length(k, &k->createq) > 0 && k->halted == NULL) {

@@ -31,7 +31,7 @@ static const struct {
 	{ "critical", 'b' }, { "enableDisavow", 'b' },
 	{ "enablePipelining", 'b' }, { "enableSetup", 'b' },
 	{ "managerType", 's' }, { "meterID", 's' }, { "name", 's' },
-	{ "nodeOptions", '*' }, { "reapGCKrefs", 'n' },
+	{ "neverReap", 'b' }, { "nodeOptions", '*' }, { "reapGCKrefs", 'n' },
 	{ "reapInterval", 'n' }, { "useTranscript", 'b' },
 	{ "vatParameters", '*' },
 };

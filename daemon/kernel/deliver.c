@@ -238,6 +238,12 @@ on_delivered(void *arg, struct kvat *v, const struct vat_delivery_result *r)
 	    k->cr.sc_len, r->computrons);
 	if (rc == STORE_OK && v->meter_id[0] != '\0' && !k->cr.unmetered)
 		rc = kmeter_deduct(k, v->meter_id, r->computrons);
+	/* §9.7: a delivery that ended well leaves dirt (a vat that exits
+	 * leaves none); a bringOutYourDead clears it */
+	if (rc == STORE_OK && k->cr.reaping)
+		rc = kreap_clear_dirt(k, v);
+	else if (rc == STORE_OK && k->cr.exiting == 0)
+		rc = kreap_add_dirt(k, v, r->computrons, k->cr.gc_krefs);
 	if (rc == STORE_OK && k->cr.exiting == 1)
 		rc = terminate_vat(k, v, false, k->cr.exit_info);
 	else if (rc == STORE_OK && k->cr.creating)

@@ -105,23 +105,15 @@ kgc_add_actions(struct kernel *k, const json_t *add)
 uint64_t
 kernel_gc_actions_length(struct kernel *k)
 {
-	json_t		*a = kv_get_json(k->st, "gcActions");
-	uint64_t	 n = json_array_size(a);
-
-	json_decref(a);
-	return n;
+	return kst_list_length(k, "gcActions");
 }
 
-/* Checked before every crank: the stored text is looked at, not parsed
- * (store_actions writes an empty set as "[]"). */
+/* Checked before every crank (store_actions writes an empty set as
+ * "[]"). */
 bool
 kgc_pending(struct kernel *k)
 {
-	const void	*v;
-	size_t		 len;
-
-	return store_get(k->st, STORE_KV, "gcActions", 9, &v, &len) ==
-	    STORE_OK && !(len == 2 && memcmp(v, "[]", 2) == 0);
+	return kst_list_nonempty(k, "gcActions");
 }
 
 /* One action, parsed: its text, vat, type (index in types[]), kref. */

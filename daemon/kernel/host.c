@@ -41,7 +41,8 @@ kernel_run_queue_length(struct kernel *k)
  * message exports it now, and pins it, as a SwingSet host pins the roots
  * it talks to (controller.pinVatRoot): the vat keeps it for the host.
  * With a bootstrap vat every root was exported then: one without a kref
- * now was collected (nothing referred to it), as SwingSet collects it.
+ * now was collected (nothing referred to it), as SwingSet collects it,
+ * or abandoned by its vat.
  */
 static char *
 root_on_demand(struct kernel *k, const char *id, const char *vat,
@@ -62,7 +63,8 @@ root_on_demand(struct kernel *k, const char *id, const char *vat,
 		snprintf(errbuf, errlen, "vat '%s' has no root object any "
 		    "more: nothing referred to it, and the kernel collected "
 		    "it, as SwingSet does (a bootstrap vat's root is kept with "
-		    "\"pinBootstrapRoot\": true)", vat);
+		    "\"pinBootstrapRoot\": true); or the vat gave it up "
+		    "(abandonExports)", vat);
 	else
 		snprintf(errbuf, errlen, "vat '%s': its root object cannot be "
 		    "exported (%s)", vat, v == NULL || !vats_alive(&k->vats,
@@ -301,6 +303,36 @@ fail:
 	    store_errmsg(k->st));
 	kernel_store_halt(k, errbuf);	/* the termination's crank is lost */
 	return -1;
+}
+
+json_t *
+kernel_reap_all_vats(struct kernel *k, char *errbuf, size_t errlen)
+{
+	json_t	*ids = json_array();
+	int	 rc = ids ? store_crank_begin(k->st) : STORE_ENOMEM;
+
+	for (size_t i = 0; rc == STORE_OK && i < k->vats.n; i++) {
+		const char *vid = k->vats.v[i]->id;
+
+		if (!vats_alive(&k->vats, vid))
+			continue;
+		rc = kreap_schedule(k, vid);
+		if (rc == STORE_OK && json_array_append_new(ids,
+		    json_string(vid)) != 0)
+			rc = STORE_ENOMEM;
+	}
+	if (rc == STORE_OK && (rc = kcommit(k)) == STORE_OK) {
+		log_info("kernel", "reapAllVats: %zu vats queued for "
+		    "bringOutYourDead", json_array_size(ids));
+		return ids;
+	}
+	json_decref(ids);
+	if (store_crank_is_open(k->st))
+		host_abort(k);
+	snprintf(errbuf, errlen, "%s: %s", store_strerror(rc),
+	    store_errmsg(k->st));
+	kernel_store_halt(k, errbuf);
+	return NULL;
 }
 
 json_t *

@@ -116,6 +116,13 @@ int	 kernel_terminate_vat(struct kernel *k, const char *name,
 	    const char *vid, const json_t *reason, bool *notfound,
 	    char *errbuf, size_t errlen);
 json_t	*kernel_promise(struct kernel *k, const char *kpid);
+/*
+ * reapAllVats from the host (SwingSet's controller.reapAllVats): every
+ * live vat joins the reap queue, in a crank of the open block, static
+ * vats first, each once.  The vat IDs now queued (an array, new
+ * reference), or NULL with errbuf on a store failure (the kernel halts).
+ */
+json_t	*kernel_reap_all_vats(struct kernel *k, char *errbuf, size_t errlen);
 
 /* Where pseudo-cranks spend their time (this process, not state): from
  * the crank's start to the worker's ready handshake, then to startVat's
@@ -148,6 +155,8 @@ char	*kernel_bootstrap_result(struct kernel *k);
 uint64_t kernel_acceptance_queue_length(struct kernel *k);
 /* GC actions not yet delivered ("gcActions"). */
 uint64_t kernel_gc_actions_length(struct kernel *k);
+/* Vats waiting for their bringOutYourDead ("reapQueue"). */
+uint64_t kernel_reap_queue_length(struct kernel *k);
 uint64_t kernel_run_queue_length(struct kernel *k);
 uint64_t kernel_creation_queue_length(struct kernel *k);
 json_t	*kernel_status_vats(struct kernel *k);

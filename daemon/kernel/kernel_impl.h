@@ -43,7 +43,9 @@ struct crank {
 	json_t		*route_hold;	/* keeps a retargeted kref alive */
 	bool		 creating;	/* a pseudo-crank: vat's startVat */
 	bool		 routing;	/* a routing crank */
-	bool		 unmetered;	/* a GC delivery: no meter */
+	bool		 unmetered;	/* a GC delivery or a BOYD: no meter */
+	bool		 reaping;	/* a bringOutYourDead crank */
+	size_t		 gc_krefs;	/* a GC delivery's krefs (reap dirt) */
 	uint64_t	 t_start, t_ready, t_done;	/* its timing, µs */
 	size_t		 vs_writes;	/* vatstoreSet syscalls made */
 	bool		 sent;		/* the worker has the delivery */
@@ -154,6 +156,9 @@ uint64_t kst_length(struct kernel *k, struct kqueue *q);
 void	 kst_forget_queue(struct kernel *k);
 /* A comma-joined sorted set with item in it (malloc'd), *had if it was. */
 char	*kst_csv_with(char *list, const char *item, bool *had);
+/* Whether the JSON list at key has an item (absent: no). */
+bool	 kst_list_nonempty(struct kernel *k, const char *key);
+uint64_t kst_list_length(struct kernel *k, const char *key);
 /* Add vid to (add) or remove it from the JSON list of vat IDs at key. */
 int	 kst_list_edit(struct kernel *k, const char *key, const char *vid,
 	    bool add);
@@ -173,9 +178,12 @@ json_t	*clist_capdata_to_vat(struct kernel *k, struct kvat *v,
 
 /* refcount.c — reference counts (§9.1–§9.3); how: KREF_EXPORT for an
  * owner's own c-list entry (objects: not counted), KREF_RECOGNIZE for a
- * reference that only recognizes (reachable count unchanged) */
+ * reference that only recognizes (reachable count unchanged),
+ * KREF_REACHABLE for an import's flag going R or _ (recognizable count
+ * unchanged) */
 #define KREF_EXPORT	1
 #define KREF_RECOGNIZE	2
+#define KREF_REACHABLE	4
 int	 kref_incref(struct kernel *k, const char *kref, int how);
 int	 kref_decref(struct kernel *k, const char *kref, int how);
 int	 kref_incref_slots(struct kernel *k, const json_t *capdata);
@@ -184,6 +192,8 @@ int	 kref_incref_event(struct kernel *k, const json_t *item);
 int	 kref_decref_event(struct kernel *k, const json_t *item);
 int	 kref_pin(struct kernel *k, const char *kref);
 int	 kref_delete_object(struct kernel *k, const char *kref);
+int	 kref_orphan(struct kernel *k, const char *owner, const char *kref);
+int	 kref_retire_objects(struct kernel *k, const json_t *krefs);
 int	 kref_process(struct kernel *k);
 void	 kref_forget(struct kernel *k);
 /* kref_process(), then the crank's commit (store_crank_commit's codes) */
@@ -195,6 +205,14 @@ void	 kabort(struct kernel *k);
 int	 kgc_add_actions(struct kernel *k, const json_t *set);
 bool	 kgc_pending(struct kernel *k);
 int	 kgc_next(struct kernel *k, struct kvat **vat, json_t **vdo);
+
+/* reap.c — reap dirt, the reap queue (§9.7) */
+int	 kreap_add_dirt(struct kernel *k, struct kvat *v, uint64_t computrons,
+	    uint64_t gc_krefs);
+int	 kreap_clear_dirt(struct kernel *k, struct kvat *v);
+int	 kreap_schedule(struct kernel *k, const char *vid);
+int	 kreap_next(struct kernel *k, struct kvat **vat, json_t **vdo);
+bool	 kreap_pending(struct kernel *k);
 
 /* promise.c — kernel promises */
 int	 kp_new(struct kernel *k, const char *decider, char **kpid);
@@ -224,6 +242,8 @@ json_t	*ksys_handle(struct kernel *k, struct kvat *v, json_t *vso);
 /* vatstore.c — vatstore and GC syscalls */
 json_t	*ksys_vatstore(struct kernel *k, struct kvat *v, const char *op,
 	    json_t *vso);
+/* gc_syscall.c — dropImports, retireImports, retireExports,
+ * abandonExports (§9.5) */
 json_t	*ksys_gc(struct kernel *k, struct kvat *v, json_t *vso);
 
 /* route.c — routing cranks; turning a run-queue item into a delivery,

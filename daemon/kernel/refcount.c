@@ -107,7 +107,8 @@ adjust_object(struct kernel *k, const char *kref, int delta, int how)
 		return rc;	/* SwingSet: a deleted object is not counted */
 	if ((how & KREF_RECOGNIZE) == 0)
 		reach += delta;
-	recog += delta;
+	if ((how & KREF_REACHABLE) == 0)
+		recog += delta;
 	if (reach < 0 || recog < 0 || reach > recog)
 		return count_broken(k, kref, delta < 0 ? "went below zero" :
 		    "says reachable but not recognizable");
@@ -335,8 +336,9 @@ kref_delete_object(struct kernel *k, const char *kref)
 	return kv_del(k->st, kb);
 }
 
-/* An ownerless object nobody can reach: every live vat still importing
- * it is told to retire it (in vat-ID order), and it is deleted. */
+/* An ownerless object nobody can reach, or one its owner retired: every
+ * live vat still importing it is told to retire it (in vat-ID order),
+ * and it is deleted. */
 static int
 retire_object(struct kernel *k, const char *kref, json_t *actions)
 {
@@ -376,6 +378,36 @@ abandon_now(struct kernel *k, const char *owner, const char *kref)
 	}
 	free(entry);
 	return rc;
+}
+
+/* The objects a retireExports syscall named (SwingSet's
+ * retireKernelObjects): each is retired from its importers and deleted;
+ * the retireImport actions join gcActions now. */
+int
+kref_retire_objects(struct kernel *k, const json_t *krefs)
+{
+	json_t	*actions = json_object();
+	size_t	 i;
+	int	 rc = actions ? STORE_OK : STORE_ENOMEM;
+
+	for (i = 0; rc == STORE_OK && i < json_array_size(krefs); i++)
+		rc = retire_object(k, json_string_value(json_array_get(krefs,
+		    i)), actions);
+	if (rc == STORE_OK && json_object_size(actions) > 0)
+		rc = kgc_add_actions(k, actions);
+	json_decref(actions);
+	return rc;
+}
+
+/* owner gives up its export kref (abandonExports; SwingSet's
+ * orphanKernelObject): no owner and no entry from now, and collected
+ * once nobody holds it. */
+int
+kref_orphan(struct kernel *k, const char *owner, const char *kref)
+{
+	int rc = abandon_now(k, owner, kref);
+
+	return rc == STORE_OK ? maybe_free(k, kref) : rc;
 }
 
 /*

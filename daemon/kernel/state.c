@@ -248,3 +248,26 @@ kst_csv_with(char *list, const char *item, bool *had)
 	free(v);
 	return out;
 }
+
+/* Whether the JSON list at key (written "[]" when empty) has an item:
+ * the stored text is looked at, not parsed (checked before every crank). */
+bool
+kst_list_nonempty(struct kernel *k, const char *key)
+{
+	const void	*v;
+	size_t		 len;
+
+	return store_get(k->st, STORE_KV, key, strlen(key), &v, &len) ==
+	    STORE_OK && !(len == 2 && memcmp(v, "[]", 2) == 0);
+}
+
+/* The number of items of the JSON list at key (0 when absent). */
+uint64_t
+kst_list_length(struct kernel *k, const char *key)
+{
+	json_t		*a = kv_get_json(k->st, key);
+	uint64_t	 n = json_array_size(a);
+
+	json_decref(a);
+	return n;
+}

@@ -1,12 +1,10 @@
 /*
  * vatstore.c — the vatstore syscalls (get, set, delete, getNextKey),
- * confined to the vat's own key range vN.vs.*, and the GC syscalls.
+ * confined to the vat's own key range vN.vs.*.
  * Keys and values are strings taken as bytes (a NUL is data); a key too
  * long for the store is an illegal syscall, not a store failure.
  * getNextKey walks the vat's keys in byte order and never leaves its
- * range.  Reference counting is not kept yet, so the GC
- * syscalls are checked (every vref must be in the vat's c-list) and
- * acknowledged without freeing anything.
+ * range.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,45 +100,4 @@ ksys_vatstore(struct kernel *k, struct kvat *v, const char *op, json_t *vso)
 	if (strcmp(op, "Delete") == 0 && n == 2)
 		return vs_write(k, &r, NULL);
 	return ksys_illegal(k, v, "vatstore%s: malformed", op);
-}
-
-/* Which vrefs each GC syscall may name (kernel-semantics.md §9.5). */
-static bool
-gc_vref_ok(const char *tag, const char *vref)
-{
-	bool import = strncmp(vref, "o-", 2) == 0;
-	bool export = strncmp(vref, "o+", 2) == 0;
-
-	if (strcmp(tag, "dropImports") == 0 ||
-	    strcmp(tag, "retireImports") == 0)
-		return import;
-	return export;		/* retireExports, abandonExports */
-}
-
-json_t *
-ksys_gc(struct kernel *k, struct kvat *v, json_t *vso)
-{
-	json_t		*list = json_array_get(vso, 1), *ref;
-	const char	*tag = json_string_value(json_array_get(vso, 0));
-	char		*key, *kref;
-	size_t		 i;
-
-	if (json_array_size(vso) != 2 || !json_is_array(list))
-		return ksys_illegal(k, v, "%s: malformed", tag);
-	json_array_foreach(list, i, ref) {
-		if (!ksys_ref_ok(ref) || json_string_length(ref) > 128 ||
-		    !gc_vref_ok(tag, json_string_value(ref)))
-			return ksys_illegal(k, v, "%s: not a vref it may "
-			    "name there", tag);
-		if (asprintf(&key, "%s.c.%s", v->id,
-		    json_string_value(ref)) < 0)
-			return ksys_store_failed(k, STORE_ENOMEM);
-		kref = kv_get(k->st, key);
-		free(key);
-		if (kref == NULL)
-			return ksys_illegal(k, v, "GC syscall: %s is not in "
-			    "the c-list", json_string_value(ref));
-		free(kref);
-	}
-	return ksys_ok(NULL);
 }

@@ -170,6 +170,7 @@ cf_bounds(const struct ctl_request *r)
 			return "bridgeAnswer: both result and error";
 		break;
 	case CTL_OP_BRIDGE_REGISTER:
+	case CTL_OP_REAP_ALL_VATS:
 	case CTL_OP_POLL:
 	case CTL_OP_MAILBOX_OUTBOX:
 	case CTL_OP_STATUS:
@@ -255,6 +256,7 @@ cf_fields(const struct ctl_request *r)
 		break;
 	case CTL_OP_MAILBOX_OUTBOX:
 	case CTL_OP_BRIDGE_REGISTER:
+	case CTL_OP_REAP_ALL_VATS:
 		break;
 	case CTL_OP_BRIDGE_INBOUND:
 		rc |= json_object_set_new(f, "srcID",
@@ -319,6 +321,7 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		    a->u.mailbox_deliver.ack == b->u.mailbox_deliver.ack;
 	case CTL_OP_MAILBOX_OUTBOX:
 	case CTL_OP_BRIDGE_REGISTER:
+	case CTL_OP_REAP_ALL_VATS:
 		return 1;
 	case CTL_OP_BRIDGE_INBOUND:
 		return cf_streq(a->u.bridge_inbound.src_id,

@@ -67,6 +67,9 @@ def default_config(tmp, vats=("bootstrap", "alice", "bob"), options=None):
         "bootstrap": next(iter(vats)),
         # the tests queue messages to the bootstrap vat's root (Daemon)
         "pinBootstrapRoot": True,
+        # these tests count deliveries and cranks; SwingSet's default
+        # (a bringOutYourDead after every delivery) is test_reap's
+        "defaultReapInterval": "never",
         "defaultManagerType": "testworker",
         "vats": {v: {"bundle": b} for v, b in vats.items()},
         "daemon": {

@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DaemonTest, default_config, main  # noqa: E402
+from harness import DaemonTest, default_config, kv_table, main  # noqa: E402
 
 FAKE = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                      "fakeworker.py")]
@@ -137,6 +137,41 @@ class BadVats(DaemonTest):
                 self.setUp()
                 d = self.start_with({"syscalls": [sc]})
                 self.assert_only_victim_died(d)
+
+    def test_gc_syscalls_check_the_clist(self):
+        # kernel-semantics §9.5: each vref in the c-list, in the state
+        # the syscall needs (the root o+0 is exported and reachable)
+        for sc, why in ((["dropImports", ["o-50"]], "is not in its c-list"),
+                        (["retireImports", ["o-50"]], "is not in its c-list"),
+                        (["abandonExports", ["o+7"]], "is not in its c-list"),
+                        (["retireExports", ["o+0"]], "is still reachable")):
+            with self.subTest(sc=sc):
+                self.tearDown()
+                self.setUp()
+                d = self.start_with({"syscalls": [sc]})
+                self.assertIn("%s: %s %s" % (sc[0], sc[1][0], why),
+                              self.assert_only_victim_died(d))
+
+    def test_abandoned_root_is_ownerless(self):
+        # abandonExports of its own root is legal: the vat lives on, and
+        # the object (still imported by the bootstrap vat) has no owner
+        # nor an entry in the vat's c-list: the host cannot reach it
+        d = self.start_with({"syscalls": [["abandonExports", ["o+0"]]]})
+        self.assertEqual(d.ok("run")["stopped"], "idle")
+        states = {v["name"]: v["state"] for v in d.status()["vats"]}
+        self.assertNotEqual(states["victim"], "terminated")
+        r = d.call("queue", vat="victim", method="m")
+        self.assertEqual(r["error"]["code"], "not_found", r)
+        self.assertIn("abandonExports", r["error"]["message"])
+        d.ok("commit", height=1)
+        kv = kv_table(d.config["daemon"]["stateDir"],
+                      r"^(ko\d+\.(owner|refCount)|v\d+\.c\.o\+0)$")
+        vid = next(v["vatID"] for v in d.status()["vats"]
+                   if v["name"] == "victim")
+        self.assertNotIn(vid + ".c.o+0", kv)
+        ownerless = [k for k in kv if k.endswith(".refCount") and
+                     k.replace("refCount", "owner") not in kv]
+        self.assertTrue(ownerless, kv)
 
 
 class Vatstore(DaemonTest):

@@ -37,7 +37,8 @@ BIG = os.path.join(ROOT, "tests", "vats", "big", "big.js")
 
 
 def big_config(tmp):
-    return {"defaultManagerType": "xsnap",
+    # no reaping: bringOutYourDead would collect the heap to snapshot
+    return {"defaultManagerType": "xsnap", "defaultReapInterval": "never",
             "snapshotInitial": 2, "snapshotInterval": 1000,
             "vats": {"big": {"sourceSpec": BIG}},
             "daemon": {"stateDir": os.path.join(tmp, "state"),

@@ -2,11 +2,11 @@
 on both kernels (kernel-semantics.md §9).
 
 Each scenario of tests/vats runs on the daemon and on Agoric's
-JavaScript kernel (run-swingset.mjs), both with GC reaping off
-("defaultReapInterval" and "defaultReapGCKrefs": "never": no
-bringOutYourDead, so liveslots makes no GC syscalls and what is left is
-the kernel's own counting).  Then their kernel kv stores are compared,
-key by key:
+JavaScript kernel (run-swingset.mjs), both with SwingSet's reaping
+defaults (a bringOutYourDead after every delivery, kernel-semantics
+§9.7), so liveslots makes its GC syscalls (dropImports, retireImports,
+retireExports) and the kernel its GC deliveries.  Then their kernel kv
+stores are compared, key by key:
 
     numbering  the vat and device IDs of each name (vat.name.X,
                device.name.X, vat.dynamicIDs), the vats' roots (vN.c.o+0)
@@ -20,6 +20,7 @@ key by key:
                c-lists dN.c.koN / dN.c.kdN… (a device's import counts)
     refcounts  every koN.refCount ("reachable,recognizable") and
                kpN.refCount ("N")
+    reaping    every vat's reap dirt (vN.reapDirt) and the reap queue
 
 Every part compares krefs and vat IDs as they are, so all need both
 kernels to number vats, devices, objects and promises alike; numbering
@@ -48,7 +49,8 @@ NUMBERING = (r"^(vat\.name\.[^.]+|device\.name\.[^.]+|vat\.dynamicIDs"
              r"|(ko|kp|kd|vat|device)\.nextID|vatAdminRootKref"
              r"|v\d+\.c\.o\+0)$")
 KV_REGEX = (r"^(kp\d+\.(state|refCount)|ko\d+\.(owner|refCount)"
-            r"|kd\d+\.owner|[vd]\d+\.c\.(ko|kp|kd)\d+)$|" + NUMBERING)
+            r"|kd\d+\.owner|[vd]\d+\.c\.(ko|kp|kd)\d+"
+            r"|v\d+\.reapDirt|reapQueue)$|" + NUMBERING)
 
 # name -> (daemon steps after the first run, run-swingset.mjs actions).
 # A daemon step is ("terminate", VAT, MESSAGE) or ("queue", METHOD);
@@ -81,14 +83,14 @@ if "SWINGSET_BUNDLE_CACHE" not in os.environ:
     os.mkdir(os.environ["SWINGSET_BUNDLE_CACHE"])
 
 
-def reap_never(folder, name):
+def reap_config(folder, name):
     """The scenario's config (test_xsnap.scenario_config, daemon section
-    in folder) with GC reaping off."""
+    in folder) with SwingSet's reaping defaults."""
     cfg = scenario_config(folder, name)
     # as the config says on both kernels (Daemon would pin it otherwise)
     cfg.setdefault("pinBootstrapRoot", False)
-    cfg["defaultReapInterval"] = "never"
-    cfg["defaultReapGCKrefs"] = "never"
+    for key in ("defaultReapInterval", "defaultReapGCKrefs"):
+        cfg.pop(key, None)
     return cfg
 
 
@@ -103,7 +105,7 @@ def js_start(name):
     if name not in _js_runs:
         folder = os.path.join(_tmp, "js-" + name)
         os.mkdir(folder)
-        cfg = reap_never(folder, name)
+        cfg = reap_config(folder, name)
         del cfg["daemon"]
         with open(os.path.join(folder, "config.json"), "w") as f:
             json.dump(cfg, f)
@@ -139,7 +141,7 @@ def daemon_kv(name):
 def _daemon_run(name):
     folder = os.path.join(_tmp, "daemon-" + name)
     os.mkdir(folder)
-    d = Daemon(folder, reap_never(folder, name))
+    d = Daemon(folder, reap_config(folder, name))
     d.start()
     try:
         def run():
@@ -266,12 +268,23 @@ class RefCountTest(unittest.TestCase):
         """(b): the same reference counts."""
         self.compare(name, r"(ko|kp)\d+\.refCount$", "reference counts")
 
+    def reaping(self, name):
+        """Every vat's reap dirt and the reap queue, as JSON values; and
+        the daemon did bring out the dead (a dirt record per vat)."""
+        kv, terminated = daemon_kv(name)
+        regex = r"v\d+\.reapDirt$|reapQueue$"
+        ours = without_terminated(pick(kv, regex), terminated)
+        theirs = without_terminated(pick(js_kv(name), regex), terminated)
+        self.assertTrue(any(k.endswith("reapDirt") for k in ours), ours)
+        self.assertEqual({k: json.loads(v) for k, v in ours.items()},
+                         {k: json.loads(v) for k, v in theirs.items()})
+
 
 def _add_tests():
     for name in SCENARIOS:
         ident = name.replace("-", "_")
         for part in ("numbering", "krefs", "clists", "devices",
-                     "refcounts"):
+                     "refcounts", "reaping"):
             def test(self, name=name, part=part):
                 getattr(self, part)(name)
             test.__name__ = "test_%s_%s" % (ident, part)
