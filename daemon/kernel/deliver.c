@@ -184,9 +184,98 @@ on_ready(void *arg, struct kvat *v)
 		crank_deliver(k);
 }
 
+/* The computrons a faulty delivery's vat pays for: the crank's own
+ * delivery's (the bringOutYourDead before a snapshot is not metered). */
+static uint64_t
+fault_computrons(const struct kernel *k, const struct vat_delivery_result *r)
+{
+	return k->cr.snap_boyd ? k->cr.computrons : r->computrons;
+}
+
+/* kernel-semantics §10.1: the vat's faults, the first cause that
+ * matches, in the order SwingSet's deliverAndLogToVat checks them.
+ * true when one did (the vat is being terminated). */
+static bool
+delivery_faulted(struct kernel *k, struct kvat *v,
+    const struct vat_delivery_result *r)
+{
+	bool metered = v->meter_id[0] != '\0' && !k->cr.unmetered &&
+	    !k->cr.snap_boyd;
+
+	if (k->cr.illegal) {
+		json_t *e = capdata_error(KSYS_PREPARE_TO_DIE);
+
+		crank_terminate_charged(k, v, k->cr.why ? k->cr.why :
+		    "illegal syscall", e, fault_computrons(k, r));
+		json_decref(e);
+	} else if (r->status == SUP_DELIVERY_ERROR)
+		crank_terminate_charged(k, v, r->message ? r->message :
+		    "error", NULL, fault_computrons(k, r));
+	else if (metered && r->computrons > 0 &&
+	    !kmeter_check(k, v->meter_id, r->computrons))
+		crank_terminate_charged(k, v, "meter underflow, vat terminated",
+		    NULL, r->computrons);
+	else if (k->cr.exiting == 2)
+		crank_terminate_charged(k, v, "exit(failure)", k->cr.exit_info,
+		    fault_computrons(k, r));
+	else
+		return false;
+	return true;
+}
+
+/* A delivery that ended well: its transcript entry, its meter's charge,
+ * a bringOutYourDead's cleared dirt, the vat's exit or its creation's
+ * end. */
+static int
+delivery_record(struct kernel *k, struct kvat *v,
+    const struct vat_delivery_result *r)
+{
+	int rc = k->cr.sc_count > 0 && k->cr.sc == NULL ? STORE_ENOMEM :
+	    transcript_append(v, k->cr.vdo_text, k->cr.vdo_len, k->cr.sc,
+	    k->cr.sc_len, r->computrons);
+
+	if (rc == STORE_OK && v->meter_id[0] != '\0' && !k->cr.unmetered &&
+	    !k->cr.snap_boyd)
+		rc = kmeter_deduct(k, v->meter_id, r->computrons);
+	if (rc == STORE_OK && (k->cr.reaping || k->cr.snap_boyd))
+		rc = kreap_clear_dirt(k, v);
+	if (rc == STORE_OK && k->cr.exiting == 1)
+		rc = terminate_vat(k, v, false, k->cr.exit_info);
+	else if (rc == STORE_OK && k->cr.creating && !k->cr.snap_boyd)
+		rc = kcreate_finish(k, v);
+	if (rc == STORE_OK) {
+		v->tlen++;		/* the entry just appended */
+		v->computrons += r->computrons;
+	}
+	return rc;
+}
+
+/*
+ * A heap snapshot is due after the crank's delivery: first, as SwingSet
+ * does, v brings out its dead, in the same crank (a delivery of its own
+ * in the transcript, unmetered, its GC syscalls handled; its computrons
+ * do not count for the block's budget).
+ */
+static void
+snapshot_boyd(struct kernel *k, struct kvat *v)
+{
+	json_decref(k->cr.vdo);
+	free(k->cr.vdo_text);
+	k->cr.vdo_text = NULL;
+	k->cr.snap_boyd = true;
+	if ((k->cr.vdo = json_pack("[s]", "bringOutYourDead")) == NULL) {
+		crank_store_error(k, STORE_ENOMEM);
+		return;
+	}
+	log_debug("kernel", "%s: bringOutYourDead before its heap snapshot",
+	    v->id);
+	crank_deliver(k);
+}
+
 /* The delivery is answered: the vat's faults first, in SwingSet's order,
  * then the transcript entry, the meter, the vat's exit or its creation's
- * end, and the commit (after a heap snapshot, when one is due). */
+ * end, its reap dirt, and the commit (after a bringOutYourDead and a heap
+ * snapshot, when one is due). */
 static void
 on_delivered(void *arg, struct kvat *v, const struct vat_delivery_result *r)
 {
@@ -205,59 +294,33 @@ on_delivered(void *arg, struct kvat *v, const struct vat_delivery_result *r)
 		crank_store_error(k, rc);
 		return;
 	}
-	if (k->cr.creating)
+	if (k->cr.creating && !k->cr.snap_boyd)
 		k->cr.t_done = crank_now_us();
-	/* kernel-semantics §10.1: the first cause that matches, in this
-	 * order, as SwingSet's deliverAndLogToVat checks them */
-	if (k->cr.illegal) {
-		json_t *e = capdata_error(KSYS_PREPARE_TO_DIE);
-
-		crank_terminate_charged(k, v, k->cr.why ? k->cr.why :
-		    "illegal syscall", e, r->computrons);
-		json_decref(e);
+	if (delivery_faulted(k, v, r))
 		return;
-	}
-	if (r->status == SUP_DELIVERY_ERROR) {
-		crank_terminate_charged(k, v, r->message ? r->message :
-		    "error", NULL, r->computrons);
-		return;
-	}
-	if (v->meter_id[0] != '\0' && !k->cr.unmetered && r->computrons > 0 &&
-	    !kmeter_check(k, v->meter_id, r->computrons)) {
-		crank_terminate_charged(k, v, "meter underflow, vat terminated",
-		    NULL, r->computrons);
-		return;
-	}
-	if (k->cr.exiting == 2) {
-		crank_terminate_charged(k, v, "exit(failure)", k->cr.exit_info,
-		    r->computrons);
-		return;
-	}
-	rc = k->cr.sc_count > 0 && k->cr.sc == NULL ? STORE_ENOMEM :
-	    transcript_append(v, k->cr.vdo_text, k->cr.vdo_len, k->cr.sc,
-	    k->cr.sc_len, r->computrons);
-	if (rc == STORE_OK && v->meter_id[0] != '\0' && !k->cr.unmetered)
-		rc = kmeter_deduct(k, v->meter_id, r->computrons);
-	/* §9.7: a delivery that ended well leaves dirt (a vat that exits
-	 * leaves none); a bringOutYourDead clears it */
-	if (rc == STORE_OK && k->cr.reaping)
-		rc = kreap_clear_dirt(k, v);
-	else if (rc == STORE_OK && k->cr.exiting == 0)
-		rc = kreap_add_dirt(k, v, r->computrons, k->cr.gc_krefs);
-	if (rc == STORE_OK && k->cr.exiting == 1)
-		rc = terminate_vat(k, v, false, k->cr.exit_info);
-	else if (rc == STORE_OK && k->cr.creating)
-		rc = kcreate_finish(k, v);
-	if (rc != STORE_OK) {
+	if ((rc = delivery_record(k, v, r)) != STORE_OK) {
 		crank_store_error(k, rc);
 		return;
 	}
-	v->tlen++;		/* the entry just appended */
-	v->computrons += r->computrons;
-	k->cr.computrons = r->computrons;
+	if (!k->cr.snap_boyd) {
+		k->cr.computrons = r->computrons;
+		if (k->cr.exiting == 0 && snapshot_due(v)) {
+			snapshot_boyd(k, v);
+			return;
+		}
+	}
+	/* §9.7: the crank's delivery, ended well, leaves dirt (after the
+	 * snapshot's bringOutYourDead cleared it, as in SwingSet); one that
+	 * exits leaves none, a bringOutYourDead clears it */
+	if (k->cr.exiting == 0 && !k->cr.reaping &&
+	    (rc = kreap_add_dirt(k, v, k->cr.computrons, k->cr.gc_krefs)) !=
+	    STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
 	if (snapshot_maybe_start(v))
 		return;		/* on_snapshotted() commits */
-	crank_commit(k, r->computrons);
+	crank_commit(k, k->cr.computrons);
 }
 
 /* The heap snapshot taken after v's delivery is stored and the worker

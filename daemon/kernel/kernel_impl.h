@@ -46,11 +46,13 @@ struct crank {
 	bool		 unmetered;	/* a GC delivery or a BOYD: no meter */
 	bool		 reaping;	/* a bringOutYourDead crank */
 	size_t		 gc_krefs;	/* a GC delivery's krefs (reap dirt) */
+	bool		 snap_boyd;	/* the bringOutYourDead before a heap
+					   snapshot is in flight */
 	uint64_t	 t_start, t_ready, t_done;	/* its timing, µs */
 	size_t		 vs_writes;	/* vatstoreSet syscalls made */
 	bool		 sent;		/* the worker has the delivery */
-	uint64_t	 computrons;	/* the delivery's, held while a heap
-					   snapshot is taken */
+	uint64_t	 computrons;	/* the crank's delivery's, held while
+					   a heap snapshot is taken */
 };
 
 /* The bridge's callOutbound awaiting the producer (bridge.c): call 0

@@ -11,10 +11,10 @@
  * Policy.  After a delivery that succeeded (a vat that exits gets none):
  * when the vat has no snapshot and its transcript holds snapshotInitial
  * deliveries, or its transcript has grown by snapshotInterval since its
- * last snapshot, the worker is sent `w@7`.  Unlike SwingSet, no
- * bringOutYourDead is delivered first: that delivery's syscalls and
- * transcript entry would be kernel state, so the activity hash would
- * depend on when snapshots are taken.  Like SwingSet's default
+ * last snapshot, the worker is sent `w@7`.  As in SwingSet, the kernel
+ * first delivers bringOutYourDead in the same crank (daemon/kernel/
+ * deliver.c): its syscalls and transcript entry are kernel state, which
+ * is why when snapshots are taken is consensus (below).  Like SwingSet's default
  * (restartWorkerOnSnapshot), the worker is then replaced by one restored
  * from the snapshot, inside the same crank: a running worker is always
  * "latest snapshot + replayed tail", whether or not the daemon restarted
@@ -378,13 +378,21 @@ static const struct snapstore_writer_cb snap_writer_cb = {
  * callback (through the snapshotted event) or snapshot_failed() resumes
  * it.
  */
+/* Whether v's worker takes a heap snapshot now, if asked. */
+bool
+snapshot_due(struct kvat *v)
+{
+	return v->vs->snaps != NULL && v->vw != NULL &&
+	    v->state == KVAT_READY && vatworker_can_snapshot(v->vw) &&
+	    snap_due(v);
+}
+
 bool
 snapshot_maybe_start(struct kvat *v)
 {
 	struct vats *vs = v->vs;
 
-	if (vs->snaps == NULL || v->vw == NULL || v->state != KVAT_READY ||
-	    !vatworker_can_snapshot(v->vw) || !snap_due(v))
+	if (!snapshot_due(v))
 		return false;
 	if ((vs->snap_w = snapstore_begin(vs->snaps, &snap_writer_cb, v)) ==
 	    NULL) {

@@ -193,6 +193,9 @@ long	 vat_pid(const struct kvat *v);
 
 /* ---- snapshot.c: heap snapshots ---------------------------------------- */
 
+/* Whether a heap snapshot is due after v's latest transcript entry (the
+ * kernel first delivers bringOutYourDead, as SwingSet does). */
+bool	 snapshot_due(struct kvat *v);
 /*
  * Called in the crank of v's delivery, after its transcript entry: start
  * a heap snapshot if one is due.  true: the crank waits for the

@@ -163,29 +163,32 @@ class Snapshots(DaemonTest):
     def test_restart_restores_from_the_latest_snapshot(self):
         d = self.daemon(config(self.tmp, 3, 4))
         self.assertTrue(d.ok("run")["idle"])          # startVat: delivery 1
-        self.assertEqual(self.incr(d, 8), 8)          # deliveries 2..9
+        # incr: deliveries 2, 3, then the bringOutYourDead before each
+        # snapshot (4, as SwingSet delivers one), 5..8, bringOutYourDead
+        # 9, 10, 11
+        self.assertEqual(self.incr(d, 8), 8)
         v = self.counter(d)
-        self.assertEqual((v["deliveries"], v["snapshotPos"]), (9, 7), v)
+        self.assertEqual((v["deliveries"], v["snapshotPos"]), (11, 9), v)
         log = d.log()
-        self.assertRegex(log, r"v2: heap snapshot [0-9a-f]{12} at delivery 3 ")
-        self.assertRegex(log, r"v2: heap snapshot [0-9a-f]{12} at delivery 7 ")
+        self.assertRegex(log, r"v2: heap snapshot [0-9a-f]{12} at delivery 4 ")
+        self.assertRegex(log, r"v2: heap snapshot [0-9a-f]{12} at delivery 9 ")
         # restarted on its snapshot at once, as SwingSet does
         self.assertRegex(log, r"v2: restored from snapshot [0-9a-f]{12} at "
-                              r"delivery 3, replayed 0 deliveries")
+                              r"delivery 4, replayed 0 deliveries")
         self.assertEqual(len(self.snap_files(d)), 2)  # the block is open
         d.ok("commit", height=1)
         files = self.snap_files_settled(d, 1)        # the superseded one goes
-        self.assertIn("v2: heap snapshot %s at delivery 7 " % files[0][:12],
+        self.assertIn("v2: heap snapshot %s at delivery 9 " % files[0][:12],
                       d.log())
         self.assertEqual(transcript_keys(d.config["daemon"]["stateDir"]),
-                         [7, 8])
+                         [9, 10])
         self.restart(d)
         r, p = self.get(d)
         self.assertEqual(decode(p["data"]), [8, 8], p)  # baggage and heap
-        self.assertIn("v2: restored from snapshot %s at delivery 7, replayed 2 "
+        self.assertIn("v2: restored from snapshot %s at delivery 9, replayed 2 "
                       "deliveries" % files[0][:12], d.log())
         self.assertNotIn("deliveries from the start", d.log())
-        self.assertEqual(self.counter(d)["snapshotPos"], 7)
+        self.assertEqual(self.counter(d)["snapshotPos"], 9)
 
     def test_without_snapshots_replays_from_the_start(self):
         d = self.daemon(config(self.tmp, 1000, 1000))
@@ -200,7 +203,8 @@ class Snapshots(DaemonTest):
         self.assertIn("v2: replayed 5 deliveries from the start", d.log())
 
     def broken_snapshot(self, damage):
-        """A committed snapshot at delivery 3 (entries 0-2 pruned), damaged
+        """A committed snapshot at delivery 4 (after the bringOutYourDead
+        before it; entries 0-3 pruned), damaged
         while the daemon is down; the restarted kernel's halt reason."""
         d = self.daemon(config(self.tmp, 3, 100))
         d.ok("run")
@@ -216,7 +220,7 @@ class Snapshots(DaemonTest):
         self.assertEqual(p["state"], "unresolved")
         halted = d.status()["halted"]
         self.assertIn("v2: cannot start its worker: heap snapshot %s at "
-                      "delivery 3 is unusable" % name, halted)
+                      "delivery 4 is unusable" % name, halted)
         self.assertIn("transcript entries before that delivery were pruned",
                       halted)
         return d, name, halted
