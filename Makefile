@@ -69,7 +69,8 @@ KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/device_host.o daemon/kernel/answer.o \
                  daemon/kernel/device_ops.o daemon/kernel/bridge.o \
                  daemon/kernel/refcount.o daemon/kernel/gc.o \
-                 daemon/kernel/gc_syscall.o daemon/kernel/reap.o
+                 daemon/kernel/gc_syscall.o daemon/kernel/reap.o \
+                 daemon/kernel/cleanup.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/client.o \
                  daemon/ops.o daemon/ops_bridge.o \
                  daemon/notify.o daemon/lockfile.o daemon/xsnap_env.o \

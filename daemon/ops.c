@@ -334,6 +334,7 @@ ops_mailbox_outbox(struct daemon *d, struct ctl_conn *conn,
 static void
 ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 {
+	struct kernel_cleanup_budget cleanup;
 	struct pending_run *pr;
 
 	if (kernel_running(d->kernel)) {
@@ -354,8 +355,14 @@ ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	pr->d = d;
 	pr->conn = conn;
 	pr->id = json_incref(req->id);
+	cleanup.mode = req->u.run.cleanup_mode == CTL_CLEANUP_NONE ?
+	    KERNEL_CLEANUP_NONE : req->u.run.cleanup_mode ==
+	    CTL_CLEANUP_BUDGET ? KERNEL_CLEANUP_BUDGET : KERNEL_CLEANUP_ALL;
+	for (int p = 0; p < KCLEANUP_PHASES; p++)
+		cleanup.limit[p] = req->u.run.cleanup[p] > INT64_MAX ?
+		    INT64_MAX : (int64_t)req->u.run.cleanup[p];
 	kernel_run(d->kernel, req->u.run.cranks, req->u.run.computrons,
-	    ops_run_done, pr);
+	    &cleanup, ops_run_done, pr);
 }
 
 static void

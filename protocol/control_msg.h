@@ -18,6 +18,12 @@
 
 #include <jansson.h>
 
+/* run's "cleanup": all (absent or true), none (false), or one budgeted
+ * cleanup crank; the phases in SwingSet's order. */
+#define CTL_CLEANUP_PHASES	6
+enum { CTL_CLEANUP_ALL, CTL_CLEANUP_NONE, CTL_CLEANUP_BUDGET };
+extern const char *const ctl_cleanup_phases[CTL_CLEANUP_PHASES];
+
 enum ctl_op {
 	CTL_OP_STATUS,
 	CTL_OP_COMMIT,
@@ -81,6 +87,8 @@ struct ctl_request {
 			uint64_t computrons;	/* 0: no limit */
 			int	 has_now;	/* "now" given: poll first */
 			uint64_t now;
+			int	 cleanup_mode;	/* CTL_CLEANUP_* */
+			uint64_t cleanup[CTL_CLEANUP_PHASES];
 		} run;
 		struct {
 			uint64_t now;		/* the block time */
@@ -149,6 +157,13 @@ struct ctl_parse_error {
  *			each optional and a positive integer; absent is 0,
  *			no limit.  "now": optional, a time as for poll;
  *			u.run.has_now says whether it was given.
+ *			"cleanup": optional: true (the default: clean up
+ *			terminated vats wholly), false (not in this run),
+ *			or a budget {"default": n, "exports": n, "imports":
+ *			n, "promises": n, "kv": n, "snapshots": n,
+ *			"transcripts": n} (positive integers, "default"
+ *			required, the others optional): one cleanup crank,
+ *			u.run.cleanup[] its limit per phase in that order.
  *   poll		"now": a non-negative integer, or a string of
  *			decimal digits (for times past 2^63), at most
  *			2^64-1.

@@ -300,6 +300,55 @@ ctl_check_queue(json_t *root, struct ctl_request *req,
 	return 0;
 }
 
+const char *const ctl_cleanup_phases[CTL_CLEANUP_PHASES] = { "exports",
+    "imports", "promises", "kv", "snapshots", "transcripts" };
+
+/* run's "cleanup": true, false, or a budget of positive integers. */
+static int
+check_cleanup(json_t *c, struct ctl_request *req,
+    struct ctl_parse_error *err)
+{
+	json_t		*v;
+	const char	*key;
+	char		 name[48];
+	uint64_t	 dflt = 0;
+	int		 p;
+
+	req->u.run.cleanup_mode = c == NULL || json_is_true(c) ?
+	    CTL_CLEANUP_ALL : json_is_false(c) ? CTL_CLEANUP_NONE :
+	    CTL_CLEANUP_BUDGET;
+	if (req->u.run.cleanup_mode != CTL_CLEANUP_BUDGET)
+		return 0;
+	if (!json_is_object(c) || json_object_get(c, "default") == NULL) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field 'cleanup': expected "
+		    "true, false or a budget {\"default\":n, …}, got %s",
+		    json_is_object(c) ? "an object without 'default'" :
+		    ctl_type_name(c));
+		return -1;
+	}
+	if (ctl_positive(json_object_get(c, "default"), "cleanup.default",
+	    &dflt, err) == -1)
+		return -1;
+	for (p = 0; p < CTL_CLEANUP_PHASES; p++)
+		req->u.run.cleanup[p] = dflt;
+	json_object_foreach(c, key, v) {
+		for (p = 0; p < CTL_CLEANUP_PHASES; p++)
+			if (strcmp(key, ctl_cleanup_phases[p]) == 0)
+				break;
+		if (p == CTL_CLEANUP_PHASES && strcmp(key, "default") != 0) {
+			ctl_error(err, CTL_E_BAD_REQUEST, "unknown field "
+			    "'cleanup.%.64s'", key);
+			return -1;
+		}
+		(void)snprintf(name, sizeof(name), "cleanup.%s", p ==
+		    CTL_CLEANUP_PHASES ? "default" : ctl_cleanup_phases[p]);
+		if (p < CTL_CLEANUP_PHASES && ctl_positive(v, name,
+		    &req->u.run.cleanup[p], err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 ctl_check_run(json_t *root, struct ctl_request *req,
     struct ctl_parse_error *err)
@@ -313,6 +362,8 @@ ctl_check_run(json_t *root, struct ctl_request *req,
 	req->u.run.has_now = json_object_get(root, "now") != NULL;
 	if (req->u.run.has_now && ctl_field_time(json_object_get(root, "now"),
 	    "now", &req->u.run.now, err) == -1)
+		return -1;
+	if (check_cleanup(json_object_get(root, "cleanup"), req, err) == -1)
 		return -1;
 	if (budget == NULL)
 		return 0;

@@ -7,7 +7,7 @@
  *   swingctl [--socket PATH] [--json] queue (--vat NAME | --target KREF)
  *	METHOD [ARGS]
  *   swingctl [--socket PATH] [--json] run [--cranks N] [--computrons N]
- *	[--now T]
+ *	[--now T] [--cleanup true|false|BUDGET]
  *   swingctl [--socket PATH] [--json] poll T
  *   swingctl [--socket PATH] [--json] mailbox deliver PEER MESSAGES ACK
  *   swingctl [--socket PATH] [--json] mailbox outbox
@@ -62,6 +62,7 @@ enum cmd_opt {
 	OPT_CRANKS,
 	OPT_COMPUTRONS,
 	OPT_NOW,
+	OPT_CLEANUP,
 	OPT_ID,
 	OPT_MAX
 };
@@ -96,6 +97,7 @@ static const struct option run_opts[] = {
 	{ "cranks",	required_argument,	NULL, OPT_CRANKS },
 	{ "computrons",	required_argument,	NULL, OPT_COMPUTRONS },
 	{ "now",	required_argument,	NULL, OPT_NOW },
+	{ "cleanup",	required_argument,	NULL, OPT_CLEANUP },
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 }
 };
@@ -266,6 +268,21 @@ run_fields(const struct cmd_args *a, int *ok)
 		json_decref(budget);
 		json_decref(now);
 		return NULL;
+	}
+	if (a->opt[OPT_CLEANUP] != NULL) {
+		/* true, false or a budget object: the daemon checks it */
+		json_t *c = json_loads(a->opt[OPT_CLEANUP], JSON_DECODE_ANY,
+		    NULL);
+
+		if (c == NULL) {
+			fprintf(stderr, "swingctl: run --cleanup: not JSON "
+			    "(true, false or {\"default\": N, …})\n");
+			json_decref(budget);
+			json_decref(now);
+			json_decref(fields);
+			return NULL;
+		}
+		json_object_set_new(fields, "cleanup", c);
 	}
 	*ok = 1;
 	if (now != NULL)
@@ -496,7 +513,7 @@ static const struct cmd commands[] = {
 	{ "queue", NULL, "queue", 1, 2,
 	    "queue (--vat NAME | --target KREF) METHOD [ARGS]", queue_opts,
 	    queue_fields, print_queue },
-	{ "run", NULL, "run", 0, 0, "run [--cranks N] [--computrons N] [--now T]",
+	{ "run", NULL, "run", 0, 0, "run [--cranks N] [--computrons N] [--now T] [--cleanup C]",
 	    run_opts, run_fields, print_run },
 	{ "poll", NULL, "poll", 1, 1, "poll T", NULL, poll_fields, print_poll },
 	{ "promise", NULL, "promise", 1, 1, "promise KPID", NULL, promise_fields,

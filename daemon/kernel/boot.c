@@ -344,6 +344,53 @@ record_bundles(struct boot_sink *bs, const struct config *cfg)
 	return rc;
 }
 
+/*
+ * A later start: what became of static vat n (configured as name).  Its
+ * records are compared only while it lives: once terminated its state is
+ * being deleted (VAT_ENDED), and once cleaned up even its name is gone
+ * (VAT_GONE: no vat.name.<name>, no vN.options, and n below vat.nextID,
+ * so not a vat the configuration adds).
+ */
+enum { VAT_LIVE, VAT_ENDED, VAT_GONE };
+
+static bool
+state_has(struct boot_sink *bs, const char *key)
+{
+	const void	*v;
+	size_t		 len;
+
+	return store_get(bs->st, STORE_KV, key, strlen(key), &v, &len) ==
+	    STORE_OK;
+}
+
+static int
+static_vat_fate(struct boot_sink *bs, const char *name, size_t n)
+{
+	json_t	*term, *x;
+	char	 key[192], id[32], *next;
+	size_t	 i;
+	int	 fate = VAT_LIVE;
+
+	if (!bs->check)
+		return VAT_LIVE;	/* the first start: nothing ended */
+	term = kv_get_json(bs->st, "vats.terminated");
+	next = kv_get(bs->st, "vat.nextID");
+	snprintf(id, sizeof(id), "v%zu", n);
+	json_array_foreach(term, i, x)
+		if (json_is_string(x) && strcmp(json_string_value(x), id) == 0)
+			fate = VAT_ENDED;
+	snprintf(key, sizeof(key), "vat.name.%.160s", name);
+	if (fate == VAT_LIVE && !state_has(bs, key)) {
+		snprintf(key, sizeof(key), "%s.options", id);
+		if (!state_has(bs, key) && next != NULL &&
+		    n < strtoull(next, NULL, 10))
+			fate = VAT_GONE;
+	}
+	json_decref(term);
+	free(next);
+	return fate;
+}
+
 static int
 record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
     size_t n)
@@ -351,7 +398,7 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
 	const struct config_vat	*v = find_vat(cfg, name);
 	json_t			*opts, *params;
 	char			 key[64], *namekey = NULL;
-	int			 rc;
+	int			 rc, fate;
 
 	if (v == NULL)
 		return STORE_ESTATE;
@@ -364,7 +411,13 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
 		return STORE_ENOMEM;
 	}
 	snprintf(key, sizeof(key), "v%zu", n);
-	rc = sink_put_str(st, namekey, key);
+	fate = static_vat_fate(st, name, n);
+	rc = fate == VAT_GONE ? STORE_OK : sink_put_str(st, namekey, key);
+	if (fate != VAT_LIVE) {
+		free(namekey);
+		json_decref(opts);
+		return rc;
+	}
 	snprintf(key, sizeof(key), "v%zu.options", n);
 	if (rc == STORE_OK)
 		rc = sink_put_json(st, key, opts);
@@ -502,6 +555,24 @@ record_settings(struct boot_sink *st, const struct config *cfg)
 	return rc;
 }
 
+/* vat.names: the configured static vats, in ID order; a later start
+ * leaves out the ones cleaned up since (SwingSet forgets their names). */
+static int
+record_vat_names(struct boot_sink *st, const json_t *vats)
+{
+	json_t	*names = json_array();
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; names != NULL && i < json_array_size(vats); i++)
+		if (static_vat_fate(st, json_string_value(json_array_get(vats,
+		    i)), i + 1) != VAT_GONE)
+			json_array_append(names, json_array_get(vats, i));
+	rc = names ? sink_put_json(st, "vat.names", names) : STORE_ENOMEM;
+	json_decref(names);
+	return rc;
+}
+
 static int
 boot_writes(struct boot_sink *st, const struct config *cfg)
 {
@@ -513,9 +584,11 @@ boot_writes(struct boot_sink *st, const struct config *cfg)
 		goto out;
 	rc = record_settings(st, cfg);
 	if (rc == STORE_OK)
-		rc = sink_put_json(st, "vat.names", vats);
+		rc = record_vat_names(st, vats);
 	if (rc == STORE_OK)
 		rc = sink_put_initial(st, "vat.dynamicIDs", "[]");
+	if (rc == STORE_OK)
+		rc = sink_put_initial(st, "vats.terminated", "[]");
 	for (i = 0; rc == STORE_OK && i < json_array_size(vats); i++)
 		rc = record_vat(st, cfg, json_string_value(
 		    json_array_get(vats, i)), i + 1);

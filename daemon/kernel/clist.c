@@ -181,10 +181,17 @@ clist_to_vref(struct kernel *k, struct kvat *v, const char *kref, char **vref)
 int
 clist_forget(struct kernel *k, struct kvat *v, const char *kref)
 {
+	return clist_forget_id(k, v->id, kref);
+}
+
+/* The same, for a vat named by its ID (one being cleaned up). */
+int
+clist_forget_id(struct kernel *k, const char *vid, const char *kref)
+{
 	char	key[192], *val;
 	int	rc;
 
-	snprintf(key, sizeof(key), "%s.c.%s", v->id, kref);
+	snprintf(key, sizeof(key), "%s.c.%s", vid, kref);
 	if ((val = kv_get(k->st, key)) == NULL)
 		return STORE_OK;
 	/* an import that is R held both counts, one that is _ only the
@@ -193,7 +200,7 @@ clist_forget(struct kernel *k, struct kvat *v, const char *kref)
 	    KREF_EXPORT : val[0] == 'R' ? 0 : KREF_RECOGNIZE);
 	if (rc == STORE_OK)
 		rc = kv_del(k->st, key);
-	snprintf(key, sizeof(key), "%s.c.%s", v->id, val + 2);
+	snprintf(key, sizeof(key), "%s.c.%s", vid, val + 2);
 	if (rc == STORE_OK)
 		rc = kv_del(k->st, key);
 	free(val);

@@ -116,13 +116,24 @@ crank_abort(struct kernel *k)
 	k->in_crank = false;
 }
 
-/* Nothing left to do: every queue empty, no crank in flight. */
+/* Whether the run may clean a terminated vat up now (and one waits). */
+static bool
+cleanup_allowed(struct kernel *k)
+{
+	if (k->run_cleanup.mode == KERNEL_CLEANUP_NONE ||
+	    (k->run_cleanup.mode == KERNEL_CLEANUP_BUDGET && k->run_cleaned))
+		return false;
+	return kcleanup_pending(k);
+}
+
+/* Nothing left to do: every queue empty, no crank in flight (and no
+ * cleanup this run may do). */
 static bool
 kernel_idle(struct kernel *k)
 {
 	return kst_length(k, &k->accq) == 0 && kst_queue_length(k) == 0 &&
 	    kst_length(k, &k->createq) == 0 && !kgc_pending(k) &&
-	    !kreap_pending(k) && !k->in_crank;
+	    !kreap_pending(k) && !cleanup_allowed(k) && !k->in_crank;
 }
 
 static void
@@ -405,8 +416,43 @@ crank_reap(struct kernel *k)
 }
 
 /*
+ * A cleanup crank (kernel-semantics §10.3): some of the first terminated
+ * vat's state deleted, within the run's budget.  No delivery.
+ */
+static void
+crank_cleanup(struct kernel *k)
+{
+	const struct kernel_cleanup_budget *b = k->run_cleanup.mode ==
+	    KERNEL_CLEANUP_BUDGET ? &k->run_cleanup : NULL;
+	uint64_t	 work[KCLEANUP_PHASES];
+	char		*vid;
+	bool		 done = false;
+	int		 rc;
+
+	if ((rc = store_crank_begin(k->st)) != STORE_OK) {
+		crank_store_error(k, rc);
+		return;
+	}
+	k->in_crank = true;
+	k->run_cleaned = true;
+	vid = kcleanup_next(k);
+	rc = vid ? kcleanup_step(k, vid, b, work, &done) : STORE_ENOMEM;
+	if (rc != STORE_OK) {
+		free(vid);
+		crank_store_error(k, rc);
+		return;
+	}
+	kcleanup_log(vid, work, done);
+	free(vid);
+	if (done)
+		vats_resync(&k->vats);	/* it leaves the table */
+	crank_commit(k, 0);
+}
+
+/*
  * The next crank, in SwingSet's strict priority (kernel-semantics §6.2):
- * a routing crank while the acceptance queue has work; then a GC action's
+ * a routing crank while the acceptance queue has work; then a terminated
+ * vat's cleanup, as far as the run allows; then a GC action's
  * delivery; then a bringOutYourDead for the reap queue's head; then a
  * vat's creation (the pseudo-crank: swingsetd's own queue, in the place
  * of SwingSet's create-vat run-queue item, ahead of the run-queue); then
@@ -432,6 +478,10 @@ crank_next(struct kernel *k)
 	}
 	if (kst_length(k, &k->accq) > 0 && k->halted == NULL) {
 		crank_route(k);
+		return;
+	}
+	if (cleanup_allowed(k)) {
+		crank_cleanup(k);
 		return;
 	}
 	if (kgc_pending(k)) {
@@ -505,11 +555,15 @@ kernel_close(struct kernel *k)
 
 int
 kernel_run(struct kernel *k, uint64_t max_cranks, uint64_t computrons,
-    kernel_run_cb cb, void *arg)
+    const struct kernel_cleanup_budget *cleanup, kernel_run_cb cb, void *arg)
 {
 	if (k->running)
 		return -1;
 	k->running = true;
+	k->run_cleanup.mode = KERNEL_CLEANUP_ALL;
+	if (cleanup != NULL)
+		k->run_cleanup = *cleanup;
+	k->run_cleaned = false;
 	k->run_max = max_cranks;
 	k->run_budget_c = computrons;
 	k->run_done = k->run_computrons = 0;

@@ -431,11 +431,12 @@ kernel_status_vats(struct kernel *k)
 		state = k->in_crank && k->cr.creating && k->cr.vat == v ?
 		    "creating" : kvat_state_name(v->state);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, "
-		    "s:I, s:I, s:o}", "vatID", v->id, "name", v->name, "state",
-		    state, "pid", v->vw ? json_integer(vat_pid(v)) :
+		    "s:I, s:I, s:o, s:o*}", "vatID", v->id, "name", v->name,
+		    "state", state, "pid", v->vw ? json_integer(vat_pid(v)) :
 		    json_null(), "deliveries", (json_int_t)v->tlen,
 		    "computrons", (json_int_t)v->computrons, "snapshotPos",
-		    snapshot_status_pos(v)));
+		    snapshot_status_pos(v), "cleanup", v->state ==
+		    KVAT_TERMINATED ? kcleanup_remaining(k, v->id) : NULL));
 	}
 	for (uint64_t i = 0; arr != NULL && (id = kst_peek(k, &k->createq,
 	    i)) != NULL; i++) {

@@ -76,11 +76,30 @@ struct kernel *kernel_open(const struct kernel_params *p, char *errbuf,
 	    size_t errlen);
 void	 kernel_close(struct kernel *k);
 
+/*
+ * What cleanup of terminated vats a run may do (README "Terminated
+ * vats"; SwingSet's runPolicy.allowCleanup): all of it (SwingSet's
+ * default), none, or one cleanup crank within a budget — at most
+ * limit[phase] deletions in each phase, in this order.
+ */
+#define KCLEANUP_PHASES	6
+enum { KCLEANUP_EXPORTS, KCLEANUP_IMPORTS, KCLEANUP_PROMISES, KCLEANUP_KV,
+    KCLEANUP_SNAPSHOTS, KCLEANUP_TRANSCRIPTS };
+extern const char *const kcleanup_phases[KCLEANUP_PHASES];
+enum kernel_cleanup_mode { KERNEL_CLEANUP_ALL, KERNEL_CLEANUP_NONE,
+    KERNEL_CLEANUP_BUDGET };
+struct kernel_cleanup_budget {
+	enum kernel_cleanup_mode mode;
+	int64_t		 limit[KCLEANUP_PHASES];	/* each >= 1 */
+};
+
 /* Run up to max_cranks cranks (0 = until idle), stopping also once
- * computrons (0 = no limit) have been used; cb is called once, from the
- * loop.  -1 if a run is already in progress. */
+ * computrons (0 = no limit) have been used, with the cleanup cleanup
+ * allows (NULL: all); cb is called once, from the loop.  -1 if a run is
+ * already in progress. */
 int	 kernel_run(struct kernel *k, uint64_t max_cranks, uint64_t computrons,
-	    kernel_run_cb cb, void *arg);
+	    const struct kernel_cleanup_budget *cleanup, kernel_run_cb cb,
+	    void *arg);
 bool	 kernel_running(const struct kernel *k);
 
 /* ---- host.c: the producer's requests and the status ------------------ */

@@ -87,6 +87,8 @@ struct kernel {
 	bool		 running;
 	uint64_t	 run_max, run_done, run_computrons, run_budget_c;
 	uint64_t	 block_computrons;	/* this open block's */
+	struct kernel_cleanup_budget run_cleanup;	/* this run's */
+	bool		 run_cleaned;	/* its budgeted cleanup crank ran */
 	kernel_run_cb	 run_cb;
 	void		*run_arg;
 	ev_idle		 step;		/* schedules the next crank */
@@ -171,6 +173,7 @@ int	 clist_to_kref(struct kernel *k, struct kvat *v, const char *vref,
 int	 clist_to_vref(struct kernel *k, struct kvat *v, const char *kref,
 	    char **vref);
 int	 clist_forget(struct kernel *k, struct kvat *v, const char *kref);
+int	 clist_forget_id(struct kernel *k, const char *vid, const char *kref);
 int	 clist_device_import(struct kernel *k, const char *dev,
 	    const json_t *capdata);
 json_t	*clist_capdata_to_kernel(struct kernel *k, struct kvat *v,
@@ -207,6 +210,16 @@ void	 kabort(struct kernel *k);
 int	 kgc_add_actions(struct kernel *k, const json_t *set);
 bool	 kgc_pending(struct kernel *k);
 int	 kgc_next(struct kernel *k, struct kvat **vat, json_t **vdo);
+
+/* cleanup.c — terminated vats' state deleted in budgeted steps (§10.3) */
+int	 kcleanup_step(struct kernel *k, const char *vid,
+	    const struct kernel_cleanup_budget *budget, uint64_t work[],
+	    bool *done);
+char	*kcleanup_next(struct kernel *k);
+void	 kcleanup_log(const char *vid, const uint64_t work[], bool done);
+#define KCLEANUP_COUNT_CAP	10000
+json_t	*kcleanup_remaining(struct kernel *k, const char *vid);
+bool	 kcleanup_pending(struct kernel *k);
 
 /* reap.c — reap dirt, the reap queue (§9.7) */
 int	 kreap_add_dirt(struct kernel *k, struct kvat *v, uint64_t computrons,

@@ -243,6 +243,19 @@ vats_load(struct vats *vs, char *errbuf, size_t errlen)
 	return rc;
 }
 
+static bool
+has_options(struct vats *vs, const struct kvat *v)
+{
+	char	 key[64], *opts;
+	bool	 has;
+
+	snprintf(key, sizeof(key), "%s.options", v->id);
+	opts = kv_get(vs->st, key);
+	has = opts != NULL;
+	free(opts);
+	return has;
+}
+
 /*
  * After a crank abort: a vat marked terminated by the aborted crank is
  * alive again, and a dynamic vat the aborted crank added is gone again
@@ -260,6 +273,10 @@ vats_resync(struct vats *vs)
 
 		if (v->dynamic && !in_array(term, v->id) &&
 		    !in_array(dyn, v->id) && kvat_bury(vs, v))
+			continue;
+		/* a static vat whose cleanup is done: no state left */
+		if (v->state == KVAT_TERMINATED && !in_array(term, v->id) &&
+		    !has_options(vs, v) && kvat_bury(vs, v))
 			continue;
 		if (v->state == KVAT_TERMINATED && !in_array(term, v->id))
 			v->state = KVAT_OFFLINE;

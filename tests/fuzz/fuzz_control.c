@@ -123,6 +123,11 @@ cf_bounds(const struct ctl_request *r)
 		if (r->u.run.cranks > INT64_MAX ||
 		    r->u.run.computrons > INT64_MAX)
 			return "run: budget beyond int64";
+		for (int p = 0; r->u.run.cleanup_mode == CTL_CLEANUP_BUDGET &&
+		    p < CTL_CLEANUP_PHASES; p++)
+			if (r->u.run.cleanup[p] == 0 ||
+			    r->u.run.cleanup[p] > INT64_MAX)
+				return "run: a cleanup budget not in 1..2^63-1";
 		break;
 	case CTL_OP_PROMISE:
 		if (!cf_kref(r->u.promise.kpid, "p"))
@@ -193,6 +198,26 @@ cf_time(uint64_t t)
 }
 
 /* The op's fields as ctl_request_build() takes them (new reference). */
+/* run's cleanup as a field again (every phase given explicitly). */
+static int
+cf_cleanup(const struct ctl_request *r, json_t *f)
+{
+	json_t	*c;
+	int	 rc = 0;
+
+	if (r->u.run.cleanup_mode == CTL_CLEANUP_ALL)
+		return 0;
+	if (r->u.run.cleanup_mode == CTL_CLEANUP_NONE)
+		return json_object_set_new(f, "cleanup", json_false());
+	if ((c = json_pack("{s:I}", "default",
+	    (json_int_t)r->u.run.cleanup[0])) == NULL)
+		return -1;
+	for (int p = 0; p < CTL_CLEANUP_PHASES; p++)
+		rc |= json_object_set_new(c, ctl_cleanup_phases[p],
+		    json_integer((json_int_t)r->u.run.cleanup[p]));
+	return rc | json_object_set_new(f, "cleanup", c);
+}
+
 static json_t *
 cf_fields(const struct ctl_request *r)
 {
@@ -221,6 +246,7 @@ cf_fields(const struct ctl_request *r)
 		if (r->u.run.has_now)
 			rc |= json_object_set_new(f, "now", cf_time(
 			    r->u.run.now));
+		rc |= cf_cleanup(r, f);
 		if (r->u.run.cranks == 0 && r->u.run.computrons == 0)
 			break;
 		if ((b = json_object()) == NULL)
@@ -310,7 +336,11 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		return a->u.run.cranks == b->u.run.cranks &&
 		    a->u.run.computrons == b->u.run.computrons &&
 		    a->u.run.has_now == b->u.run.has_now &&
-		    (!a->u.run.has_now || a->u.run.now == b->u.run.now);
+		    (!a->u.run.has_now || a->u.run.now == b->u.run.now) &&
+		    a->u.run.cleanup_mode == b->u.run.cleanup_mode &&
+		    (a->u.run.cleanup_mode != CTL_CLEANUP_BUDGET ||
+		    memcmp(a->u.run.cleanup, b->u.run.cleanup,
+		    sizeof(a->u.run.cleanup)) == 0);
 	case CTL_OP_POLL:
 		return a->u.poll.now == b->u.poll.now;
 	case CTL_OP_MAILBOX_DELIVER:

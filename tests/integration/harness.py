@@ -22,6 +22,11 @@ SWINGSETD = os.path.join(BIN, "swingsetd")
 SWINGCTL = os.path.join(BIN, "swingctl")
 TESTWORKER = os.path.join(BIN, "testworker")
 HASH_LOG = os.environ.get("SWINGSET_HASH_LOG")
+# The tests' runs leave terminated vats as they are (run's "cleanup":
+# false), so that status still lists them as terminated; a test of the
+# cleanup itself sets this to None (runs then clean up as the daemon
+# does by default, unless they say otherwise).
+RUN_CLEANUP = False
 
 # Default vats: name -> testworker behaviour.
 BEHAVIOURS = {"bootstrap": "bootstrap", "alice": "echo", "bob": "counter",
@@ -130,6 +135,8 @@ class Client:
         return json.loads(line)
 
     def call(self, op, **fields):
+        if op == "run" and RUN_CLEANUP is not None:
+            fields.setdefault("cleanup", RUN_CLEANUP)
         req = {"id": self.next_id, "op": op}
         self.next_id += 1
         req.update(fields)
@@ -284,10 +291,11 @@ def root_krefs(client, names, bootstrap="bootstrap", echo="alice"):
     return dict(zip(names, decode(p["data"])))
 
 
-def kv_table(state_dir, regex=None):
+def kv_table(state_dir, regex=None, table="kv"):
     """The daemon's kernel kv table (LMDB table "kv", store.c's
-    store_table_names) in state_dir, read with mdb_dump: {key: value},
-    only the keys that re.search(regex) matches if regex is given.
+    store_table_names; or another, such as "transcripts") in state_dir,
+    read with mdb_dump: {key: value}, only the keys that re.search(regex)
+    matches if regex is given.
 
     Only committed blocks are in the LMDB file: the open block lives in
     the store's redo log and its LMDB transaction, and a stop (shutdown
@@ -296,10 +304,11 @@ def kv_table(state_dir, regex=None):
     a commit is mdb_txn_commit, in the file when it answers."""
     # In hex, not -p: mdb_dump 0.9.24's -p writes a backslash as it is,
     # so that "\\41" could be the byte 0x41 or the three characters.
-    p = subprocess.run(["mdb_dump", "-s", "kv", state_dir],
+    p = subprocess.run(["mdb_dump", "-s", table, state_dir],
                        capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
-        raise AssertionError("mdb_dump -s kv %s: %s" % (state_dir, p.stderr))
+        raise AssertionError("mdb_dump -s %s %s: %s" % (table, state_dir,
+                                                      p.stderr))
     # after HEADER=END: a key line, a value line, …, DATA=END; each data
     # line is a space and the bytes in hex
     body = p.stdout.split("HEADER=END\n", 1)[1].split("DATA=END", 1)[0]

@@ -9,7 +9,9 @@ retireExports) and the kernel its GC deliveries.  Then their kernel kv
 stores are compared, key by key:
 
     numbering  the vat and device IDs of each name (vat.name.X,
-               device.name.X, vat.dynamicIDs), the vats' roots (vN.c.o+0)
+               device.name.X, vat.names, vat.dynamicIDs, and
+               vats.terminated: empty once cleaned up), the vats' roots
+               (vN.c.o+0)
                and the counters (ko.nextID…) at the end
     krefs      which kernel promises (kpN.state) and objects (koN.owner)
                exist: a settled promise nobody refers to any more is
@@ -41,11 +43,15 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import Daemon, kv_table, main, swingctl  # noqa: E402
 from test_xsnap import WORKER, XSNAP_DIR, js_kernel, scenario_config  # noqa: E402
 
+harness.RUN_CLEANUP = None      # runs clean up wholly, as on SwingSet
+
 # The keys compared (both kernels are asked for exactly these).
 NUMBERING = (r"^(vat\.name\.[^.]+|device\.name\.[^.]+|vat\.dynamicIDs"
+             r"|vat\.names|vats\.terminated"
              r"|(ko|kp|kd|vat|device)\.nextID|vatAdminRootKref"
              r"|v\d+\.c\.o\+0)$")
 KV_REGEX = (r"^(kp\d+\.(state|refCount)|ko\d+\.(owner|refCount)"
@@ -58,22 +64,19 @@ KV_REGEX = (r"^(kp\d+\.(state|refCount)|ko\d+\.(owner|refCount)"
 #
 # Left out: "eight", whose dynamic vats are made in swingsetd's creation
 # order (the pseudo-crank runs ahead of the run-queue, README "Cranks and
-# their order"), so its later krefs are numbered otherwise; and
-# "host-terminate" and "terminate-order", where SwingSet's cleanup of
-# the terminated vats lets go of what their c-lists held (which frees
-# more), and swingsetd does not clean up yet (see without_terminated).
+# their order"), so its later krefs are numbered otherwise.  Both kernels
+# clean terminated vats up wholly (SwingSet's default run policy; the
+# daemon's runs here ask for it: harness.RUN_CLEANUP).
 SCENARIOS = {
     "creator": ((), ()),
     "patterns": ((), ()),
     "meter": ((), ()),
     "loop": ((), ()),
+    "host-terminate": (
+        (("terminate", "decider", "operator says"), ("queue", "afterwards")),
+        ("--terminate", "decider:operator says", "--queue", "afterwards")),
+    "terminate-order": ((), ()),
 }
-
-# SwingSet cleans a terminated vat up (its c-list, its exports' owner,
-# its name: kernel-semantics §10.3); swingsetd does not yet (issue 16).
-# So a terminated vat's own keys are left out of the comparison, on both
-# sides: vN.*, vat.name.<its name>, and koN.owner naming it.  Counts are
-# compared all the same.
 
 
 _tmp = tempfile.mkdtemp(prefix="swingsetd-refcounts-")
@@ -158,8 +161,6 @@ def _daemon_run(name):
                      args={"body": "#[]", "slots": []})
             run()
         st = d.status()
-        terminated = {v["vatID"]: v["name"] for v in st["vats"]
-                      if v["state"] == "terminated"}
         # the open block is not in the LMDB file until it is committed
         # (a stop drops it: harness.kv_table)
         d.ok("commit", height=st["height"] + 1)
@@ -171,7 +172,7 @@ def _daemon_run(name):
             d.proc.kill()
             d.proc.wait(10)
     kv = kv_table(d.config["daemon"]["stateDir"], KV_REGEX)
-    return kv, terminated
+    return kv
 
 
 
@@ -185,15 +186,6 @@ def natural(key):
 
 def pick(kv, regex):
     return {k: v for k, v in kv.items() if re.match(regex, k)}
-
-
-def without_terminated(kv, terminated):
-    """kv without the keys of the terminated vats ({vatID: name}) that
-    SwingSet's cleanup removes and swingsetd's does not yet."""
-    names = {"vat.name." + n for n in terminated.values()}
-    return {k: v for k, v in kv.items()
-            if not (k.split(".", 1)[0] in terminated or k in names or
-                    (k.endswith(".owner") and v in terminated))}
 
 
 def diff(ours, theirs, limit=80):
@@ -236,9 +228,9 @@ class RefCountTest(unittest.TestCase):
             js_start(name)
 
     def compare(self, name, regex, what):
-        kv, terminated = daemon_kv(name)
-        ours = without_terminated(pick(kv, regex), terminated)
-        theirs = without_terminated(pick(js_kv(name), regex), terminated)
+        kv = daemon_kv(name)
+        ours = pick(kv, regex)
+        theirs = pick(js_kv(name), regex)
         self.assertTrue(theirs, "no %s on the JavaScript kernel" % what)
         d = diff(ours, theirs)
         if d:
@@ -271,10 +263,10 @@ class RefCountTest(unittest.TestCase):
     def reaping(self, name):
         """Every vat's reap dirt and the reap queue, as JSON values; and
         the daemon did bring out the dead (a dirt record per vat)."""
-        kv, terminated = daemon_kv(name)
+        kv = daemon_kv(name)
         regex = r"v\d+\.reapDirt$|reapQueue$"
-        ours = without_terminated(pick(kv, regex), terminated)
-        theirs = without_terminated(pick(js_kv(name), regex), terminated)
+        ours = pick(kv, regex)
+        theirs = pick(js_kv(name), regex)
         self.assertTrue(any(k.endswith("reapDirt") for k in ours), ours)
         self.assertEqual({k: json.loads(v) for k, v in ours.items()},
                          {k: json.loads(v) for k, v in theirs.items()})

@@ -324,6 +324,40 @@ START_TEST(test_parse_run)
 }
 END_TEST
 
+START_TEST(test_parse_run_cleanup)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"run\"}", &req);
+	ck_assert_int_eq(req.u.run.cleanup_mode, CTL_CLEANUP_ALL);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"run\",\"cleanup\":true}", &req);
+	ck_assert_int_eq(req.u.run.cleanup_mode, CTL_CLEANUP_ALL);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"run\",\"cleanup\":false}", &req);
+	ck_assert_int_eq(req.u.run.cleanup_mode, CTL_CLEANUP_NONE);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"run\",\"cleanup\":{\"kv\":50,\"default\":5}}",
+	    &req);
+	ck_assert_int_eq(req.u.run.cleanup_mode, CTL_CLEANUP_BUDGET);
+	for (int p = 0; p < CTL_CLEANUP_PHASES; p++)
+		ck_assert_uint_eq(req.u.run.cleanup[p],
+		    strcmp(ctl_cleanup_phases[p], "kv") == 0 ? 50 : 5);
+	ctl_request_clear(&req);
+	FAIL("{\"id\":5,\"op\":\"run\",\"cleanup\":{\"kv\":5}}",
+	    CTL_E_BAD_REQUEST, "field 'cleanup': expected true, false or a "
+	    "budget", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"cleanup\":3}", CTL_E_BAD_REQUEST,
+	    "field 'cleanup': expected true, false or a budget", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"cleanup\":{\"default\":0}}",
+	    CTL_E_BAD_REQUEST, "field 'cleanup.default': expected a positive "
+	    "integer, got 0", "5");
+	FAIL("{\"id\":5,\"op\":\"run\",\"cleanup\":{\"default\":1,"
+	    "\"vatstore\":1}}", CTL_E_BAD_REQUEST,
+	    "unknown field 'cleanup.vatstore'", "5");
+}
+END_TEST
+
 START_TEST(test_run_errors)
 {
 	FAIL("{\"id\":5,\"op\":\"run\",\"budget\":5}", CTL_E_BAD_REQUEST,
@@ -1057,6 +1091,7 @@ control_msg_suite(void)
 	tc = tcase_create("run_promise");
 	tcase_add_test(tc, test_parse_run);
 	tcase_add_test(tc, test_run_errors);
+	tcase_add_test(tc, test_parse_run_cleanup);
 	tcase_add_test(tc, test_parse_poll);
 	tcase_add_test(tc, test_poll_errors);
 	tcase_add_test(tc, test_parse_mailbox);
