@@ -212,13 +212,13 @@ ops_queue(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	if (ops_refuse_halted(d, conn, req, "queue"))
 		return;
 	if (kernel_queue(d->kernel, req->u.queue.vat, req->u.queue.target,
-	    req->u.queue.method, req->u.queue.args, &kpid, &notfound, err,
-	    sizeof(err)) == -1) {
+	    req->u.queue.method, req->u.queue.args, !req->u.queue.no_result,
+	    &kpid, &notfound, err, sizeof(err)) == -1) {
 		ops_reply_error(conn, req->id, notfound ? CTL_E_NOT_FOUND :
 		    CTL_E_STORE, "%s", err);
 		return;
 	}
-	ops_reply_ok(conn, req->id, json_pack("{s:s}", "kpid", kpid));
+	ops_reply_ok(conn, req->id, json_pack("{s:s?}", "kpid", kpid));
 	free(kpid);
 }
 
@@ -368,13 +368,28 @@ ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 static void
 ops_promise(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 {
-	json_t *p = kernel_promise(d->kernel, req->u.promise.kpid);
+	json_t	*p;
+	char	 err[512];
+	bool	 notheld;
 
-	if (p == NULL)
+	if (req->u.promise.release && ops_refuse_busy(d, conn, req,
+	    "promise release"))
+		return;
+	if ((p = kernel_promise(d->kernel, req->u.promise.kpid)) == NULL) {
 		ops_reply_error(conn, req->id, CTL_E_NOT_FOUND, "no promise '%s'",
 		    req->u.promise.kpid);
-	else
-		ops_reply_ok(conn, req->id, p);
+		return;
+	}
+	if (req->u.promise.release && kernel_promise_release(d->kernel,
+	    req->u.promise.kpid, &notheld, err, sizeof(err)) == -1) {
+		json_decref(p);
+		ops_reply_error(conn, req->id, notheld ? CTL_E_NOT_FOUND :
+		    CTL_E_STORE, "%s", err);
+		return;
+	}
+	if (req->u.promise.release)
+		json_object_set_new(p, "released", json_true());
+	ops_reply_ok(conn, req->id, p);
 }
 
 /*
@@ -482,7 +497,8 @@ ops_dispatch(struct daemon *d, struct ctl_conn *conn, const char *line,
 		ops_reply_error(conn, req.id, CTL_E_SHUTTING_DOWN,
 		    "the daemon is shutting down");
 	else if (!control_conn_is_producer(conn) && req.op != CTL_OP_STATUS &&
-	    req.op != CTL_OP_PROMISE && req.op != CTL_OP_MAILBOX_OUTBOX)
+	    (req.op != CTL_OP_PROMISE || req.u.promise.release) &&
+	    req.op != CTL_OP_MAILBOX_OUTBOX)
 		/* only the producer puts inputs into blocks, commits them or
 		 * stops the node; other allowed peers may look (bgpd's
 		 * restricted socket) */

@@ -81,6 +81,7 @@ struct ctl_request {
 			char	*target;	/* "ko…"/"kp…", or NULL */
 			char	*method;	/* non-empty */
 			json_t	*args;		/* capdata {"body","slots"} */
+			int	 no_result;	/* "result": false: send-only */
 		} queue;			/* exactly one of vat, target */
 		struct {
 			uint64_t cranks;	/* at most this many; 0: no limit */
@@ -109,6 +110,7 @@ struct ctl_request {
 		} bridge_answer;
 		struct {
 			char	*kpid;		/* "kp" and digits */
+			int	 release;	/* the host lets go of it */
 		} promise;
 		struct {
 			json_t	*bundle;	/* an object */
@@ -153,6 +155,8 @@ struct ctl_parse_error {
  *			"slots": [kref, …]} with krefs ko/kp/kd<digits>.
  *			u.queue.args is always set (a new reference): the
  *			request's object, or {"body":"#[]","slots":[]}.
+ *			"result": optional boolean, default true; false
+ *			sends without a result promise (u.queue.no_result).
  *   run		"budget": optional {"cranks": n, "computrons": n},
  *			each optional and a positive integer; absent is 0,
  *			no limit.  "now": optional, a time as for poll;
@@ -180,7 +184,7 @@ struct ctl_parse_error {
  *   bridgeAnswer	"call": a positive integer; at most one of
  *			"result" (JSON as for obj; absent: undefined) and
  *			"error" (a string: the host's callback threw).
- *   promise		"kpid": kp<digits>.
+ *   promise		"kpid": kp<digits>; "release": optional boolean.
  *   installBundle	"bundle": an object (what a bundle must hold is the
  *			daemon's to check: bad_bundle); "bundleID": optional
  *			non-empty string.

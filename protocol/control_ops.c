@@ -13,6 +13,7 @@
  * the field's name and what was expected, and returns -1; the caller then
  * calls ctl_request_free_u() on whatever was filled in.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +259,20 @@ ctl_check_commit(json_t *root, struct ctl_request *req,
 }
 
 /* On failure the caller releases what was filled in (ctl_request_free_u). */
+/* An optional boolean field (dflt when absent) into *out (0 or 1). */
+static int
+ctl_flag(const json_t *v, const char *name, bool dflt, int *out,
+    struct ctl_parse_error *err)
+{
+	if (v != NULL && !json_is_boolean(v)) {
+		ctl_error(err, CTL_E_BAD_REQUEST, "field '%s': expected true "
+		    "or false, got %s", name, ctl_type_name(v));
+		return -1;
+	}
+	*out = v == NULL ? dflt : json_is_true(v);
+	return 0;
+}
+
 int
 ctl_check_queue(json_t *root, struct ctl_request *req,
     struct ctl_parse_error *err)
@@ -287,6 +302,10 @@ ctl_check_queue(json_t *root, struct ctl_request *req,
 	if (ctl_string(json_object_get(root, "method"), "method", &s,
 	    err) == -1 || ctl_strdup(s, &req->u.queue.method, err) == -1)
 		return -1;
+	if (ctl_flag(json_object_get(root, "result"), "result", true,
+	    &req->u.queue.no_result, err) == -1)
+		return -1;
+	req->u.queue.no_result = !req->u.queue.no_result;
 	if (args == NULL)
 		args = json_pack("{s:s, s:[]}", "body", "#[]", "slots");
 	else if (ctl_check_capdata(args, err) == -1)
@@ -397,7 +416,8 @@ ctl_check_promise(json_t *root, struct ctl_request *req,
 	const char	*s;
 
 	if (ctl_field_kref(json_object_get(root, "kpid"), "kpid",
-	    CTL_KREF_PROMISE, &s, err) == -1)
+	    CTL_KREF_PROMISE, &s, err) == -1 || ctl_flag(json_object_get(root,
+	    "release"), "release", false, &req->u.promise.release, err) == -1)
 		return -1;
 	return ctl_strdup(s, &req->u.promise.kpid, err);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-campaigns.sh BINDIR — run the reliability campaigns
 # (tests/integration/test_campaign_*.py) against the programs in BINDIR,
-# in their long form unless CAMPAIGN_KILLS is set (make check-long);
+# in their long form unless CAMPAIGN_KILLS is set (make check-long), and
+# the GC churn (test_churn.py) with ten times its make-check size;
 # print one closing line "N passed, N failed" (suites) and exit non-zero
 # if any failed.  `make check` runs the same suites in their short form
 # through run-all.sh.
@@ -18,6 +19,12 @@ for t in tests/integration/test_campaign_*.py; do
 		failed=$((failed + 1)); failures="$failures $(basename "$t")"
 	fi
 done
+# the GC churn in its long form: 20,000 objects and 20,000 promises
+echo "== campaign: test_churn.py (CHURN_BATCHES=10, CHURN_PROMISES=2000)"
+if SWINGSET_BIN="$bindir" CHURN_BATCHES=10 CHURN_PROMISES=2000 \
+    python3 tests/integration/test_churn.py; then passed=$((passed + 1)); else
+	failed=$((failed + 1)); failures="$failures test_churn.py"
+fi
 [ -n "$failures" ] && echo "failed suites:$failures"
 echo "campaign suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -6,7 +6,7 @@
 # ./var/control.sock) the way a block producer drives it: status, run
 # (watching the vats being created, each in its own pseudo-crank), a
 # queued message, a timer wake-up as `run --now` advances the block's
-# time (10 x the height), commit, status.  State persists in ./var, so each run
+# time (10 x the height), a reap of every vat, commit, status.  State persists in ./var, so each run
 # continues at the next height.
 set -eu
 bin=${1:-bin}
@@ -74,6 +74,12 @@ ctl queue --vat bootstrap wakeMeAt "[$now]" >/dev/null
 ctl run
 echo "== swingctl run --now $now   (the block's time: the timer wakes the vat)"
 ctl run --now $now
+echo "== swingctl reap; swingctl run   (every vat brings out its dead: SwingSet's"
+echo "   reapAllVats; each delivery already left its vat due for one, README \"Reaping\")"
+ctl reap
+ctl run
+tail -n +"$((lines_before + 1))" var/demo.log |
+    sed -n 's/.*kernel: \(reapAllVats: .*\)/   \1/p'
 echo "== what the vats logged (testLog)"
 tail -n +"$((lines_before + 1))" var/demo.log | sed -n 's/.*testLog: /  /p'
 echo "== swingctl commit $next"

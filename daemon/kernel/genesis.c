@@ -112,7 +112,7 @@ genesis(struct kernel *k)
 			rc = kv_put(k->st, "kernel.bootstrapResult", kpid);
 		/* the host's interest in the result ("external") */
 		if (rc == STORE_OK)
-			rc = kref_incref(k, kpid, 0);
+			rc = kp_host_hold(k, kpid);
 		if (rc == STORE_OK && pin_root(k))
 			rc = kref_pin(k, json_string_value(json_array_get(krefs,
 			    boot_at)));

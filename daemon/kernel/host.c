@@ -142,8 +142,8 @@ missing_slot(struct kernel *k, const json_t *args, char *errbuf,
 
 int
 kernel_queue(struct kernel *k, const char *vat, const char *target,
-    const char *method, const json_t *args, char **kpid, bool *notfound,
-    char *errbuf, size_t errlen)
+    const char *method, const json_t *args, bool kpid_wanted, char **kpid,
+    bool *notfound, char *errbuf, size_t errlen)
 {
 	char	*kref;
 	bool	 missing;
@@ -168,12 +168,14 @@ kernel_queue(struct kernel *k, const char *vat, const char *target,
 		*notfound = true;
 		return -1;
 	}
-	rc = kp_send(k, kref, method, args, kpid);
+	rc = kpid_wanted ? kp_send(k, kref, method, args, kpid) :
+	    kp_send_only(k, kref, method, args);
 	free(kref);
 	/* the host's interest in the result ("external", as SwingSet's
-	 * queueToVatRoot registers it): the promise stays readable */
-	if (rc == STORE_OK)
-		rc = kref_incref(k, *kpid, 0);
+	 * queueToVatRoot registers it): the promise stays readable until
+	 * the host releases it */
+	if (rc == STORE_OK && kpid_wanted)
+		rc = kp_host_hold(k, *kpid);
 	if (rc == STORE_OK && (rc = kcommit(k)) == STORE_OK)
 		return 0;
 	kabort(k);
@@ -333,6 +335,30 @@ kernel_reap_all_vats(struct kernel *k, char *errbuf, size_t errlen)
 	    store_errmsg(k->st));
 	kernel_store_halt(k, errbuf);
 	return NULL;
+}
+
+int
+kernel_promise_release(struct kernel *k, const char *kpid, bool *notheld,
+    char *errbuf, size_t errlen)
+{
+	int rc = store_crank_begin(k->st);
+
+	*notheld = false;
+	if (rc == STORE_OK && (rc = kp_host_release(k, kpid)) == 1) {
+		host_abort(k);
+		*notheld = true;
+		snprintf(errbuf, errlen, "the host does not hold %s (released "
+		    "already, or not a result of bootstrap() or queue)", kpid);
+		return -1;
+	}
+	if (rc == STORE_OK && (rc = kcommit(k)) == STORE_OK)
+		return 0;
+	if (store_crank_is_open(k->st))
+		host_abort(k);
+	snprintf(errbuf, errlen, "%s: %s", store_strerror(rc),
+	    store_errmsg(k->st));
+	kernel_store_halt(k, errbuf);
+	return -1;
 }
 
 json_t *

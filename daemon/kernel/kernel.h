@@ -105,10 +105,13 @@ bool	 kernel_running(const struct kernel *k);
 /* ---- host.c: the producer's requests and the status ------------------ */
 
 /* Queue method(args) to a static vat's root (vat != NULL) or to a kref;
- * *kpid receives the result promise (malloc'd).  Runs as its own crank.
- * -1 with errbuf; *notfound set when the target does not exist. */
+ * *kpid receives the result promise (malloc'd), which the host holds
+ * until it releases it — or none without kpid_wanted (send-only: *kpid
+ * NULL).  Runs as its own crank.  -1 with errbuf; *notfound set when the
+ * target does not exist. */
 int	 kernel_queue(struct kernel *k, const char *vat, const char *target,
-	    const char *method, const json_t *args, char **kpid,
+	    const char *method, const json_t *args, bool kpid_wanted,
+	    char **kpid,
 	    bool *notfound, char *errbuf, size_t errlen);
 
 /*
@@ -135,6 +138,15 @@ int	 kernel_terminate_vat(struct kernel *k, const char *name,
 	    const char *vid, const json_t *reason, bool *notfound,
 	    char *errbuf, size_t errlen);
 json_t	*kernel_promise(struct kernel *k, const char *kpid);
+/*
+ * The host lets go of kpid, a result it holds (bootstrap()'s or a queue
+ * op's), in a crank of the open block, as SwingSet's kpResolution does:
+ * a settled promise nobody else holds is then deleted, with what its
+ * data held.  -1 with errbuf and *notheld when the host does not hold it
+ * (any more); -1 without on a store failure (the kernel halts).
+ */
+int	 kernel_promise_release(struct kernel *k, const char *kpid,
+	    bool *notheld, char *errbuf, size_t errlen);
 /*
  * reapAllVats from the host (SwingSet's controller.reapAllVats): every
  * live vat joins the reap queue, in a crank of the open block, static

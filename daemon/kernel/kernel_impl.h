@@ -238,6 +238,10 @@ int	 kp_queue_message(struct kernel *k, const char *kpid,
 	    const json_t *msg);
 json_t	*kp_data(struct kernel *k, const char *kpid);
 int	 kp_requeue(struct kernel *k, const char *kpid);
+int	 kp_send_only(struct kernel *k, const char *target,
+	    const char *method, const json_t *args);
+int	 kp_host_hold(struct kernel *k, const char *kpid);
+int	 kp_host_release(struct kernel *k, const char *kpid);
 int	 kp_send(struct kernel *k, const char *target, const char *method,
 	    const json_t *args, char **kpid);
 int	 kp_tell_admin(struct kernel *k, const char *method,

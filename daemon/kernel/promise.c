@@ -227,16 +227,17 @@ kp_data(struct kernel *k, const char *kpid)
  * that the run-queue decides; *kpid gets it (malloc'd) when kpid is not
  * NULL.  args is capdata whose body is "#[…]".
  */
-int
-kp_send(struct kernel *k, const char *target, const char *method,
-    const json_t *args, char **kpid)
+static int
+send(struct kernel *k, const char *target, const char *method,
+    const json_t *args, bool with_result, char **kpid)
 {
 	json_t	*ma = capdata_methargs(method, args), *item = NULL;
 	char	*kp = NULL;
-	int	 rc = ma ? kp_new(k, NULL, &kp) : STORE_ENOMEM;
+	int	 rc = ma == NULL ? STORE_ENOMEM : with_result ?
+		    kp_new(k, NULL, &kp) : STORE_OK;
 
 	if (rc == STORE_OK)
-		item = json_pack("{s:s, s:s, s:{s:O, s:s}}", "type", "send",
+		item = json_pack("{s:s, s:s, s:{s:O, s:s*}}", "type", "send",
 		    "target", target, "msg", "methargs", ma, "result", kp);
 	if (rc == STORE_OK)
 		rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
@@ -247,6 +248,53 @@ kp_send(struct kernel *k, const char *target, const char *method,
 	else
 		free(kp);
 	return rc;
+}
+
+int
+kp_send(struct kernel *k, const char *target, const char *method,
+    const json_t *args, char **kpid)
+{
+	return send(k, target, method, args, true, kpid);
+}
+
+/* The same without a result promise (SwingSet's sendOnly). */
+int
+kp_send_only(struct kernel *k, const char *target, const char *method,
+    const json_t *args)
+{
+	return send(k, target, method, args, false, NULL);
+}
+
+/*
+ * The host's interest in kpid (bootstrap()'s result, a queue op's; as
+ * SwingSet's "external" count): one count, and kpN.external, which says
+ * it is the host's to let go of (kp_host_release) exactly once.
+ */
+int
+kp_host_hold(struct kernel *k, const char *kpid)
+{
+	char	key[64];
+	int	rc = kref_incref(k, kpid, 0);
+
+	snprintf(key, sizeof(key), "%s.external", kpid);
+	return rc == STORE_OK ? kv_put(k->st, key, "1") : rc;
+}
+
+/* The host lets go of kpid: 1 when it did not hold it, else a store
+ * code (the promise may be deleted at the end of the crank). */
+int
+kp_host_release(struct kernel *k, const char *kpid)
+{
+	char	 key[64], *held;
+	int	 rc;
+
+	snprintf(key, sizeof(key), "%s.external", kpid);
+	if ((held = kv_get(k->st, key)) == NULL)
+		return store_crank_status(k->st) != STORE_OK ?
+		    store_crank_status(k->st) : 1;
+	free(held);
+	rc = kv_del(k->st, key);
+	return rc == STORE_OK ? kref_decref(k, kpid, 0) : rc;
 }
 
 /*

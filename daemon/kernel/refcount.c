@@ -257,7 +257,7 @@ delete_promise(struct kernel *k, const char *kpid)
 {
 	static const char *const fields[] = { "state", "decider",
 	    "subscribers", "policy", "queue.nextID", "data.body",
-	    "data.slots", "refCount" };
+	    "data.slots", "refCount", "external" };
 	char		 kb[96], *s;
 	uint64_t	 n;
 	int		 rc = STORE_OK;

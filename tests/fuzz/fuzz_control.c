@@ -241,6 +241,8 @@ cf_fields(const struct ctl_request *r)
 		rc |= json_object_set_new(f, "method",
 		    json_string(r->u.queue.method));
 		rc |= json_object_set(f, "args", r->u.queue.args);
+		if (r->u.queue.no_result)
+			rc |= json_object_set_new(f, "result", json_false());
 		break;
 	case CTL_OP_RUN:
 		if (r->u.run.has_now)
@@ -262,6 +264,8 @@ cf_fields(const struct ctl_request *r)
 	case CTL_OP_PROMISE:
 		rc |= json_object_set_new(f, "kpid",
 		    json_string(r->u.promise.kpid));
+		if (r->u.promise.release)
+			rc |= json_object_set_new(f, "release", json_true());
 		break;
 	case CTL_OP_INSTALL_BUNDLE:
 		rc |= json_object_set(f, "bundle", r->u.install_bundle.bundle);
@@ -331,7 +335,8 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		return cf_streq(a->u.queue.vat, b->u.queue.vat) &&
 		    cf_streq(a->u.queue.target, b->u.queue.target) &&
 		    cf_streq(a->u.queue.method, b->u.queue.method) &&
-		    json_equal(a->u.queue.args, b->u.queue.args);
+		    json_equal(a->u.queue.args, b->u.queue.args) &&
+		    a->u.queue.no_result == b->u.queue.no_result;
 	case CTL_OP_RUN:
 		return a->u.run.cranks == b->u.run.cranks &&
 		    a->u.run.computrons == b->u.run.computrons &&
@@ -371,7 +376,8 @@ cf_same(const struct ctl_request *a, const struct ctl_request *b)
 		    cf_streq(a->u.terminate.vat_id, b->u.terminate.vat_id) &&
 		    json_equal(a->u.terminate.reason, b->u.terminate.reason);
 	case CTL_OP_PROMISE:
-		return cf_streq(a->u.promise.kpid, b->u.promise.kpid);
+		return cf_streq(a->u.promise.kpid, b->u.promise.kpid) &&
+		    a->u.promise.release == b->u.promise.release;
 	case CTL_OP_INSTALL_BUNDLE:
 		return json_equal(a->u.install_bundle.bundle,
 		    b->u.install_bundle.bundle) &&

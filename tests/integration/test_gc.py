@@ -109,6 +109,31 @@ class GarbageCollection(DaemonTest):
                     reach, recog = (int(x) for x in val.split(","))
                     self.assertTrue(0 <= reach <= recog, (key, val))
 
+    def test_host_releases_its_results(self):
+        d, _, st = self.boot("release", True)
+        echo = {"body": '#["hi"]', "slots": []}
+        kp = d.ok("queue", vat="alice", method="echo", args=echo)["kpid"]
+        d.ok("run")
+        p = d.ok("promise", kpid=kp, release=True)
+        self.assertEqual((p["state"], p["released"]), ("fulfilled", True))
+        # nobody holds it now: deleted by the release's crank
+        for release in (False, True):
+            r = d.call("promise", kpid=kp, release=release)
+            self.assertEqual(r["error"]["code"], "not_found", r)
+        boot = st["bootstrapResult"]
+        self.assertTrue(d.ok("promise", kpid=boot, release=True)["released"])
+        r = d.call("promise", kpid=boot)
+        self.assertEqual(r["error"]["code"], "not_found", r)
+        # a send-only queue: no result promise at all
+        self.assertIsNone(d.ok("queue", vat="alice", method="echo",
+                               args=echo, result=False)["kpid"])
+        self.assertTrue(d.ok("run")["idle"])
+        d.ok("commit", height=2)
+        d.stop()
+        kv = kv_table(os.path.join(self.tmp, "release", "state"),
+                      r"^kp\d+\.")
+        self.assertEqual(kv, {})        # no promise is left
+
     def shape(self, d, r):
         st = d.status()
         return (r["activityHash"], st["crankNumber"],

@@ -324,6 +324,33 @@ START_TEST(test_parse_run)
 }
 END_TEST
 
+START_TEST(test_parse_result_and_release)
+{
+	struct ctl_request req;
+
+	parse_ok("{\"op\":\"queue\",\"vat\":\"a\",\"method\":\"m\"}", &req);
+	ck_assert_int_eq(req.u.queue.no_result, 0);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"queue\",\"vat\":\"a\",\"method\":\"m\","
+	    "\"result\":false}", &req);
+	ck_assert_int_eq(req.u.queue.no_result, 1);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"promise\",\"kpid\":\"kp40\",\"release\":true}",
+	    &req);
+	ck_assert_int_eq(req.u.promise.release, 1);
+	ctl_request_clear(&req);
+	parse_ok("{\"op\":\"promise\",\"kpid\":\"kp40\"}", &req);
+	ck_assert_int_eq(req.u.promise.release, 0);
+	ctl_request_clear(&req);
+	FAIL("{\"id\":5,\"op\":\"promise\",\"kpid\":\"kp4\",\"release\":1}",
+	    CTL_E_BAD_REQUEST, "field 'release': expected true or false, got "
+	    "integer", "5");
+	FAIL("{\"id\":5,\"op\":\"queue\",\"vat\":\"a\",\"method\":\"m\","
+	    "\"result\":\"no\"}", CTL_E_BAD_REQUEST, "field 'result': expected "
+	    "true or false, got string", "5");
+}
+END_TEST
+
 START_TEST(test_parse_run_cleanup)
 {
 	struct ctl_request req;
@@ -1092,6 +1119,7 @@ control_msg_suite(void)
 	tcase_add_test(tc, test_parse_run);
 	tcase_add_test(tc, test_run_errors);
 	tcase_add_test(tc, test_parse_run_cleanup);
+	tcase_add_test(tc, test_parse_result_and_release);
 	tcase_add_test(tc, test_parse_poll);
 	tcase_add_test(tc, test_poll_errors);
 	tcase_add_test(tc, test_parse_mailbox);
