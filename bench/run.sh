@@ -281,3 +281,9 @@ SWINGSET_BIN="$bin" python3 "$here/xsnap_bench.py" "$bin"
 
 # ---- 7. status latency during a big heap snapshot ------------------------------
 SWINGSET_BIN="$bin" python3 "$here/snapshot_bench.py" "$bin"
+
+# 8. Garbage collection at scale (bench/gc_bench.py): 10,000 objects and
+#    1,000 promises churned between two xsnap vats in five batches, each
+#    followed by reapAllVats: kernel objects after reap (= the baseline)
+#    and the growth of the kv table (0).
+SWINGSET_BIN="$bin" python3 "$here/gc_bench.py" "$bin"

@@ -6,7 +6,9 @@ xsnap-worker build and the same bundles, in one run:
     createVat() sent at once, then all roots awaited);
   - messages per second for 2,000 sends between two vats, all at once
     (pingpong) and one after the other (serial);
-  - the kernel process's peak RSS (VmHWM).
+  - the kernel process's peak RSS (VmHWM);
+  - the bringOutYourDead deliveries each kernel made (reaping is on for
+    both, with the config's defaultReapInterval).
 
 Each phase is one message queued to the bootstrap vat and run until the
 kernel is idle; the time is the run's.  Prints `bench: NAME = VALUE UNIT`
@@ -86,7 +88,8 @@ def swingsetd():
         out = {"create": phase(d, "createChildren", 10),
                "burst": phase(d, "pingpong", 2000),
                "serial": phase(d, "serial", 2000),
-               "rss": peak_rss_kb(d.proc.pid)}
+               "rss": peak_rss_kb(d.proc.pid),
+               "boyds": d.status()["daemon"]["bringOutYourDead"]}
         d.ok("shutdown")
         d.proc.wait(30)
         return out
@@ -133,6 +136,9 @@ def main():
                  "%.0f")
     side_by_side("xsnap kernel process peak RSS", ours["rss"],
                  js["kernel_peak_rss_kb"], "kB", False, "%d")
+    # reaping is on for both (the config's defaultReapInterval)
+    line("xsnap bringOutYourDead deliveries, swingsetd", ours["boyds"], "")
+    line("xsnap bringOutYourDead deliveries, JS kernel", js["boyds"], "")
 
 
 if __name__ == "__main__":

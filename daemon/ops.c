@@ -108,9 +108,13 @@ ops_status_object(struct daemon *d)
 	    "cranks", (json_int_t)rs->cranks,
 	    "us", (json_int_t)rs->us);
 	free(boot);
-	if (st != NULL)
+	if (st != NULL) {
 		json_object_set_new(st, "reapQueueLength", json_integer(
 		    (json_int_t)kernel_reap_queue_length(d->kernel)));
+		json_object_set_new(json_object_get(st, "daemon"),
+		    "bringOutYourDead", json_integer((json_int_t)
+		    kernel_boyd_count(d->kernel)));
+	}
 	return st;
 }
 

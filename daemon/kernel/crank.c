@@ -243,6 +243,8 @@ crank_commit(struct kernel *k, uint64_t computrons)
 		log_info("kernel", "%s: created in crank %" PRIu64 " (startVat: "
 		    "%zu syscalls, %zu vatstore writes)", k->cr.vat->id,
 		    store_crank_count(k->st), k->cr.sc_count, k->cr.vs_writes);
+	if (k->cr.sent)		/* a reap crank for a dead vat sends none */
+		k->boyds += (k->cr.reaping ? 1 : 0) + (k->cr.snap_boyd ? 1 : 0);
 	if (k->cr.routing) {
 		k->rstats.cranks++;
 		k->rstats.us += crank_now_us() - k->cr.t_start;

@@ -386,6 +386,12 @@ kernel_creation_stats(const struct kernel *k)
 	return &k->cstats;
 }
 
+uint64_t
+kernel_boyd_count(const struct kernel *k)
+{
+	return k->boyds;
+}
+
 const struct kernel_routing_stats *
 kernel_routing_stats(const struct kernel *k)
 {

@@ -175,6 +175,10 @@ struct kernel_routing_stats {
 const struct kernel_routing_stats *kernel_routing_stats(
 	    const struct kernel *k);
 
+/* bringOutYourDead deliveries committed since start: the reap queue's
+ * and those before heap snapshots (this process, not state). */
+uint64_t kernel_boyd_count(const struct kernel *k);
+
 /* Computrons of the cranks committed in the open block (0 after
  * kernel_block_committed()). */
 uint64_t kernel_block_computrons(const struct kernel *k);

@@ -100,6 +100,7 @@ struct kernel {
 	struct kqueue	 createq;	/* "createQueue": vats to create */
 	struct kernel_creation_stats cstats;
 	struct kernel_routing_stats rstats;
+	uint64_t	 boyds;		/* kernel_boyd_count() */
 	bool		 chained;	/* inside a crank started by a commit */
 	struct kbridge	 bridge;
 	json_t		*maybe_free;	/* krefs whose count reached zero this

@@ -490,7 +490,12 @@ const runBench = async file => {
   const config = await loadConfig(file);
   needPinned(config, '--bench');
   const tBundled = performance.now();
-  const { store, c, kpid } = await startKernel(config);
+  // the bringOutYourDead deliveries, counted from the slog
+  let boyds = 0;
+  const slogSender = obj => {
+    if (obj.type === 'deliver' && obj.kd && obj.kd[0] === 'bringOutYourDead') boyds += 1;
+  };
+  const { store, c, kpid } = await startKernel(config, undefined, { slogSender });
   const tStarted = performance.now();
   let cranks = await c.run();
   const tBoot = performance.now();
@@ -530,6 +535,7 @@ const runBench = async file => {
     cranks,
     results: { createChildren: create.result, pingpong: burst.result, serial: serial.result },
     kernel_peak_rss_kb: kb(status, 'VmHWM'),
+    boyds,
     workers_alive: workers.count,
     workers_peak_rss_kb_sum: workers.sumKB,
   };
