@@ -12,7 +12,7 @@
  *   swingctl [--socket PATH] [--json] mailbox deliver PEER MESSAGES ACK
  *   swingctl [--socket PATH] [--json] mailbox outbox
  *   swingctl [--socket PATH] [--json] bridge send SRCID JSON
- *   swingctl [--socket PATH] [--json] promise KPID
+ *   swingctl [--socket PATH] [--json] promise [--release] KPID
  *   swingctl [--socket PATH] [--json] bundle install FILE
  *   swingctl [--socket PATH] [--json] terminate (--vat NAME | --id VATID)
  *	[REASON]
@@ -63,6 +63,7 @@ enum cmd_opt {
 	OPT_COMPUTRONS,
 	OPT_NOW,
 	OPT_CLEANUP,
+	OPT_RELEASE,
 	OPT_ID,
 	OPT_MAX
 };
@@ -98,6 +99,12 @@ static const struct option run_opts[] = {
 	{ "computrons",	required_argument,	NULL, OPT_COMPUTRONS },
 	{ "now",	required_argument,	NULL, OPT_NOW },
 	{ "cleanup",	required_argument,	NULL, OPT_CLEANUP },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option promise_opts[] = {
+	{ "release",	no_argument,		NULL, OPT_RELEASE },
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 }
 };
@@ -360,6 +367,9 @@ promise_fields(const struct cmd_args *a, int *ok)
 {
 	json_t	*fields = json_pack("{s:s}", "kpid", a->argv[0]);
 
+	/* --release: the host lets go of its result after reading it */
+	if (fields != NULL && a->opt[OPT_RELEASE] != NULL)
+		json_object_set_new(fields, "release", json_true());
 	*ok = fields != NULL;
 	if (!*ok)
 		fprintf(stderr, "swingctl: promise: KPID must be UTF-8\n");
@@ -516,8 +526,8 @@ static const struct cmd commands[] = {
 	{ "run", NULL, "run", 0, 0, "run [--cranks N] [--computrons N] [--now T] [--cleanup C]",
 	    run_opts, run_fields, print_run },
 	{ "poll", NULL, "poll", 1, 1, "poll T", NULL, poll_fields, print_poll },
-	{ "promise", NULL, "promise", 1, 1, "promise KPID", NULL, promise_fields,
-	    print_promise },
+	{ "promise", NULL, "promise", 1, 1, "promise [--release] KPID",
+	    promise_opts, promise_fields, print_promise },
 	{ "bundle", NULL, "installBundle", 2, 2, "bundle install FILE", NULL,
 	    bundle_fields, print_bundle },
 	{ "mailbox", "deliver", "mailboxDeliver", 3, 3,
@@ -594,7 +604,7 @@ parse_cmd_args(const struct cmd *cmd, int argc, char **argv,
 				return -1;
 			if (ch == OPT_JSON)
 				*out = &ctl_output_json;
-			a->opt[ch] = optarg;
+			a->opt[ch] = optarg ? optarg : "";	/* "": a flag */
 		}
 	} else
 		optind = 1;

@@ -21,7 +21,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (TESTWORKER, Daemon, DaemonTest,  # noqa: E402
-                     default_config, kv_table, main)
+                     default_config, kv_table, main, swingctl)
 
 VATS = ("bootstrap", "alice", "bob")
 SCRIPT = [
@@ -121,7 +121,9 @@ class GarbageCollection(DaemonTest):
             r = d.call("promise", kpid=kp, release=release)
             self.assertEqual(r["error"]["code"], "not_found", r)
         boot = st["bootstrapResult"]
-        self.assertTrue(d.ok("promise", kpid=boot, release=True)["released"])
+        rc, out, err = swingctl("promise", "--release", boot, sock=d.socket)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("%s fulfilled" % boot, out)
         r = d.call("promise", kpid=boot)
         self.assertEqual(r["error"]["code"], "not_found", r)
         # a send-only queue: no result promise at all
