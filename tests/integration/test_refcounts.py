@@ -20,6 +20,10 @@ key by key:
                c-lists dN.c.koN / dN.c.kdN… (a device's import counts)
     refcounts  every koN.refCount ("reachable,recognizable") and
                kpN.refCount ("N")
+    stats      the kernel statistics (kernelStats, local.kernelStats:
+               SwingSet's controller.getStats()) as written at the last
+               crank, every one of them; and status's kernelStats are
+               the daemon's kv's
 
 Every part compares krefs and vat IDs as they are, so all need both
 kernels to number vats, devices, objects and promises alike; numbering
@@ -47,8 +51,10 @@ from test_xsnap import WORKER, XSNAP_DIR, js_kernel, scenario_config  # noqa: E4
 NUMBERING = (r"^(vat\.name\.[^.]+|device\.name\.[^.]+|vat\.dynamicIDs"
              r"|(ko|kp|kd|vat|device)\.nextID|vatAdminRootKref"
              r"|v\d+\.c\.o\+0)$")
+STATS = r"^(local\.)?kernelStats$"
 KV_REGEX = (r"^(kp\d+\.(state|refCount)|ko\d+\.(owner|refCount)"
-            r"|kd\d+\.owner|[vd]\d+\.c\.(ko|kp|kd)\d+)$|" + NUMBERING)
+            r"|kd\d+\.owner|[vd]\d+\.c\.(ko|kp|kd)\d+)$|" + NUMBERING +
+            "|" + STATS)
 
 # name -> (daemon steps after the first run, run-swingset.mjs actions).
 # A daemon step is ("terminate", VAT, MESSAGE) or ("queue", METHOD);
@@ -119,6 +125,7 @@ def js_kv(name):
 # ---- the daemon ---------------------------------------------------------
 
 _daemon_runs = {}
+_status_stats = {}      # name -> status's kernelStats at the end
 
 
 def daemon_kv(name):
@@ -158,6 +165,7 @@ def _daemon_run(name):
         st = d.status()
         terminated = {v["vatID"]: v["name"] for v in st["vats"]
                       if v["state"] == "terminated"}
+        _status_stats[name] = st["kernelStats"]
         # the open block is not in the LMDB file until it is committed
         # (a stop drops it: harness.kv_table)
         d.ok("commit", height=st["height"] + 1)
@@ -220,6 +228,15 @@ def diff(ours, theirs, limit=80):
     return "\n".join(out)
 
 
+def kernel_stats(kv):
+    """The statistics of both kv keys, as one {name: number}."""
+    out = {}
+    for key in ("local.kernelStats", "kernelStats"):
+        if key in kv:
+            out.update(json.loads(kv[key]))
+    return out
+
+
 @unittest.skipUnless(os.path.exists(WORKER), "needs make xsnap")
 @unittest.skipUnless(shutil.which("mdb_dump"), "needs mdb_dump")
 class RefCountTest(unittest.TestCase):
@@ -266,12 +283,24 @@ class RefCountTest(unittest.TestCase):
         """(b): the same reference counts."""
         self.compare(name, r"(ko|kp)\d+\.refCount$", "reference counts")
 
+    def stats(self, name):
+        """The same kernel statistics (kernelStats, local.kernelStats:
+        SwingSet's controller.getStats()) at the end."""
+        kv, _ = daemon_kv(name)
+        ours, theirs = kernel_stats(kv), kernel_stats(js_kv(name))
+        self.assertTrue(theirs, "no kernelStats on the JavaScript kernel")
+        self.assertEqual(_status_stats[name], ours,
+                         "status's kernelStats are not the kv's")
+        d = diff(ours, theirs)
+        if d:
+            self.fail("%s: kernel statistics differ\n%s" % (name, d))
+
 
 def _add_tests():
     for name in SCENARIOS:
         ident = name.replace("-", "_")
         for part in ("numbering", "krefs", "clists", "devices",
-                     "refcounts"):
+                     "refcounts", "stats"):
             def test(self, name=name, part=part):
                 getattr(self, part)(name)
             test.__name__ = "test_%s_%s" % (ident, part)
