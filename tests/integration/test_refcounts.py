@@ -22,8 +22,8 @@ key by key:
                kpN.refCount ("N")
     stats      the kernel statistics (kernelStats, local.kernelStats:
                SwingSet's controller.getStats()) as written at the last
-               crank, every one of them; and status's kernelStats are
-               the daemon's kv's
+               crank, every one of them, and the two keys' text byte for
+               byte; and status's kernelStats are the daemon's kv's
 
 Every part compares krefs and vat IDs as they are, so all need both
 kernels to number vats, devices, objects and promises alike; numbering
@@ -294,6 +294,10 @@ class RefCountTest(unittest.TestCase):
         d = diff(ours, theirs)
         if d:
             self.fail("%s: kernel statistics differ\n%s" % (name, d))
+        # and the keys' text, byte for byte (SwingSet's JSON.stringify,
+        # its key order: kernelStats is hashed)
+        for key in ("kernelStats", "local.kernelStats"):
+            self.assertEqual(kv[key], js_kv(name)[key], key)
 
 
 def _add_tests():
