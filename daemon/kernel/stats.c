@@ -94,19 +94,22 @@ lookup(const char *key, enum kstat *s, int *part)
 	return -1;
 }
 
-/* One stored object into st->v; keys SwingSet no longer has are
- * dropped, as its loadFromSerializedStats does.  -1: not an object of
- * integers. */
+/* One stored object into v; keys SwingSet no longer has are dropped,
+ * as its loadFromSerializedStats does.  -1: unreadable, or not an
+ * object of integers. */
 static int
 load_key(struct kernel *k, const char *key, int64_t v[KS_N][KS_PARTS])
 {
-	json_t		*o = kv_get_json(k->st, key), *x;
+	char		*text = kv_get(k->st, key);
+	json_t		*o, *x;
 	const char	*name;
 	enum kstat	 s;
 	int		 part, rc = 0;
 
-	if (o == NULL)
+	if (text == NULL)
 		return store_crank_status(k->st) == STORE_OK ? 0 : -1;
+	o = json_loads(text, 0, NULL);
+	free(text);
 	if (!json_is_object(o))
 		rc = -1;
 	json_object_foreach(o, name, x) {

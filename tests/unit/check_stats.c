@@ -233,6 +233,18 @@ START_TEST(test_damaged)
 	ck_assert_int_ne(store_crank_status(k->st), STORE_OK);
 	store_crank_abort(k->st);
 	kernel_free(k);
+
+	/* not JSON at all */
+	k = kernel_new();
+	begin(k);
+	ck_assert_int_eq(kv_put(k->st, "local.kernelStats", "{\"vats\":"),
+	    STORE_OK);
+	ck_assert_int_eq(store_crank_commit(k->st), STORE_OK);
+	begin(k);
+	kstat_add(k, KS_VATS, 1);
+	ck_assert_int_eq(halts, 2);
+	store_crank_abort(k->st);
+	kernel_free(k);
 }
 END_TEST
 
