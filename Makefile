@@ -70,7 +70,7 @@ KERNEL_OBJS   := daemon/kernel/crank.o daemon/kernel/deliver.o \
                  daemon/kernel/device_ops.o daemon/kernel/bridge.o \
                  daemon/kernel/refcount.o daemon/kernel/gc.o \
                  daemon/kernel/gc_syscall.o daemon/kernel/reap.o \
-                 daemon/kernel/cleanup.o
+                 daemon/kernel/cleanup.o daemon/kernel/stats.o
 DAEMON_OBJS   := daemon/swingsetd.o daemon/control.o daemon/client.o \
                  daemon/ops.o daemon/ops_bridge.o \
                  daemon/notify.o daemon/lockfile.o daemon/xsnap_env.o \
@@ -83,7 +83,7 @@ SWINGCTL_OBJS := tools/swingctl.o tools/ctl_client.o tools/ctl_output.o \
 # Unit suites link only what they test (plus protocol/log.o).
 UNIT_TESTS := check_netstring check_control_msg check_config check_store \
               check_snapstore check_worker check_bundle check_log \
-              check_smallcaps check_supervisor
+              check_smallcaps check_supervisor check_stats
 check_netstring_OBJS   := tests/unit/check_netstring.o protocol/netstring.o
 check_log_OBJS         := tests/unit/check_log.o protocol/log.o
 check_control_msg_OBJS := tests/unit/check_control_msg.o \
@@ -94,6 +94,8 @@ check_config_OBJS      := tests/unit/check_config.o $(CONF_OBJS)
 check_smallcaps_OBJS   := tests/unit/check_smallcaps.o protocol/smallcaps.o
 check_supervisor_OBJS  := tests/unit/check_supervisor.o workers/supervisor.o
 check_store_OBJS       := tests/unit/check_store.o $(STORE_OBJS) protocol/log.o
+check_stats_OBJS       := tests/unit/check_stats.o daemon/kernel/stats.o \
+                          $(STORE_OBJS) protocol/log.o
 check_snapstore_OBJS   := tests/unit/check_snapstore.o $(STORE_OBJS) \
                           protocol/log.o
 check_worker_OBJS      := tests/unit/check_worker.o $(WORKERS_OBJS) \

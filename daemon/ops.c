@@ -52,7 +52,8 @@ ops_reply_error(struct ctl_conn *conn, json_t *id, enum ctl_code code,
  * list shows as "creating"); acceptanceQueueLength counts new events
  * not yet routed; blockComputrons sums the open block's committed
  * cranks; bootstrapResult is the kpid of bootstrap()'s result;
- * daemon.routing counts routing cranks and their time since start.
+ * daemon.routing counts routing cranks and their time since start;
+ * kernelStats is SwingSet's controller.getStats() (stats.c).
  */
 static json_t *
 ops_status_object(struct daemon *d)
@@ -69,7 +70,7 @@ ops_status_object(struct daemon *d)
 	store_committed_activity_hash(d->store, committed);
 	boot = kernel_bootstrap_result(d->kernel);
 	st = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, "
-	    "s:o, s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, "
+	    "s:o, s:o?, s:s?, s:b, s:s?, s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, "
 	    "s:I, s:I, s:I}, s:{s:I, s:I}}}",
 	    "version", SWINGSETD_VERSION,
 	    "height", (json_int_t)store_height(d->store),
@@ -88,6 +89,7 @@ ops_status_object(struct daemon *d)
 	    (json_int_t)kernel_creation_queue_length(d->kernel),
 	    "vats", kernel_status_vats(d->kernel),
 	    "devices", kernel_status_devices(d->kernel),
+	    "kernelStats", kernel_stats(d->kernel),
 	    "halted", kernel_halted(d->kernel),
 	    "running", kernel_running(d->kernel),
 	    "bootstrapResult", boot,

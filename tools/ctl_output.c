@@ -95,6 +95,26 @@ text_mailbox(FILE *f, json_t *r)
 	}
 }
 
+/* The main kernel statistics (SwingSet's names), when the daemon has
+ * them. */
+static void
+text_stats(FILE *f, json_t *ks)
+{
+	if (!json_is_object(ks))
+		return;
+	fprintf(f, "kernel objects        %lld\n", int_or(ks, "kernelObjects"));
+	fprintf(f, "kernel promises       %lld (%lld unresolved, %lld "
+	    "fulfilled, %lld rejected)\n", int_or(ks, "kernelPromises"),
+	    int_or(ks, "kpUnresolved"), int_or(ks, "kpFulfilled"),
+	    int_or(ks, "kpRejected"));
+	fprintf(f, "kernel devices        %lld\n", int_or(ks, "kernelDevices"));
+	fprintf(f, "c-list entries        %lld\n", int_or(ks, "clistEntries"));
+	fprintf(f, "promise queues        %lld\n",
+	    int_or(ks, "promiseQueuesLength"));
+	fprintf(f, "syscalls              %lld\n", int_or(ks, "syscalls"));
+	fprintf(f, "dispatches            %lld\n", int_or(ks, "dispatches"));
+}
+
 static void
 text_status(FILE *f, json_t *r)
 {
@@ -124,6 +144,7 @@ text_status(FILE *f, json_t *r)
 	    int_or(r, "blockComputrons"));
 	fprintf(f, "halted                %s\n", json_is_string(halted) ?
 	    json_string_value(halted) : "no");
+	text_stats(f, json_object_get(r, "kernelStats"));
 	fprintf(f, "vats                  %zu\n", json_array_size(vats));
 	json_array_foreach(vats, i, vat)
 		text_vat(f, vat);

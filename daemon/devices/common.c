@@ -130,7 +130,17 @@ dev_node(const struct device_kernel *dk, const char *dev, const char *dref,
 	if ((rc = kv_put(dk->st, key, dref)) != STORE_OK)
 		return rc;
 	snprintf(key, sizeof(key), "%s.owner", *kref);
-	return kv_put(dk->st, key, dev);
+	if ((rc = kv_put(dk->st, key, dev)) == STORE_OK)
+		dev_count(dk, "deviceNode");
+	return rc;
+}
+
+/* Tell the kernel's statistics (see struct device_kernel's counted). */
+void
+dev_count(const struct device_kernel *dk, const char *what)
+{
+	if (dk->counted != NULL)
+		dk->counted(dk->arg, what);
 }
 
 /*

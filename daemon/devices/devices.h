@@ -47,7 +47,10 @@
  *   send_only       a message method(args) to object target, no result
  *                   (a device's sendOnly: args is capdata "#[…]" whose
  *                   slots are krefs), queued as the kernel queues sends;
- *   store_failed    the answer to give for a store failure rc.
+ *   store_failed    the answer to give for a store failure rc;
+ *   counted         for the kernel's statistics: what is "deviceNode"
+ *                   for each device node made, else the syscall
+ *                   SwingSet's device would have made ("vatstoreGet"…).
  */
 struct device_kernel {
 	struct store	*st;
@@ -67,6 +70,7 @@ struct device_kernel {
 	int	 (*send_only)(void *arg, const char *target,
 		    const char *method, const json_t *args);
 	json_t	*(*store_failed)(void *arg, int rc);
+	void	 (*counted)(void *arg, const char *what);	/* or NULL */
 };
 
 /* ---- common.c: which devices, their nodes, the dispatch -------------- */

@@ -27,6 +27,7 @@ json_t	*dev_get_obj(const struct device_kernel *dk, const char *dev,
 	    const char *what);
 int	 dev_put_obj(const struct device_kernel *dk, const char *dev,
 	    const char *what, const json_t *v);
+void	 dev_count(const struct device_kernel *dk, const char *what);
 int	 dev_node(const struct device_kernel *dk, const char *dev,
 	    const char *dref, char **kref);
 bool	 dev_nat(const json_t *v, uint64_t *out);

@@ -11,7 +11,9 @@
  * Meter methods act on the kernel's meters (daemon/kernel/meter.c).
  * Device state: dN.vs.nextDev, dN.vs.id.<bundleID> = d+n and
  * dN.vs.slot.d+n = bundleID; its node krefs: kdM.owner = dN,
- * dN.c.kdM = d+n, dN.c.d+n = kdM.
+ * dN.c.kdM = d+n, dN.c.d+n = kdM.  SwingSet's device keeps them with
+ * vatstore syscalls, which its kernel counts (kernelStats): each access
+ * here is counted as the syscall it would have been (dev_count).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,10 +38,15 @@ bundlecap(const struct device_kernel *dk, const char *dev, const char *id)
 	int	 rc = STORE_OK;
 
 	snprintf(key, sizeof(key), "%s.vs.id.%s", dev, id);
+	dev_count(dk, "vatstoreGet");
 	if ((dref = kv_get(dk->st, key)) == NULL) {
 		if ((b = bundle_get(dk->st, id)) == NULL)
 			return dev_ok_undefined();
 		json_decref(b);
+		/* allocateDeviceNode's get and set, then two sets */
+		dev_count(dk, "vatstoreGet");
+		for (int i = 0; i < 3; i++)
+			dev_count(dk, "vatstoreSet");
 		snprintf(key, sizeof(key), "%s.vs.nextDev", dev);
 		next = kv_get(dk->st, key);
 		n = next ? strtoull(next, NULL, 10) : 1;
@@ -289,6 +296,7 @@ bundlecap_method(const struct device_kernel *dk,
 	json_t	*b, *r;
 
 	snprintf(key, sizeof(key), "%s.vs.slot.%s", dev, dref);
+	dev_count(dk, "vatstoreGet");
 	if ((id = kv_get(dk->st, key)) == NULL)
 		return dev_error("vatAdmin device: no node %s", dref);
 	if (strcmp(method, "getBundleID") == 0)

@@ -33,7 +33,8 @@
  * and a timer device brings the timer vat.  4: reference counts
  * (koN.refCount, kpN.refCount, pinnedObjects, device c-list imports),
  * unreferenced promises deleted; vat and device IDs and the first
- * krefs in SwingSet's order.
+ * krefs in SwingSet's order.  5: the kernel statistics (kernelStats,
+ * local.kernelStats: daemon/kernel/stats.c), counted from the start.
  * A state of another version is refused. */
 #define KERNEL_STATE_VERSION	"5"
 

@@ -46,6 +46,7 @@ clist_add(struct kernel *k, struct kvat *v, const char *vref,
 	char	key[192];
 	int	rc;
 
+	kstat_add(k, KS_CLIST_ENTRIES, 1);
 	snprintf(key, sizeof(key), "%s.c.%s", v->id, vref);
 	if ((rc = kv_put(k->st, key, kref)) != STORE_OK)
 		return rc;
@@ -65,6 +66,7 @@ clist_export(struct kernel *k, struct kvat *v, const char *vref, char **kref)
 		if ((rc = kv_alloc(k->st, "ko.nextID", 20, &n)) != STORE_OK ||
 		    asprintf(kref, "ko%" PRIu64, n) < 0)
 			return rc != STORE_OK ? rc : STORE_ENOMEM;
+		kstat_add(k, KS_KERNEL_OBJECTS, 1);
 		snprintf(key, sizeof(key), "%s.owner", *kref);
 		rc = kv_put(k->st, key, v->id);
 		snprintf(key, sizeof(key), "%s.refCount", *kref);
@@ -194,6 +196,7 @@ clist_forget_id(struct kernel *k, const char *vid, const char *kref)
 	snprintf(key, sizeof(key), "%s.c.%s", vid, kref);
 	if ((val = kv_get(k->st, key)) == NULL)
 		return STORE_OK;
+	kstat_add(k, KS_CLIST_ENTRIES, -1);
 	/* an import that is R held both counts, one that is _ only the
 	 * recognizable one; an export holds a promise's count only */
 	rc = kref_decref(k, kref, strlen(val) > 3 && val[3] == '+' ?

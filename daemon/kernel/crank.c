@@ -48,7 +48,7 @@ kcommit(struct kernel *k)
 {
 	int rc = kref_process(k);
 
-	return rc == STORE_OK ? store_crank_commit(k->st) : rc;
+	return rc == STORE_OK ? kstat_commit(k) : rc;	/* stats.c */
 }
 
 /* The crank transaction dropped, and the maybe-free list with it. */
@@ -57,6 +57,7 @@ kabort(struct kernel *k)
 {
 	store_crank_abort(k->st);
 	kref_forget(k);
+	kstat_abort(k);
 }
 
 void

@@ -208,6 +208,8 @@ kcreate_request(struct kernel *k, const char *bundle_id, const json_t *opts,
 		return *why ? STORE_OK : STORE_ENOMEM;
 	}
 	rc = kv_alloc(k->st, "vat.nextID", 1, &n);
+	if (rc == STORE_OK)
+		kstat_add(k, KS_VATS, 1);	/* allocateUnusedVatID */
 	if (rc == STORE_OK && asprintf(vid, "v%" PRIu64, n) < 0) {
 		*vid = NULL;
 		rc = STORE_ENOMEM;

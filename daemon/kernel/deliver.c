@@ -98,6 +98,8 @@ crank_terminate_charged(struct kernel *k, struct kvat *v, const char *why,
 	k->in_crank = true;
 	if (creating)
 		json_decref(kst_shift(k, &k->createq));
+	if (creating)
+		kstat_creation_failed(k);	/* SwingSet's quirk: stats.c */
 	v = vats_find(&k->vats, vid);
 	if (v == NULL)
 		v = vats_add(&k->vats, vid);

@@ -6,6 +6,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "daemon/kernel/kernel_impl.h"
 
@@ -61,6 +62,7 @@ send_only(void *arg, const char *target, const char *method,
 	item = ma ? json_pack("{s:s, s:s, s:{s:O}}", "type", "send", "target",
 	    target, "msg", "methargs", ma) : NULL;
 	rc = item ? kst_enqueue(arg, item) : STORE_ENOMEM;
+	kstat_syscall(arg, "send");	/* the device's sendOnly */
 	json_decref(item);
 	json_decref(ma);
 	return rc;
@@ -70,6 +72,17 @@ static json_t *
 store_failed(void *arg, int rc)
 {
 	return ksys_store_failed(arg, rc);
+}
+
+/* A device node made (addKernelDeviceNode), or a syscall SwingSet's
+ * own device would have made for what the native one did. */
+static void
+counted(void *arg, const char *what)
+{
+	if (strcmp(what, "deviceNode") == 0)
+		kstat_add(arg, KS_KERNEL_DEVICES, 1);
+	else
+		kstat_syscall(arg, what);
 }
 
 void
@@ -86,5 +99,6 @@ device_host_init(struct kernel *k)
 		.meter_get = meter_get,
 		.send_only = send_only,
 		.store_failed = store_failed,
+		.counted = counted,
 	};
 }

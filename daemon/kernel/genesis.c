@@ -64,6 +64,8 @@ genesis(struct kernel *k)
 		    "kernel.bootstrapVat");
 	int	 rc = STORE_OK;
 
+	/* the static vats, counted as SwingSet allocates their IDs */
+	kstat_add(k, KS_VATS, (int64_t)k->vats.n);
 	/* in ID order: startVat, and the vat-admin vat's root exported
 	 * (first of all) and pinned, the kernel's to keep */
 	for (size_t i = 0; rc == STORE_OK && i < k->vats.n; i++) {
@@ -108,6 +110,7 @@ genesis(struct kernel *k)
 		    "result", kpid) : NULL;
 		rc = rc != STORE_OK ? rc : item ? kst_enqueue(k, item) :
 		    STORE_ENOMEM;
+		kstat_syscall(k, "send");	/* SwingSet's queueToKref */
 		if (rc == STORE_OK)
 			rc = kv_put(k->st, "kernel.bootstrapResult", kpid);
 		/* the host's interest in the result ("external") */

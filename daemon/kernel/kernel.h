@@ -194,6 +194,9 @@ uint64_t kernel_gc_actions_length(struct kernel *k);
 uint64_t kernel_reap_queue_length(struct kernel *k);
 uint64_t kernel_run_queue_length(struct kernel *k);
 uint64_t kernel_creation_queue_length(struct kernel *k);
+/* SwingSet's kernel statistics (controller.getStats()) as of the last
+ * committed crank: an object of integers (new reference), or NULL. */
+json_t	*kernel_stats(struct kernel *k);
 json_t	*kernel_status_vats(struct kernel *k);
 const char *kernel_halted(const struct kernel *k);
 

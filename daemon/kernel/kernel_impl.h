@@ -69,6 +69,28 @@ struct kbridge {
 	void		*send_arg;
 };
 
+/* stats.c — SwingSet's kernel statistics (kernelStats,
+ * local.kernelStats), in SwingSet's order: counters, then gauges. */
+enum kstat {
+	KS_SYSCALLS, KS_SYSCALL_SEND, KS_SYSCALL_CALLNOW, KS_SYSCALL_SUBSCRIBE,
+	KS_SYSCALL_RESOLVE, KS_SYSCALL_EXIT, KS_SYSCALL_VATSTORE_GET,
+	KS_SYSCALL_VATSTORE_SET, KS_SYSCALL_VATSTORE_GETNEXTKEY,
+	KS_SYSCALL_VATSTORE_DELETE, KS_SYSCALL_DROP_IMPORTS, KS_DISPATCHES,
+	KS_DISPATCH_DELIVER, KS_DISPATCH_NOTIFY,
+	KS_KERNEL_OBJECTS, KS_KERNEL_DEVICES, KS_KERNEL_PROMISES,
+	KS_KP_UNRESOLVED, KS_KP_FULFILLED, KS_KP_REJECTED,
+	KS_RUN_QUEUE_LENGTH, KS_ACCEPTANCE_QUEUE_LENGTH,
+	KS_PROMISE_QUEUES_LENGTH, KS_CLIST_ENTRIES, KS_VATS,
+	KS_N
+};
+/* a gauge's value and companions; a counter has the value only */
+enum { KS_VALUE, KS_UP, KS_DOWN, KS_MAX, KS_PARTS };
+struct kstats {
+	bool		 loaded;	/* read from the kv since the start */
+	int64_t		 now[KS_N][KS_PARTS];	/* inside the crank */
+	int64_t		 committed[KS_N][KS_PARTS];	/* as last written */
+};
+
 /* A persisted FIFO: "<key>" = [head, tail], items at "<key>.<i>". */
 struct kqueue {
 	const char	*key;
@@ -106,6 +128,7 @@ struct kernel {
 	json_t		*maybe_free;	/* krefs whose count reached zero this
 					   crank, in order (refcount.c) */
 	json_t		*maybe_free_set;	/* …the same, as a set */
+	struct kstats	 stats;		/* stats.c */
 };
 
 /* crank.c — the loop and the crank transaction (its pseudo-cranks too) */
@@ -294,6 +317,19 @@ int	 kmeter_get(struct kernel *k, const char *id, bool *unlimited,
 	    uint64_t *remaining, uint64_t *threshold);
 bool	 kmeter_check(struct kernel *k, const char *id, uint64_t spent);
 int	 kmeter_deduct(struct kernel *k, const char *id, uint64_t spent);
+
+/* stats.c — the statistics: kstat_add is SwingSet's incStat (delta > 0)
+ * and decStat (delta < 0); kstat_commit writes them and commits the
+ * crank (in kcommit), kstat_abort drops the crank's changes (in kabort).
+ * kernel_stats (kernel.h): SwingSet's getStats() as of the last commit. */
+void	 kstat_add(struct kernel *k, enum kstat s, int64_t delta);
+void	 kstat_promise_gone(struct kernel *k, const char *kpid);
+void	 kstat_syscall(struct kernel *k, const char *tag);
+void	 kstat_queue(struct kernel *k, const struct kqueue *q, int64_t delta);
+void	 kstat_reap_queue(struct kernel *k, int64_t delta);
+void	 kstat_creation_failed(struct kernel *k);
+int	 kstat_commit(struct kernel *k);
+void	 kstat_abort(struct kernel *k);
 
 /* device_host.c — the struct device_kernel the devices are given */
 void	 device_host_init(struct kernel *k);

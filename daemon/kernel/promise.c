@@ -36,6 +36,8 @@ kp_new(struct kernel *k, const char *decider, char **kpid)
 		return rc;
 	if (asprintf(kpid, "kp%" PRIu64, n) < 0)
 		return STORE_ENOMEM;
+	kstat_add(k, KS_KERNEL_PROMISES, 1);
+	kstat_add(k, KS_KP_UNRESOLVED, 1);
 	key(kb, sizeof(kb), *kpid, "state");
 	if ((rc = kv_put(k->st, kb, "unresolved")) != STORE_OK)
 		return rc;
@@ -102,6 +104,7 @@ kp_queue_message(struct kernel *k, const char *kpid, const json_t *msg)
 	if ((rc = kv_putf(k->st, kb, "%" PRIu64, n + 1)) != STORE_OK)
 		return rc;
 	snprintf(kb, sizeof(kb), "%s.queue.%" PRIu64, kpid, n);
+	kstat_add(k, KS_PROMISE_QUEUES_LENGTH, 1);
 	return kv_put_json(k->st, kb, msg);
 }
 
@@ -126,7 +129,7 @@ kp_requeue(struct kernel *k, const char *kpid)
 {
 	char		 kb[96], *s;
 	json_t		*msg, *item;
-	uint64_t	 n;
+	uint64_t	 n, moved = 0;
 	int		 rc = STORE_OK;
 
 	key(kb, sizeof(kb), kpid, "queue.nextID");
@@ -144,7 +147,9 @@ kp_requeue(struct kernel *k, const char *kpid)
 		json_decref(item);
 		if (rc == STORE_OK)
 			rc = kv_del(k->st, kb);
+		moved++;
 	}
+	kstat_add(k, KS_PROMISE_QUEUES_LENGTH, -(int64_t)moved);
 	key(kb, sizeof(kb), kpid, "queue.nextID");
 	return rc == STORE_OK ? kv_del(k->st, kb) : rc;
 }
@@ -185,6 +190,8 @@ kp_resolve(struct kernel *k, const char *kpid, bool rejected,
 	key(kb, sizeof(kb), kpid, "decider");
 	if ((rc = kv_del(k->st, kb)) != STORE_OK)
 		return rc;
+	kstat_add(k, KS_KP_UNRESOLVED, -1);
+	kstat_add(k, rejected ? KS_KP_REJECTED : KS_KP_FULFILLED, 1);
 	key(kb, sizeof(kb), kpid, "state");
 	if ((rc = kv_put(k->st, kb, rejected ? "rejected" : "fulfilled")) !=
 	    STORE_OK)
@@ -241,6 +248,7 @@ send(struct kernel *k, const char *target, const char *method,
 		    "target", target, "msg", "methargs", ma, "result", kp);
 	if (rc == STORE_OK)
 		rc = item ? kst_enqueue(k, item) : STORE_ENOMEM;
+	kstat_syscall(k, "send");	/* as SwingSet's queueToKref */
 	json_decref(item);
 	json_decref(ma);
 	if (kpid != NULL && rc == STORE_OK)

@@ -262,6 +262,7 @@ delete_promise(struct kernel *k, const char *kpid)
 	uint64_t	 n;
 	int		 rc = STORE_OK;
 
+	kstat_promise_gone(k, kpid);
 	snprintf(kb, sizeof(kb), "%s.queue.nextID", kpid);
 	s = kv_get(k->st, kb);
 	n = s ? strtoull(s, NULL, 10) : 0;
@@ -329,6 +330,7 @@ kref_delete_object(struct kernel *k, const char *kref)
 	char	kb[64];
 	int	rc;
 
+	kstat_add(k, KS_KERNEL_OBJECTS, -1);
 	snprintf(kb, sizeof(kb), "%s.owner", kref);
 	if ((rc = kv_del(k->st, kb)) != STORE_OK)
 		return rc;

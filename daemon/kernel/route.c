@@ -258,10 +258,12 @@ route_notify(struct kernel *k, const json_t *item, struct kvat **vat,
 	char		 key[96], *have, *vpid, *state;
 	int		 rc = STORE_OK;
 
+	kstat_add(k, KS_DISPATCHES, 1);		/* SwingSet's processNotify */
 	if ((rc = kref_decref_event(k, item)) != STORE_OK)
 		return rc;
 	if (v == NULL || kpid == NULL || !vats_alive(&k->vats, vid))
 		return STORE_OK;
+	kstat_add(k, KS_DISPATCH_NOTIFY, 1);
 	snprintf(key, sizeof(key), "%s.c.%s", v->id, kpid);
 	if ((have = kv_get(k->st, key)) == NULL)
 		return STORE_OK;	/* the vat let go of it already */
@@ -332,8 +334,15 @@ kroute_item(struct kernel *k, json_t *item, struct kvat **vat, json_t **vdo)
 	*vdo = NULL;
 	if (type == NULL)
 		return STORE_OK;
-	if (strcmp(type, "send") == 0)
-		return route_send(k, item, vat, vdo);
+	if (strcmp(type, "send") == 0) {
+		int rc = route_send(k, item, vat, vdo);
+
+		if (rc == STORE_OK && *vdo != NULL) {	/* processSend */
+			kstat_add(k, KS_DISPATCHES, 1);
+			kstat_add(k, KS_DISPATCH_DELIVER, 1);
+		}
+		return rc;
+	}
 	if (strcmp(type, "notify") == 0)
 		return route_notify(k, item, vat, vdo);
 	if (strcmp(type, "startVat") == 0)

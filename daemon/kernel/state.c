@@ -104,9 +104,11 @@ kst_push(struct kernel *k, struct kqueue *q, const json_t *item)
 
 	queue_bounds(k, q, &head, &tail);
 	snprintf(key, sizeof(key), "%s.%" PRIu64, q->key, tail);
-	if ((rc = kv_put_json(k->st, key, item)) != STORE_OK)
+	if ((rc = kv_put_json(k->st, key, item)) != STORE_OK ||
+	    (rc = queue_set_bounds(k, q, head, tail + 1)) != STORE_OK)
 		return rc;
-	return queue_set_bounds(k, q, head, tail + 1);
+	kstat_queue(k, q, 1);
+	return STORE_OK;
 }
 
 /* Take q's head item (new reference), or NULL when empty. */
@@ -128,6 +130,7 @@ kst_shift(struct kernel *k, struct kqueue *q)
 		json_decref(item);
 		return NULL;
 	}
+	kstat_queue(k, q, -1);
 	return item;
 }
 

@@ -319,6 +319,7 @@ ksys_handle(struct kernel *k, struct kvat *v, json_t *vso)
 	if (!json_is_array(vso) || tag == NULL)
 		return ksys_illegal(k, v, "not a syscall (an array with a "
 		    "type first)");
+	kstat_syscall(k, tag);	/* an illegal one aborts the crank, and it */
 	if (strcmp(tag, "send") == 0)
 		return sys_send(k, v, vso);
 	if (strcmp(tag, "subscribe") == 0)

@@ -115,6 +115,9 @@ terminate_vat(struct kernel *k, struct kvat *v, bool reject,
 
 	if (rc == STORE_OK && v->dynamic)
 		rc = kst_list_edit(k, "vat.dynamicIDs", v->id, false);
+	/* SwingSet's deleteVatID counts static vats out only */
+	if (rc == STORE_OK && !v->dynamic)
+		kstat_add(k, KS_VATS, -1);
 	if (rc == STORE_OK)
 		rc = reject_decided(k, v);
 	if (rc == STORE_OK && critical)

@@ -67,6 +67,15 @@ store_hash_u64(EVP_MD_CTX *ctx, uint64_t n)
 	return EVP_DigestUpdate(ctx, b, sizeof(b));
 }
 
+/* Keys beginning "local." or "host." are this node's own (SwingSet's
+ * kvStore getKeyType): never hashed. */
+static bool
+store_hash_local(const struct store_redo_rec *r)
+{
+	return (r->klen >= 6 && memcmp(r->key, "local.", 6) == 0) ||
+	    (r->klen >= 5 && memcmp(r->key, "host.", 5) == 0);
+}
+
 /* Feed one kv write to the crank hash (encoding in docs/state.md). */
 int
 store_hash_write(struct store *st, const struct store_redo_rec *r)
@@ -75,6 +84,8 @@ store_hash_write(struct store *st, const struct store_redo_rec *r)
 	const char	*tag = r->op == STORE_REDO_PUT ? "S" : "D";
 	int		 ok;
 
+	if (store_hash_local(r))
+		return STORE_OK;
 	ok = EVP_DigestUpdate(ctx, tag, 1) == 1 &&
 	    store_hash_u64(ctx, r->klen) == 1 &&
 	    EVP_DigestUpdate(ctx, r->key, r->klen) == 1;

@@ -42,12 +42,28 @@ class StatusAndCommit(DaemonTest):
         # acceptance queue (routing cranks move them to the run-queue)
         self.assertEqual((st["acceptanceQueueLength"], st["runQueueLength"]),
                          (4, 0))
+        # SwingSet's kernel statistics, as its kernel counts the first
+        # start: three vats, their roots exported for bootstrap() (one
+        # c-list entry each), its result promise, and the four events
+        ks = st["kernelStats"]
+        self.assertEqual({n: ks[n] for n in (
+            "vats", "vatsUp", "kernelObjects", "clistEntries",
+            "kernelPromises", "kpUnresolved", "acceptanceQueueLength",
+            "acceptanceQueueLengthMax", "runQueueLength", "syscalls",
+            "syscallSend")},
+            {"vats": 3, "vatsUp": 3, "kernelObjects": 3, "clistEntries": 3,
+             "kernelPromises": 1, "kpUnresolved": 1,
+             "acceptanceQueueLength": 4, "acceptanceQueueLengthMax": 4,
+             "runQueueLength": 0, "syscalls": 1, "syscallSend": 1})
 
     def test_swingctl_status_text_and_json(self):
         d = self.daemon()
         rc, out, err = swingctl("status", sock=d.socket)
         self.assertEqual(rc, 0, err)
         self.assertIn("height                0 (block open)", out)
+        self.assertIn("kernel objects        3\n", out)
+        self.assertIn("kernel promises       1 (1 unresolved, 0 fulfilled, "
+                      "0 rejected)\n", out)
         self.assertIn("v1", out)
         self.assertIn("bootstrap", out)
         rc, out, err = swingctl("status", "--json", sock=d.socket)

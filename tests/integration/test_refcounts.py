@@ -23,6 +23,10 @@ stores are compared, key by key:
     refcounts  every koN.refCount ("reachable,recognizable") and
                kpN.refCount ("N")
     reaping    every vat's reap dirt (vN.reapDirt) and the reap queue
+    stats      the kernel statistics (kernelStats, local.kernelStats:
+               SwingSet's controller.getStats()) as written at the last
+               crank, every one of them, and the two keys' text byte for
+               byte; and status's kernelStats are the daemon's kv's
 
 Every part compares krefs and vat IDs as they are, so all need both
 kernels to number vats, devices, objects and promises alike; numbering
@@ -54,9 +58,10 @@ NUMBERING = (r"^(vat\.name\.[^.]+|device\.name\.[^.]+|vat\.dynamicIDs"
              r"|vat\.names|vats\.terminated"
              r"|(ko|kp|kd|vat|device)\.nextID|vatAdminRootKref"
              r"|v\d+\.c\.o\+0)$")
+STATS = r"^(local\.)?kernelStats$"
 KV_REGEX = (r"^(kp\d+\.(state|refCount)|ko\d+\.(owner|refCount)"
             r"|kd\d+\.owner|[vd]\d+\.c\.(ko|kp|kd)\d+"
-            r"|v\d+\.reapDirt|reapQueue)$|" + NUMBERING)
+            r"|v\d+\.reapDirt|reapQueue)$|" + NUMBERING + "|" + STATS)
 
 # name -> (daemon steps after the first run, run-swingset.mjs actions).
 # A daemon step is ("terminate", VAT, MESSAGE) or ("queue", METHOD);
@@ -124,6 +129,7 @@ def js_kv(name):
 # ---- the daemon ---------------------------------------------------------
 
 _daemon_runs = {}
+_status_stats = {}      # name -> status's kernelStats at the end
 
 
 def daemon_kv(name):
@@ -161,6 +167,7 @@ def _daemon_run(name):
                      args={"body": "#[]", "slots": []})
             run()
         st = d.status()
+        _status_stats[name] = st["kernelStats"]
         # the open block is not in the LMDB file until it is committed
         # (a stop drops it: harness.kv_table)
         d.ok("commit", height=st["height"] + 1)
@@ -212,6 +219,15 @@ def diff(ours, theirs, limit=80):
         out.insert(0, "%d keys on the daemon, %d on the JavaScript kernel"
                    % (len(ours), len(theirs)))
     return "\n".join(out)
+
+
+def kernel_stats(kv):
+    """The statistics of both kv keys, as one {name: number}."""
+    out = {}
+    for key in ("local.kernelStats", "kernelStats"):
+        if key in kv:
+            out.update(json.loads(kv[key]))
+    return out
 
 
 @unittest.skipUnless(os.path.exists(WORKER), "needs make xsnap")
@@ -271,12 +287,28 @@ class RefCountTest(unittest.TestCase):
         self.assertEqual({k: json.loads(v) for k, v in ours.items()},
                          {k: json.loads(v) for k, v in theirs.items()})
 
+    def stats(self, name):
+        """The same kernel statistics (kernelStats, local.kernelStats:
+        SwingSet's controller.getStats()) at the end."""
+        kv = daemon_kv(name)
+        ours, theirs = kernel_stats(kv), kernel_stats(js_kv(name))
+        self.assertTrue(theirs, "no kernelStats on the JavaScript kernel")
+        self.assertEqual(_status_stats[name], ours,
+                         "status's kernelStats are not the kv's")
+        d = diff(ours, theirs)
+        if d:
+            self.fail("%s: kernel statistics differ\n%s" % (name, d))
+        # and the keys' text, byte for byte (SwingSet's JSON.stringify,
+        # its key order: kernelStats is hashed)
+        for key in ("kernelStats", "local.kernelStats"):
+            self.assertEqual(kv[key], js_kv(name)[key], key)
+
 
 def _add_tests():
     for name in SCENARIOS:
         ident = name.replace("-", "_")
         for part in ("numbering", "krefs", "clists", "devices",
-                     "refcounts", "reaping"):
+                     "refcounts", "reaping", "stats"):
             def test(self, name=name, part=part):
                 getattr(self, part)(name)
             test.__name__ = "test_%s_%s" % (ident, part)

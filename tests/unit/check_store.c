@@ -519,6 +519,41 @@ START_TEST(test_non_kv_not_hashed)
 }
 END_TEST
 
+/* kv keys beginning "local." or "host." are this node's own: stored,
+ * not hashed (SwingSet's kvStore); "localx" and "hostess" are hashed. */
+START_TEST(test_local_kv_not_hashed)
+{
+	struct store	*st = open_fast();
+	struct model	 m;
+	char		 want[65];
+
+	model_init(&m);
+	model_begin(&m);
+	OK(st, store_crank_begin(st));
+	both_set(st, &m, "localx", 6, "1", 1);
+	put_s(st, STORE_KV, "local.kernelStats", "{}");
+	both_set(st, &m, "hostess", 7, "2", 1);
+	put_s(st, STORE_KV, "host.note", "x");
+	del_s(st, STORE_KV, "local.gone");
+	OK(st, store_crank_commit(st));
+	model_commit(&m);
+	model_hex(&m, want);
+	hash_eq(st, want);
+	get_eq(st, STORE_KV, "local.kernelStats", "{}");
+
+	/* a crank of local writes only hashes as an empty one */
+	model_begin(&m);
+	OK(st, store_crank_begin(st));
+	put_s(st, STORE_KV, "local.kernelStats", "{\"a\":1}");
+	OK(st, store_crank_commit(st));
+	model_commit(&m);
+	model_hex(&m, want);
+	hash_eq(st, want);
+	model_free(&m);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_empty)
 {
 	struct store	*st = open_fast();
@@ -1137,6 +1172,7 @@ store_suite(void)
 	tcase_add_test(tc, test_hash_doc_example);
 	tcase_add_test(tc, test_hash_model);
 	tcase_add_test(tc, test_non_kv_not_hashed);
+	tcase_add_test(tc, test_local_kv_not_hashed);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_height_errors);
 	tcase_add_test(tc, test_state_errors);
