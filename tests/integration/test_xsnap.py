@@ -201,7 +201,8 @@ class XsnapTest(DaemonTest):
         self.assertEqual(d.stop(), 0, d.log())
 
     def test_terminated_vat_loses_its_snapshot(self):
-        """Every vat is snapshotted after its first delivery; the looper,
+        """Every vat is snapshotted after its first delivery (and the
+        bringOutYourDead before the snapshot: position 2); the looper,
         terminated by its meter, keeps no snapshot record, and its file
         is removed once the block commits."""
         cfg = scenario_config(self.tmp, "loop")
@@ -212,7 +213,7 @@ class XsnapTest(DaemonTest):
         vats = {v["name"]: v for v in d.status()["vats"]}
         self.assertEqual(vats["looper"]["state"], "terminated")
         self.assertIsNone(vats["looper"]["snapshotPos"])
-        self.assertEqual(vats["other"]["snapshotPos"], 1)
+        self.assertEqual(vats["other"]["snapshotPos"], 2)
         live = sum(1 for v in vats.values() if v["snapshotPos"] is not None)
         self.assertIn("%s: heap snapshot " % vats["looper"]["vatID"],
                       d.log())
