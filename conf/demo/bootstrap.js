@@ -10,6 +10,9 @@ import { E, Far } from '@endo/far';
 export const buildRootObject = vatPowers => {
   const { testLog: log } = vatPowers;
   let timerService;
+  // the static vats' roots, kept: the producer queues to bob later, and a
+  // root nobody holds is collected once its vat brings out its dead
+  let staticVats;
   return Far('root', {
     async wakeMeAt(t) {
       const handler = Far('alarm', {
@@ -19,6 +22,7 @@ export const buildRootObject = vatPowers => {
       log(`asked the timer for a wake-up at ${when.absValue}`);
     },
     async bootstrap(vats, devices) {
+      staticVats = vats;
       timerService = await E(vats.timer).createTimerService(devices.timer);
       log(`alice says: ${await E(vats.alice).echo('hello from bootstrap')}`);
       log(`bob counts: ${await E(vats.bob).incr()}`);

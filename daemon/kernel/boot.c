@@ -368,7 +368,7 @@ static int
 static_vat_fate(struct boot_sink *bs, const char *name, size_t n)
 {
 	json_t	*term, *x;
-	char	 key[192], id[32], *next;
+	char	 key[48], id[32], *next, *namekey = NULL;
 	size_t	 i;
 	int	 fate = VAT_LIVE;
 
@@ -380,13 +380,15 @@ static_vat_fate(struct boot_sink *bs, const char *name, size_t n)
 	json_array_foreach(term, i, x)
 		if (json_is_string(x) && strcmp(json_string_value(x), id) == 0)
 			fate = VAT_ENDED;
-	snprintf(key, sizeof(key), "vat.name.%.160s", name);
-	if (fate == VAT_LIVE && !state_has(bs, key)) {
+	/* a name has no length limit: the key is made to size */
+	if (fate == VAT_LIVE && asprintf(&namekey, "vat.name.%s", name) >= 0 &&
+	    !state_has(bs, namekey)) {
 		snprintf(key, sizeof(key), "%s.options", id);
 		if (!state_has(bs, key) && next != NULL &&
 		    n < strtoull(next, NULL, 10))
 			fate = VAT_GONE;
 	}
+	free(namekey);
 	json_decref(term);
 	free(next);
 	return fate;
@@ -422,6 +424,10 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
 	snprintf(key, sizeof(key), "v%zu.options", n);
 	if (rc == STORE_OK)
 		rc = sink_put_json(st, key, opts);
+	/* no dirt yet (SwingSet's initializeVatState writes it so) */
+	snprintf(key, sizeof(key), "v%zu.reapDirt", n);
+	if (rc == STORE_OK)
+		rc = sink_put_initial(st, key, "{}");
 	snprintf(key, sizeof(key), "v%zu.vatParameters", n);
 	params = capdata_data(v->parameters);
 	if (rc == STORE_OK)

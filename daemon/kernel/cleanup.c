@@ -120,7 +120,7 @@ static int
 forget_vat(struct kernel *k, const char *vid)
 {
 	json_t		*names = kv_get_json(k->st, "vat.names"), *x, *out;
-	char		 key[160], *id;
+	char		*key, *id;
 	size_t		 i;
 	int		 rc = kst_list_edit(k, "vats.terminated", vid, false);
 
@@ -128,13 +128,17 @@ forget_vat(struct kernel *k, const char *vid)
 	json_array_foreach(names, i, x) {
 		if (rc != STORE_OK || !json_is_string(x))
 			continue;
-		snprintf(key, sizeof(key), "vat.name.%.140s",
-		    json_string_value(x));
+		/* a name has no length limit: the key is made to size */
+		if (asprintf(&key, "vat.name.%s", json_string_value(x)) < 0) {
+			rc = STORE_ENOMEM;
+			continue;
+		}
 		if ((id = kv_get(k->st, key)) != NULL && strcmp(id, vid) == 0)
 			rc = kv_del(k->st, key);
 		else if (out == NULL || json_array_append(out, x) != 0)
 			rc = STORE_ENOMEM;
 		free(id);
+		free(key);
 	}
 	if (rc == STORE_OK && json_array_size(out) != json_array_size(names))
 		rc = kv_put_json(k->st, "vat.names", out);

@@ -156,9 +156,12 @@ clist_to_vref(struct kernel *k, struct kvat *v, const char *kref, char **vref)
 	if ((val = kv_get(k->st, key)) != NULL) {
 		*vref = strdup(val + 2);	/* skip "R " */
 		rc = *vref ? STORE_OK : STORE_ENOMEM;
-		/* an import it dropped is reachable again */
-		if (rc == STORE_OK && val[0] == '_' && val[3] == '-' &&
-		    (rc = kv_putf(k->st, key, "R %s", *vref)) == STORE_OK)
+		/* an import it dropped is reachable again; so is an export
+		 * the kernel dropped that something now sends it (only the
+		 * host can: SwingSet would panic) */
+		if (rc == STORE_OK && val[0] == '_' &&
+		    (rc = kv_putf(k->st, key, "R %s", *vref)) == STORE_OK &&
+		    val[3] == '-')
 			rc = kref_incref(k, kref, KREF_REACHABLE);
 		free(val);
 		return rc;

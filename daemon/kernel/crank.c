@@ -117,6 +117,25 @@ crank_abort(struct kernel *k)
 	k->in_crank = false;
 }
 
+/*
+ * SwingSet's runPolicy.allowCleanup(), asked before every crank that is
+ * not a routing crank: a budget allows one cleanup crank per run, and is
+ * spent at the first asking, whether or not a vat is waiting (its
+ * someCleanup policy).  true: a cleanup crank now.
+ */
+static bool
+cleanup_take(struct kernel *k)
+{
+	if (k->run_cleanup.mode == KERNEL_CLEANUP_NONE)
+		return false;
+	if (k->run_cleanup.mode == KERNEL_CLEANUP_BUDGET) {
+		if (k->run_cleaned)
+			return false;
+		k->run_cleaned = true;
+	}
+	return kcleanup_pending(k);
+}
+
 /* Whether the run may clean a terminated vat up now (and one waits). */
 static bool
 cleanup_allowed(struct kernel *k)
@@ -437,7 +456,6 @@ crank_cleanup(struct kernel *k)
 		return;
 	}
 	k->in_crank = true;
-	k->run_cleaned = true;
 	vid = kcleanup_next(k);
 	rc = vid ? kcleanup_step(k, vid, b, work, &done) : STORE_ENOMEM;
 	if (rc != STORE_OK) {
@@ -483,7 +501,7 @@ crank_next(struct kernel *k)
 		crank_route(k);
 		return;
 	}
-	if (cleanup_allowed(k)) {
+	if (cleanup_take(k)) {
 		crank_cleanup(k);
 		return;
 	}

@@ -221,6 +221,10 @@ kcreate_request(struct kernel *k, const char *bundle_id, const json_t *opts,
 	snprintf(key, sizeof(key), "v%" PRIu64 ".source", n);
 	if (rc == STORE_OK)
 		rc = src ? put_sorted(k, key, src) : STORE_ENOMEM;
+	/* no dirt yet (SwingSet's initializeVatState writes it so) */
+	snprintf(key, sizeof(key), "v%" PRIu64 ".reapDirt", n);
+	if (rc == STORE_OK)
+		rc = kv_put(k->st, key, "{}");
 	snprintf(key, sizeof(key), "v%" PRIu64 ".vatParameters", n);
 	if (rc == STORE_OK)
 		rc = kv_put_json(k->st, key, params);

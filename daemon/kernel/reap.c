@@ -98,13 +98,17 @@ kreap_add_dirt(struct kernel *k, struct kvat *v, uint64_t computrons,
 	if ((dirt = kv_get_json(k->st, key)) == NULL)
 		dirt = json_object();
 	for (size_t i = 0; dirt != NULL && i < 3; i++) {
+		/* as SwingSet's addDirt: a threshold that is absent, "never"
+		 * or 0 (falsy) keeps no dirt; any other number is compared
+		 * as a number (a dynamic vat's options may hold 0.5) */
 		lim = json_object_get(t, dirt_keys[i]);
-		if (more[i] == 0 || !json_is_integer(lim))
+		if (more[i] == 0 || !json_is_number(lim) ||
+		    json_number_value(lim) == 0)
 			continue;
 		now = json_integer_value(json_object_get(dirt, dirt_keys[i])) +
 		    (json_int_t)more[i];
 		json_object_set_new(dirt, dirt_keys[i], json_integer(now));
-		reap |= now >= json_integer_value(lim);
+		reap |= (double)now >= json_number_value(lim);
 	}
 	rc = dirt ? kv_put_json(k->st, key, dirt) : STORE_ENOMEM;
 	if (rc == STORE_OK && reap)

@@ -129,6 +129,29 @@ class Cleanup(DaemonTest):
         self.assertEqual(r["cranks"], 1, r)
         self.assertIsNone(self.victim(d))
 
+    def test_a_long_named_static_vat_is_forgotten_and_restarts(self):
+        # a name has no length limit: its keys are made to size
+        tmp = os.path.join(self.tmp, "long")
+        os.makedirs(tmp)
+        name = "x" * 150
+        cfg = default_config(tmp, {
+            "bootstrap": testworker_bundle("bootstrap"),
+            name: testworker_bundle("echo")})
+        d = Daemon(tmp, cfg)
+        self.daemons.append(d)
+        d.start()
+        d.ok("run")
+        d.ok("terminateVat", vat=name, reason={"body": '#"gone"',
+                                               "slots": []})
+        d.ok("run")
+        d.ok("commit", height=1)
+        self.assertNotIn(name, [v["name"] for v in d.status()["vats"]])
+        d.stop()
+        kv = kv_table(cfg["daemon"]["stateDir"], r"^vat\.name")
+        self.assertEqual(sorted(kv), ["vat.name.bootstrap", "vat.names"])
+        d.start()                       # the configuration is accepted
+        self.assertEqual(d.status()["height"], 1)
+
     def shape(self, d):
         st = d.status()
         return (st["activityHash"], st["crankNumber"], st["height"])

@@ -97,7 +97,7 @@ class Reaping(DaemonTest):
         self.assertEqual(o["alice"], n["alice"])
         self.assertEqual(o["bob"], n["bob"] + n["bob"] // 3, (n, o))
         kv = self.kv(d, r"^v\d+\.reapDirt$")
-        self.assertNotIn("v2.reapDirt", kv)         # neverReap keeps none
+        self.assertEqual(kv["v2.reapDirt"], "{}")   # neverReap keeps none
         self.assertEqual(json.loads(kv["v3.reapDirt"]),
                          {"deliveries": n["bob"] % 3} if n["bob"] % 3
                          else {}, kv)
