@@ -347,10 +347,11 @@ record_bundles(struct boot_sink *bs, const struct config *cfg)
 
 /*
  * A later start: what became of static vat n (configured as name).  Its
- * records are compared only while it lives: once terminated its state is
- * being deleted (VAT_ENDED), and once cleaned up even its name is gone
- * (VAT_GONE: no vat.name.<name>, no vN.options, and n below vat.nextID,
- * so not a vat the configuration adds).
+ * records are compared only while it lives: once terminated it has lost
+ * its name and its state is being deleted (VAT_ENDED: in
+ * vats.terminated), and once cleaned up nothing of it is left (VAT_GONE:
+ * no vat.name.<name>, no vN.options, and n below vat.nextID, so not a
+ * vat the configuration adds).
  */
 enum { VAT_LIVE, VAT_ENDED, VAT_GONE };
 
@@ -415,7 +416,7 @@ record_vat(struct boot_sink *st, const struct config *cfg, const char *name,
 	}
 	snprintf(key, sizeof(key), "v%zu", n);
 	fate = static_vat_fate(st, name, n);
-	rc = fate == VAT_GONE ? STORE_OK : sink_put_str(st, namekey, key);
+	rc = fate == VAT_LIVE ? sink_put_str(st, namekey, key) : STORE_OK;
 	if (fate != VAT_LIVE) {
 		free(namekey);
 		json_decref(opts);
@@ -563,7 +564,7 @@ record_settings(struct boot_sink *st, const struct config *cfg)
 }
 
 /* vat.names: the configured static vats, in ID order; a later start
- * leaves out the ones cleaned up since (SwingSet forgets their names). */
+ * leaves out the ones terminated since (SwingSet forgets their names). */
 static int
 record_vat_names(struct boot_sink *st, const json_t *vats)
 {
@@ -573,7 +574,7 @@ record_vat_names(struct boot_sink *st, const json_t *vats)
 
 	for (i = 0; names != NULL && i < json_array_size(vats); i++)
 		if (static_vat_fate(st, json_string_value(json_array_get(vats,
-		    i)), i + 1) != VAT_GONE)
+		    i)), i + 1) == VAT_LIVE)
 			json_array_append(names, json_array_get(vats, i));
 	rc = names ? sink_put_json(st, "vat.names", names) : STORE_ENOMEM;
 	json_decref(names);

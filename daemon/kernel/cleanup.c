@@ -20,8 +20,7 @@
  * one crank; the crank ends at the first phase that used its budget up,
  * and the next cleanup crank goes on from there (the phases are found
  * again from what is left).  When nothing is left the vat leaves
- * vats.terminated (and a static vat its name, vat.name.<name> and
- * vat.names), and the vat table.
+ * vats.terminated and the vat table.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -115,36 +114,12 @@ clean_phase(struct kernel *k, const char *vid, int phase, int64_t left,
 	    STORE_TRANSCRIPTS : STORE_KV, prefix, left, work, full);
 }
 
-/* The vat is gone: out of vats.terminated, and a static vat's name. */
+/* The vat is gone: out of vats.terminated (a static vat lost its name
+ * at its termination). */
 static int
 forget_vat(struct kernel *k, const char *vid)
 {
-	json_t		*names = kv_get_json(k->st, "vat.names"), *x, *out;
-	char		*key, *id;
-	size_t		 i;
-	int		 rc = kst_list_edit(k, "vats.terminated", vid, false);
-
-	out = json_array();
-	json_array_foreach(names, i, x) {
-		if (rc != STORE_OK || !json_is_string(x))
-			continue;
-		/* a name has no length limit: the key is made to size */
-		if (asprintf(&key, "vat.name.%s", json_string_value(x)) < 0) {
-			rc = STORE_ENOMEM;
-			continue;
-		}
-		if ((id = kv_get(k->st, key)) != NULL && strcmp(id, vid) == 0)
-			rc = kv_del(k->st, key);
-		else if (out == NULL || json_array_append(out, x) != 0)
-			rc = STORE_ENOMEM;
-		free(id);
-		free(key);
-	}
-	if (rc == STORE_OK && json_array_size(out) != json_array_size(names))
-		rc = kv_put_json(k->st, "vat.names", out);
-	json_decref(out);
-	json_decref(names);
-	return rc;
+	return kst_list_edit(k, "vats.terminated", vid, false);
 }
 
 /*

@@ -261,6 +261,12 @@ terminate_target(struct kernel *k, const char *name, const char *vid)
 		return NULL;
 	id = kv_get(k->st, key);
 	free(key);
+	/* a terminated static vat has lost its name: it is still in the
+	 * table until cleaned up, and "already terminated" says more */
+	for (size_t i = 0; id == NULL && i < k->vats.n; i++)
+		if (k->vats.v[i]->state == KVAT_TERMINATED &&
+		    strcmp(k->vats.v[i]->name, name) == 0)
+			id = strdup(k->vats.v[i]->id);
 	return id;
 }
 

@@ -82,6 +82,40 @@ reject_decided(struct kernel *k, struct kvat *v)
 	return rc;
 }
 
+/* A terminated static vat loses its name (vat.name.<name> and its entry
+ * in vat.names), as SwingSet's deleteVatID: only its ID, in
+ * vats.terminated, is left for the cleanup. */
+static int
+forget_name(struct kernel *k, const char *vid)
+{
+	json_t		*names = kv_get_json(k->st, "vat.names"), *x, *out;
+	char		*key, *id;
+	size_t		 i;
+	int		 rc = STORE_OK;
+
+	out = json_array();
+	json_array_foreach(names, i, x) {
+		if (rc != STORE_OK || !json_is_string(x))
+			continue;
+		/* a name has no length limit: the key is made to size */
+		if (asprintf(&key, "vat.name.%s", json_string_value(x)) < 0) {
+			rc = STORE_ENOMEM;
+			continue;
+		}
+		if ((id = kv_get(k->st, key)) != NULL && strcmp(id, vid) == 0)
+			rc = kv_del(k->st, key);
+		else if (out == NULL || json_array_append(out, x) != 0)
+			rc = STORE_ENOMEM;
+		free(id);
+		free(key);
+	}
+	if (rc == STORE_OK && json_array_size(out) != json_array_size(names))
+		rc = kv_put_json(k->st, "vat.names", out);
+	json_decref(out);
+	json_decref(names);
+	return rc;
+}
+
 /* Whether v was configured with creationOptions.critical (static vats
  * only: a critical dynamic vat is refused at its creation). */
 static bool
@@ -115,6 +149,8 @@ terminate_vat(struct kernel *k, struct kvat *v, bool reject,
 
 	if (rc == STORE_OK && v->dynamic)
 		rc = kst_list_edit(k, "vat.dynamicIDs", v->id, false);
+	else if (rc == STORE_OK)
+		rc = forget_name(k, v->id);
 	/* SwingSet's deleteVatID counts static vats out only */
 	if (rc == STORE_OK && !v->dynamic)
 		kstat_add(k, KS_VATS, -1);
