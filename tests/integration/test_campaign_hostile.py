@@ -186,8 +186,8 @@ SCENARIOS = [
     Scenario("huge_promise_subscribe", "vat",
              r"terminated: subscribe: unknown promise p-99999999999999999999",
              syscalls=[["subscribe", "p-" + HUGE]]),
-    Scenario("huge_drop_imports", "vat", r"terminated: GC syscall: "
-             r"o-99999999999999999999 is not in the c-list",
+    Scenario("huge_drop_imports", "vat", r"terminated: dropImports: "
+             r"o-99999999999999999999 is not in its c-list",
              syscalls=[["dropImports", ["o-" + HUGE]]]),
     Scenario("overlong_vref", "vat", r"terminated: send: bad target",
              syscalls=[send("o-" + "9" * 300)]),
