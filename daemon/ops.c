@@ -361,6 +361,9 @@ ops_run(struct daemon *d, struct ctl_conn *conn, struct ctl_request *req)
 	pr->d = d;
 	pr->conn = conn;
 	pr->id = json_incref(req->id);
+	/* the protocol's phases are the kernel's, in the same order */
+	_Static_assert(CTL_CLEANUP_PHASES == KCLEANUP_PHASES,
+	    "cleanup phases differ");
 	cleanup.mode = req->u.run.cleanup_mode == CTL_CLEANUP_NONE ?
 	    KERNEL_CLEANUP_NONE : req->u.run.cleanup_mode ==
 	    CTL_CLEANUP_BUDGET ? KERNEL_CLEANUP_BUDGET : KERNEL_CLEANUP_ALL;

@@ -326,7 +326,6 @@ void	 kstat_add(struct kernel *k, enum kstat s, int64_t delta);
 void	 kstat_promise_gone(struct kernel *k, const char *kpid);
 void	 kstat_syscall(struct kernel *k, const char *tag);
 void	 kstat_queue(struct kernel *k, const struct kqueue *q, int64_t delta);
-void	 kstat_reap_queue(struct kernel *k, int64_t delta);
 void	 kstat_creation_failed(struct kernel *k);
 int	 kstat_commit(struct kernel *k);
 void	 kstat_abort(struct kernel *k);

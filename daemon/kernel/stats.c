@@ -261,19 +261,6 @@ kstat_creation_failed(struct kernel *k)
 	k->stats.now[KS_RUN_QUEUE_LENGTH][KS_DOWN]--;
 }
 
-/*
- * The reap queue's length changed (a vat joined it, or its
- * bringOutYourDead was taken off).  SwingSet keeps no statistic of its
- * reap queue (KERNEL_STATS_METRICS has none), so neither does swingsetd:
- * this is the hook for the reap queue's code, should SwingSet add one.
- */
-void
-kstat_reap_queue(struct kernel *k, int64_t delta)
-{
-	(void)k;
-	(void)delta;
-}
-
 /* Append `"name":n` pairs of metrics whose consensus flag is consensus
  * to buf (room for all is made by the caller). */
 static size_t
